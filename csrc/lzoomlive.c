@@ -1,0 +1,336 @@
+/* lzoomlive.c - the Lua binding zoomlive.core.
+ *
+ * zoomlive.core.new{...} returns a "zoomlive.connection": one libcurl easy
+ * handle, reused between requests, with its request and response buffers.
+ * The pure-Lua module zoomlive builds the friendly API on top.
+ *
+ * Lua is touched only before and after curl_easy_perform: the callbacks in
+ * zl_http.c copy into C memory, so no Lua error crosses a libcurl frame. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+#include <stdint.h>
+#include <string.h>
+#include <curl/curl.h>
+#include "lua.h"
+#include "lauxlib.h"
+#include "zl_internal.h"
+
+#define CONN_MT "zoomlive.connection"
+#define MAX_FIELDS 16
+
+typedef struct lconn {
+  zl_conn *conn;        /* NULL once closed */
+  zl_response resp;     /* reused: its body buffer keeps its memory */
+  zl_buf form;          /* reused multipart body */
+} lconn;
+
+static lconn *check_open(lua_State *L) {
+  lconn *c = luaL_checkudata(L, 1, CONN_MT);
+  if (!c->conn) luaL_error(L, "attempt to use a closed zoomlive.connection");
+  return c;
+}
+
+static long seconds_to_ms(lua_State *L, int idx, long dflt) {
+  if (lua_isnoneornil(L, idx)) return dflt;
+  lua_Number s = luaL_checknumber(L, idx);
+  luaL_argcheck(L, s > 0 && s <= 86400.0 * 365, idx, "seconds out of range");
+  return (long)ceil(s * 1000.0);
+}
+
+static const char *opt_field_string(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  const char *s = NULL;
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "option '%s' must be a string", k);
+    s = lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);   /* the string stays alive: it is in the options table */
+  return s;
+}
+
+static long opt_field_ms(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  long ms = 0;
+  if (!lua_isnil(L, -1)) {
+    int isnum;
+    lua_Number s = lua_tonumberx(L, -1, &isnum);
+    if (!isnum || !(s > 0) || s > 86400.0 * 365)
+      luaL_error(L, "option '%s' must be a positive number of seconds", k);
+    ms = (long)ceil(s * 1000.0);
+  }
+  lua_pop(L, 1);
+  return ms;
+}
+
+/* core.new([opts]) */
+static int l_new(lua_State *L) {
+  int has = !lua_isnoneornil(L, 1);
+  if (has) luaL_checktype(L, 1, LUA_TTABLE);
+  /* box first, acquire second */
+  lconn *c = lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
+  luaL_setmetatable(L, CONN_MT);
+  zl_conn_options o;
+  memset(&o, 0, sizeof o);
+  if (has) {
+    o.connect_timeout_ms = opt_field_ms(L, 1, "connect_timeout");
+    o.timeout_ms = opt_field_ms(L, 1, "timeout");
+    o.user_agent = opt_field_string(L, 1, "user_agent");
+    o.cainfo = opt_field_string(L, 1, "cainfo");
+    o.capath = opt_field_string(L, 1, "capath");
+    lua_getfield(L, 1, "insecure");
+    o.insecure = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "max_body");
+    if (!lua_isnil(L, -1)) {
+      lua_Integer mb = luaL_checkinteger(L, -1);
+      if (mb < 1 || mb > (lua_Integer)64 * 1024 * 1024) luaL_error(L, "option 'max_body' out of range");
+      o.max_body = (size_t)mb;
+    }
+    lua_pop(L, 1);
+    if (o.user_agent && !zl_header_safe(o.user_agent, strlen(o.user_agent)))
+      luaL_error(L, "option 'user_agent' holds CR, LF or NUL");
+  }
+  c->conn = zl_conn_new(&o);
+  if (!c->conn) return luaL_error(L, "zoomlive: cannot create a libcurl handle (out of memory?)");
+  return 1;
+}
+
+static int l_close(lua_State *L) {
+  lconn *c = luaL_checkudata(L, 1, CONN_MT);
+  if (c->conn) {
+    zl_conn_free(c->conn);
+    c->conn = NULL;
+  }
+  zl_buf_free(&c->resp.body);
+  zl_buf_free(&c->form);
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lconn *c = luaL_checkudata(L, 1, CONN_MT);
+  if (c->conn) lua_pushfstring(L, CONN_MT " (%p)", (void *)c);
+  else lua_pushliteral(L, CONN_MT " (closed)");
+  return 1;
+}
+
+static void push_hdr(lua_State *L, const char *v) {
+  if (*v) lua_pushstring(L, v);
+  else lua_pushnil(L);
+}
+
+static const char *kind_name(zl_kind k) {
+  switch (k) {
+    case ZL_TIMEOUT:  return "timeout";
+    case ZL_ARGUMENT: return "argument";
+    case ZL_MEMORY:   return "memory";
+    default:          return "transport";
+  }
+}
+
+/* Results: status, body, tracking_id, retry_after, rl_category, rl_type,
+ * rl_limit, rl_remaining, content_type, truncated, elapsed, location
+ * or, when no status came back: nil, kind, curl_code, message, elapsed */
+static int push_result(lua_State *L, lconn *c, zl_kind k) {
+  zl_response *r = &c->resp;
+  if (k != ZL_OK) {
+    if (k == ZL_MEMORY) return luaL_error(L, "not enough memory");
+    lua_pushnil(L);
+    lua_pushstring(L, kind_name(k));
+    lua_pushinteger(L, r->curl_code);
+    lua_pushstring(L, r->message);
+    lua_pushnumber(L, r->elapsed);
+    if (r->status > 0) { lua_pushinteger(L, r->status); return 6; }
+    return 5;
+  }
+  lua_pushinteger(L, r->status);
+  lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
+  push_hdr(L, r->tracking_id);
+  push_hdr(L, r->retry_after);
+  push_hdr(L, r->rl_category);
+  push_hdr(L, r->rl_type);
+  push_hdr(L, r->rl_limit);
+  push_hdr(L, r->rl_remaining);
+  push_hdr(L, r->content_type);
+  lua_pushboolean(L, r->body_truncated);
+  lua_pushnumber(L, r->elapsed);
+  push_hdr(L, r->location);
+  return 12;
+}
+
+/* conn:perform(method, url, token, content_type, body, timeout[, basic]) */
+static int l_perform(lua_State *L) {
+  lconn *c = check_open(L);
+  zl_request q;
+  memset(&q, 0, sizeof q);
+  q.method = luaL_checkstring(L, 2);
+  q.url = luaL_checkstring(L, 3);
+  q.token = luaL_optstring(L, 4, NULL);
+  q.content_type = luaL_optstring(L, 5, NULL);
+  q.body = luaL_optlstring(L, 6, NULL, &q.body_len);
+  q.timeout_ms = seconds_to_ms(L, 7, 0);
+  q.basic = luaL_optstring(L, 8, NULL);
+  return push_result(L, c, zl_conn_perform(c->conn, &q, &c->resp));
+}
+
+static size_t collect_fields(lua_State *L, int first, zl_field *f) {
+  int top = lua_gettop(L);
+  luaL_argcheck(L, (top - first + 1) % 2 == 0, top, "fields come as name, value pairs");
+  size_t n = 0;
+  for (int i = first; i + 1 <= top; i += 2) {
+    luaL_argcheck(L, n < MAX_FIELDS, i, "too many form fields");
+    f[n].name = luaL_checklstring(L, i, &f[n].name_len);
+    f[n].value = luaL_checklstring(L, i + 1, &f[n].value_len);
+    n++;
+  }
+  return n;
+}
+
+/* conn:perform_form(method, url, token, timeout, name, value, ...) */
+static int l_perform_form(lua_State *L) {
+  lconn *c = check_open(L);
+  zl_request q;
+  memset(&q, 0, sizeof q);
+  q.method = luaL_checkstring(L, 2);
+  q.url = luaL_checkstring(L, 3);
+  q.token = luaL_optstring(L, 4, NULL);
+  q.timeout_ms = seconds_to_ms(L, 5, 0);
+  zl_field f[MAX_FIELDS];
+  size_t n = collect_fields(L, 6, f);
+  char boundary[ZL_BOUNDARY_LEN + 1];
+  if (zl_multipart_encode(f, n, boundary, &c->form) != 0) {
+    if (errno == ENOMEM) return luaL_error(L, "not enough memory");
+    return luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
+  }
+  char ctype[64 + ZL_BOUNDARY_LEN];
+  snprintf(ctype, sizeof ctype, "multipart/form-data; boundary=%s", boundary);
+  q.content_type = ctype;
+  q.body = c->form.data;
+  q.body_len = c->form.len;
+  return push_result(L, c, zl_conn_perform(c->conn, &q, &c->resp));
+}
+
+/* A zl_buf owned by a userdata, so a Lua memory error cannot leak it. */
+#define BUF_MT "zoomlive.buffer"
+static int l_buf_gc(lua_State *L) {
+  zl_buf_free(luaL_checkudata(L, 1, BUF_MT));
+  return 0;
+}
+
+/* core.multipart(name, value, ...) -> body, content_type */
+static int l_multipart(lua_State *L) {
+  zl_field f[MAX_FIELDS];
+  size_t n = collect_fields(L, 1, f);
+  zl_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, BUF_MT);
+  char boundary[ZL_BOUNDARY_LEN + 1];
+  if (zl_multipart_encode(f, n, boundary, b) != 0) {
+    if (errno == ENOMEM) return luaL_error(L, "not enough memory");
+    return luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
+  }
+  lua_pushlstring(L, b->data, b->len);
+  lua_pushfstring(L, "multipart/form-data; boundary=%s", boundary);
+  zl_buf_free(b);
+  return 2;
+}
+
+/* core.retry_after(value[, now]) -> seconds | nil */
+static int l_retry_after(lua_State *L) {
+  const char *v = luaL_checkstring(L, 1);
+  double now;
+  if (lua_isnoneornil(L, 2)) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+  } else {
+    now = luaL_checknumber(L, 2);
+  }
+  double s = zl_retry_after_seconds(v, now);
+  if (s < 0) luaL_pushfail(L);
+  else lua_pushnumber(L, s);
+  return 1;
+}
+
+static int l_backoff(lua_State *L) {
+  lua_Integer attempt = luaL_checkinteger(L, 1);
+  lua_pushnumber(L, zl_backoff(attempt > 1000 ? 1000 : (int)attempt,
+                               luaL_checknumber(L, 2), luaL_checknumber(L, 3)));
+  return 1;
+}
+
+static int l_now(lua_State *L) {
+  lua_pushnumber(L, zl_monotonic());
+  return 1;
+}
+
+static int l_time(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+  return 1;
+}
+
+static int l_sleep(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s >= 0 && s == s, 1, "seconds must be >= 0");
+  zl_sleep(s);
+  return 0;
+}
+
+static const luaL_Reg conn_methods[] = {
+  {"perform", l_perform},
+  {"perform_form", l_perform_form},
+  {"close", l_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg conn_meta[] = {
+  {"__gc", l_close},
+  {"__close", l_close},
+  {"__tostring", l_tostring},
+  {"__index", NULL},
+  {"__name", NULL},
+  {NULL, NULL}
+};
+
+static const luaL_Reg funcs[] = {
+  {"new", l_new},
+  {"multipart", l_multipart},
+  {"retry_after", l_retry_after},
+  {"backoff", l_backoff},
+  {"now", l_now},
+  {"time", l_time},
+  {"sleep", l_sleep},
+  {NULL, NULL}
+};
+
+ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
+  static int inited = 0;
+  if (!inited) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      return luaL_error(L, "zoomlive: curl_global_init failed");
+    inited = 1;
+  }
+  if (luaL_newmetatable(L, CONN_MT)) {
+    luaL_setfuncs(L, conn_meta, 0);
+    luaL_newlib(L, conn_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, CONN_MT);
+    lua_setfield(L, -2, "__name");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, BUF_MT)) {
+    lua_pushcfunction(L, l_buf_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  lua_pushliteral(L, ZOOMLIVE_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+  lua_setfield(L, -2, "curl_version");
+  return 1;
+}

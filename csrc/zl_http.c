@@ -1,0 +1,306 @@
+/* zl_http.c - one reusable libcurl easy handle per connection object.
+ *
+ * The handle keeps its connection (and TLS session) between requests.  The
+ * callbacks only copy bytes into C memory: nothing here calls Lua, so no Lua
+ * error can ever unwind through a libcurl frame. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <curl/curl.h>
+#include "zl_internal.h"
+
+#define DEFAULT_MAX_BODY (64 * 1024)
+/* Past the stored cap, a body is read and dropped up to this many bytes so
+ * the connection stays reusable; beyond it the transfer is cut. */
+#define DISCARD_LIMIT (4 * 1024 * 1024)
+
+struct zl_conn {
+  CURL *easy;
+  struct curl_slist *hdrs;     /* Accept, Expect, [Authorization], [Content-Type] */
+  char *auth_line;             /* the Authorization line inside hdrs, or NULL */
+  char *ctype_line;            /* the Content-Type line inside hdrs, or NULL */
+  long timeout_ms;
+  size_t max_body;
+  size_t seen_body;            /* bytes of body received, stored or not */
+  zl_response *resp;           /* the response being filled */
+  double started;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+/* ---- callbacks: bytes into C memory, nothing else ------------------------ */
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
+  zl_conn *c = ud;
+  size_t n = size * nmemb;
+  zl_response *r = c->resp;
+  c->seen_body += n;
+  if (r->body.len < c->max_body) {
+    size_t take = c->max_body - r->body.len;
+    if (take > n) take = n;
+    if (zl_buf_add(&r->body, p, take) != 0) return 0;   /* -> CURLE_WRITE_ERROR */
+    if (take < n) r->body_truncated = 1;
+  } else if (n) {
+    r->body_truncated = 1;
+  }
+  if (c->seen_body > DISCARD_LIMIT && c->seen_body > c->max_body) return 0;
+  return n;
+}
+
+static void copy_value(char dst[ZL_HDR_MAX], const char *v, size_t n) {
+  while (n && (*v == ' ' || *v == '\t')) { v++; n--; }
+  while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+  if (n >= ZL_HDR_MAX) n = ZL_HDR_MAX - 1;
+  memcpy(dst, v, n);
+  dst[n] = '\0';
+}
+
+static void clear_headers(zl_response *r) {
+  r->tracking_id[0] = r->retry_after[0] = r->rl_category[0] = r->rl_type[0] = '\0';
+  r->rl_limit[0] = r->rl_remaining[0] = r->content_type[0] = r->location[0] = '\0';
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+  zl_conn *c = ud;
+  size_t n = size * nmemb;
+  zl_response *r = c->resp;
+  if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {   /* a new response (after 100, say) */
+    clear_headers(r);
+    return n;
+  }
+  const char *colon = memchr(p, ':', n);
+  if (!colon) return n;
+  size_t name_len = (size_t)(colon - p);
+  const char *v = colon + 1;
+  size_t vlen = n - name_len - 1;
+  static const struct { const char *name; size_t off; } want[] = {
+    {"x-zm-trackingid", offsetof(zl_response, tracking_id)},
+    {"retry-after", offsetof(zl_response, retry_after)},
+    {"x-ratelimit-category", offsetof(zl_response, rl_category)},
+    {"x-ratelimit-type", offsetof(zl_response, rl_type)},
+    {"x-ratelimit-limit", offsetof(zl_response, rl_limit)},
+    {"x-ratelimit-remaining", offsetof(zl_response, rl_remaining)},
+    {"content-type", offsetof(zl_response, content_type)},
+    {"location", offsetof(zl_response, location)},
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    if (strlen(want[i].name) == name_len && strncasecmp(p, want[i].name, name_len) == 0) {
+      copy_value((char *)r + want[i].off, v, vlen);
+      break;
+    }
+  }
+  return n;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+static void wipe_free(char *s) {
+  if (!s) return;
+  volatile char *v = s;
+  while (*v) *v++ = 0;
+  free(s);
+}
+
+static void free_headers(zl_conn *c) {
+  /* the slist holds copies: wipe the Authorization copy before freeing */
+  for (struct curl_slist *l = c->hdrs; l; l = l->next)
+    if (strncasecmp(l->data, "Authorization:", 14) == 0) {
+      volatile char *v = l->data;
+      while (*v) *v++ = 0;
+    }
+  curl_slist_free_all(c->hdrs);
+  c->hdrs = NULL;
+  c->ctype_line = NULL;
+  wipe_free(c->auth_line);
+  c->auth_line = NULL;
+}
+
+zl_conn *zl_conn_new(const zl_conn_options *o) {
+  zl_conn *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->easy = curl_easy_init();
+  if (!c->easy) { free(c); return NULL; }
+  c->timeout_ms = (o && o->timeout_ms > 0) ? o->timeout_ms : 30000;
+  c->max_body = (o && o->max_body) ? o->max_body : DEFAULT_MAX_BODY;
+  long connect_ms = (o && o->connect_timeout_ms > 0) ? o->connect_timeout_ms : 10000;
+
+  char ua[128];
+  if (o && o->user_agent) {
+    snprintf(ua, sizeof ua, "%s", o->user_agent);
+  } else {
+    snprintf(ua, sizeof ua, "zoomlive/%s libcurl/%s", ZOOMLIVE_VERSION,
+             curl_version_info(CURLVERSION_NOW)->version);
+  }
+  CURL *e = c->easy;
+  CURLcode rc = CURLE_OK;
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_FOLLOWLOCATION, 0L);       /* never carry Authorization elsewhere */
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_USERAGENT, ua);            /* libcurl copies the string */
+  SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+  SET(CURLOPT_TCP_NODELAY, 1L);
+  SET(CURLOPT_TCP_KEEPALIVE, 1L);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, c);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, c);
+  SET(CURLOPT_ERRORBUFFER, c->errbuf);
+  SET(CURLOPT_SSL_VERIFYPEER, (o && o->insecure) ? 0L : 1L);
+  SET(CURLOPT_SSL_VERIFYHOST, (o && o->insecure) ? 0L : 2L);
+  if (o && o->cainfo) SET(CURLOPT_CAINFO, o->cainfo);
+  if (o && o->capath) SET(CURLOPT_CAPATH, o->capath);
+#undef SET
+  if (rc != CURLE_OK) { zl_conn_free(c); return NULL; }
+  return c;
+}
+
+void zl_conn_free(zl_conn *c) {
+  if (!c) return;
+  if (c->easy) curl_easy_cleanup(c->easy);
+  free_headers(c);
+  free(c);
+}
+
+void *zl_conn_easy(zl_conn *c) { return c->easy; }
+
+/* ---- headers: rebuilt only when the token or the content type changes ---- */
+
+static struct curl_slist *append(struct curl_slist *l, const char *s, int *ok) {
+  struct curl_slist *n = curl_slist_append(l, s);
+  if (!n) { *ok = 0; return l; }
+  return n;
+}
+
+static int set_headers(zl_conn *c, const zl_request *q) {
+  const char *tok = q->token;
+  const char *ct = q->content_type;
+  size_t toklen = tok ? strlen(tok) : 0;
+  size_t ctlen = ct ? strlen(ct) : 0;
+  if ((tok && !zl_header_safe(tok, toklen)) || (ct && !zl_header_safe(ct, ctlen))) return ZL_ARGUMENT;
+
+  int same_auth = tok ? (c->auth_line && strlen(c->auth_line) == 22 + toklen &&
+                         memcmp(c->auth_line + 22, tok, toklen) == 0)
+                      : (c->auth_line == NULL);
+  if (same_auth && c->hdrs) {
+    if (!ct && !c->ctype_line) return ZL_OK;
+    if (ct && c->ctype_line && strlen(c->ctype_line) == 14 + ctlen) {
+      memcpy(c->ctype_line + 14, ct, ctlen);   /* same length: rewrite in place */
+      return ZL_OK;
+    }
+  }
+  free_headers(c);
+  int ok = 1;
+  struct curl_slist *l = NULL;
+  l = append(l, "Accept: application/json", &ok);
+  l = append(l, "Expect:", &ok);     /* no 100-continue round trip */
+  if (tok && ok) {
+    c->auth_line = malloc(22 + toklen + 1);
+    if (!c->auth_line) ok = 0;
+    else {
+      memcpy(c->auth_line, "Authorization: Bearer ", 22);
+      memcpy(c->auth_line + 22, tok, toklen + 1);
+      l = append(l, c->auth_line, &ok);
+    }
+  }
+  if (ct && ok) {
+    char *line = malloc(14 + ctlen + 1);
+    if (!line) ok = 0;
+    else {
+      memcpy(line, "Content-Type: ", 14);
+      memcpy(line + 14, ct, ctlen + 1);
+      struct curl_slist *last = append(l, line, &ok);
+      if (ok) { l = last; while (last->next) last = last->next; c->ctype_line = last->data; }
+      free(line);
+    }
+  }
+  c->hdrs = l;
+  if (!ok) { free_headers(c); return ZL_MEMORY; }
+  return ZL_OK;
+}
+
+/* ---- a request ----------------------------------------------------------- */
+
+static zl_kind fail(zl_response *r, zl_kind k, int code, const char *msg) {
+  r->kind = k;
+  r->curl_code = code;
+  snprintf(r->message, sizeof r->message, "%s", msg);
+  return k;
+}
+
+zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
+  r->status = 0;
+  r->kind = ZL_OK;
+  r->curl_code = 0;
+  r->message[0] = '\0';
+  r->body_truncated = 0;
+  r->elapsed = 0;
+  clear_headers(r);
+  zl_buf_reset(&r->body);
+  c->resp = r;
+  c->seen_body = 0;
+  c->errbuf[0] = '\0';
+  if (!q->method || !q->url) return fail(r, ZL_ARGUMENT, 0, "method and url are required");
+  if (!zl_header_safe(q->method, strlen(q->method)) || !zl_header_safe(q->url, strlen(q->url)))
+    return fail(r, ZL_ARGUMENT, 0, "method or url holds CR, LF or NUL");
+  if (q->basic && !zl_header_safe(q->basic, strlen(q->basic)))
+    return fail(r, ZL_ARGUMENT, 0, "credentials hold CR, LF or NUL");
+  int hk = set_headers(c, q);
+  if (hk == ZL_ARGUMENT) return fail(r, ZL_ARGUMENT, 0, "a header value holds CR, LF or NUL");
+  if (hk == ZL_MEMORY) return fail(r, ZL_MEMORY, CURLE_OUT_OF_MEMORY, "out of memory");
+
+  CURL *e = c->easy;
+  CURLcode rc = CURLE_OK;
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+  SET(CURLOPT_URL, q->url);
+  SET(CURLOPT_HTTPHEADER, c->hdrs);
+  SET(CURLOPT_TIMEOUT_MS, q->timeout_ms > 0 ? q->timeout_ms : c->timeout_ms);
+  if (q->basic) {
+    SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    SET(CURLOPT_USERPWD, q->basic);
+  } else {
+    SET(CURLOPT_USERPWD, (char *)NULL);
+  }
+  if (q->body || strcmp(q->method, "GET") != 0) {
+    if (q->body) {
+      SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+      SET(CURLOPT_POSTFIELDS, q->body);
+    } else {
+      SET(CURLOPT_HTTPGET, 1L);
+    }
+    SET(CURLOPT_CUSTOMREQUEST, strcmp(q->method, "POST") == 0 && q->body ? NULL : q->method);
+  } else {
+    SET(CURLOPT_HTTPGET, 1L);
+    SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
+  }
+#undef SET
+  if (rc != CURLE_OK) return fail(r, rc == CURLE_OUT_OF_MEMORY ? ZL_MEMORY : ZL_ARGUMENT, rc,
+                                  curl_easy_strerror(rc));
+  c->started = zl_monotonic();
+  return ZL_OK;
+}
+
+zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
+  CURLcode cc = (CURLcode)code;
+  r->elapsed = zl_monotonic() - c->started;
+  long status = 0;
+  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+  r->status = status;
+  c->resp = NULL;
+  if (cc == CURLE_OK) { r->kind = ZL_OK; return ZL_OK; }
+  /* our own cut of an oversized body: the status and the capped body stand */
+  if (cc == CURLE_WRITE_ERROR && status > 0 && r->body_truncated) { r->kind = ZL_OK; return ZL_OK; }
+  const char *msg = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
+  zl_kind k = cc == CURLE_OPERATION_TIMEDOUT ? ZL_TIMEOUT
+            : cc == CURLE_OUT_OF_MEMORY     ? ZL_MEMORY
+                                            : ZL_TRANSPORT;
+  fail(r, k, cc, msg);
+  return k;
+}
+
+zl_kind zl_conn_perform(zl_conn *c, const zl_request *q, zl_response *r) {
+  zl_kind k = zl_conn_prepare(c, q, r);
+  if (k != ZL_OK) return k;
+  return zl_conn_finish(c, curl_easy_perform(c->easy), r);
+}

@@ -1,0 +1,56 @@
+/* zl_rand.c - random numbers for multipart boundaries and retry jitter.
+ * xoshiro256** seeded once from getrandom(); boundaries need to be
+ * unpredictable enough not to collide with content, not to be secret. */
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include "zl_internal.h"
+
+static uint64_t s[4];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static void seed(void) {
+  if (getrandom(s, sizeof s, 0) != (ssize_t)sizeof s) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid();
+    for (int i = 0; i < 4; i++) { /* splitmix64 */
+      uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+      s[i] = z ^ (z >> 31);
+    }
+  }
+  if (!(s[0] | s[1] | s[2] | s[3])) s[0] = 1;
+}
+
+uint64_t zl_rand64(void) {
+  pthread_once(&once, seed);
+  pthread_mutex_lock(&mu);
+  uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
+  s[2] ^= t; s[3] = rotl(s[3], 45);
+  pthread_mutex_unlock(&mu);
+  return r;
+}
+
+double zl_rand_unit(void) { return (double)(zl_rand64() >> 11) * 0x1.0p-53; }
+
+void zl_rand_boundary(char *out, size_t n) {
+  static const char alnum[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  uint64_t r = 0;
+  int left = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (left == 0) { r = zl_rand64(); left = 10; }   /* 6 bits each */
+    out[i] = alnum[(r & 63) % 62];
+    r >>= 6;
+    left--;
+  }
+}
