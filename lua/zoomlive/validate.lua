@@ -1,0 +1,180 @@
+--- zoomlive.validate: everything Zoom's spec says about arguments, checked
+-- before a byte is sent. Value errors return nil, err (kind "argument");
+-- wrong types for the function itself raise, as the standard library does.
+local cjson = require "cjson"
+local errors = require "zoomlive.errors"
+
+local M = {}
+
+local tointeger, type, format = math.tointeger, type, string.format
+local argument = errors.argument
+
+--- A JSON value as compact text, with "/" left unescaped (lua-cjson writes
+-- "\/", which is valid JSON but unreadable in URLs and dry runs).
+local function json(v)
+  local s = cjson.encode(v)
+  if s:find("\\/", 1, true) then s = s:gsub("\\/", "/") end
+  return s
+end
+M.json = json
+
+--- Normalises a meeting or webinar id to its decimal digits.
+-- Accepts Lua integers, integral floats (lua-cjson decodes every number as a
+-- float) and digit strings; the result is a positive int64 as a string.
+function M.id(v, field, fname, argn)
+  local t = type(v)
+  local n
+  if t == "number" then
+    n = tointeger(v)
+    if not n then
+      if v ~= v or v == math.huge or v == -math.huge then
+        return nil, argument(field, "must be a positive 64-bit integer, got " .. tostring(v))
+      end
+      return nil, argument(field, format("must be a positive 64-bit integer, got %.17g", v))
+    end
+  elseif t == "string" then
+    if not v:match("^%d+$") or #v > 19 then
+      return nil, argument(field, format("must be a positive 64-bit integer, got %q", v:sub(1, 40)))
+    end
+    n = tointeger(tonumber(v))
+    if not n then
+      return nil, argument(field, "must be a positive 64-bit integer, got " .. v)
+    end
+  else
+    error(format("bad argument #%d to '%s' (%s expected, got %s)",
+      argn or 1, fname or "?", field, t == "nil" and "no value" or t), 3)
+  end
+  if n <= 0 then
+    return nil, argument(field, "must be a positive 64-bit integer, got " .. format("%d", n))
+  end
+  return format("%d", n)
+end
+
+M.ACTIONS = {
+  meeting = { start = true, stop = true, mode = true },
+  webinar = { start = true, stop = true },
+}
+M.LAYOUTS = { follow_host = true, gallery_view = true, speaker_view = true }
+M.CAPTIONS = { ["burnt-in"] = true, embedded = true, off = true }
+M.RESOLUTIONS = { ["720p"] = true, ["1080p"] = true }
+
+-- settings keys in the order they are encoded, per kind
+M.SETTINGS = {
+  meeting = { "active_speaker_name", "display_name", "layout", "close_caption" },
+  webinar = { "active_speaker_name", "display_name", "close_caption" },
+}
+local allowed = {}
+for kind, keys in pairs(M.SETTINGS) do
+  allowed[kind] = {}
+  for _, k in ipairs(keys) do allowed[kind][k] = true end
+end
+
+local function one_of(set)
+  local t = {}
+  for k in pairs(set) do t[#t + 1] = k end
+  table.sort(t)
+  return table.concat(t, ", ")
+end
+
+function M.action(action, kind, fname)
+  if type(action) ~= "string" then
+    error(format("bad argument #2 to '%s' (string expected, got %s)",
+      fname or "update", action == nil and "no value" or type(action)), 3)
+  end
+  if not M.ACTIONS[kind][action] then
+    return nil, argument("action", format("must be one of %s, got %q",
+      one_of(M.ACTIONS[kind]), action:sub(1, 40)))
+  end
+  return action
+end
+
+local function check_text(field, v, max)
+  if type(v) ~= "string" then
+    return argument(field, "must be a string, got " .. type(v))
+  end
+  local n = utf8.len(v)
+  if not n then return argument(field, "is not valid UTF-8") end
+  if n < 1 or n > max then
+    return argument(field, format("must be 1 to %d characters, got %d", max, n))
+  end
+end
+
+--- Checks a settings table and returns its compact JSON text, or nil when
+-- there are no settings. Keys are encoded in a fixed order, so the same
+-- settings always give the same bytes.
+function M.settings(s, kind, fname)
+  if s == nil then return nil end
+  if type(s) ~= "table" then
+    error(format("bad argument #3 to '%s' (table expected, got %s)", fname or "update", type(s)), 3)
+  end
+  local ok = allowed[kind]
+  for k in pairs(s) do
+    if type(k) ~= "string" or not ok[k] then
+      return nil, argument("settings." .. tostring(k),
+        "unknown setting; known: " .. table.concat(M.SETTINGS[kind], ", "))
+    end
+  end
+  local v = s.active_speaker_name
+  if v ~= nil and type(v) ~= "boolean" then
+    return nil, argument("settings.active_speaker_name", "must be a boolean, got " .. type(v))
+  end
+  if s.display_name ~= nil then
+    local e = check_text("settings.display_name", s.display_name, 50)
+    if e then return nil, e end
+  end
+  v = s.layout
+  if v ~= nil and not (type(v) == "string" and M.LAYOUTS[v]) then
+    return nil, argument("settings.layout", "must be one of " .. one_of(M.LAYOUTS))
+  end
+  v = s.close_caption
+  if v ~= nil and not (type(v) == "string" and M.CAPTIONS[v]) then
+    return nil, argument("settings.close_caption", "must be one of " .. one_of(M.CAPTIONS))
+  end
+  local parts, n = {}, 0
+  for _, k in ipairs(M.SETTINGS[kind]) do
+    local val = s[k]
+    if val ~= nil then
+      n = n + 1
+      parts[n] = '"' .. k .. '":' .. json(val)
+    end
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+--- Checks a live-stream configuration; returns its JSON body.
+function M.stream(c, fname)
+  if type(c) ~= "table" then
+    error(format("bad argument #2 to '%s' (table expected, got %s)", fname or "configure", type(c)), 3)
+  end
+  local known = { stream_url = 1, stream_key = 2, page_url = 3, resolution = 4 }
+  for k in pairs(c) do
+    if not known[k] then
+      return nil, argument(tostring(k), "unknown field; known: stream_url, stream_key, page_url, resolution")
+    end
+  end
+  local function text(field, max)
+    local v = c[field]
+    if v == nil then return argument(field, "is required") end
+    if type(v) ~= "string" then return argument(field, "must be a string, got " .. type(v)) end
+    if #v < 1 or #v > max then return argument(field, format("must be 1 to %d characters, got %d", max, #v)) end
+    if v:find("[%z\r\n]") then return argument(field, "must not hold CR, LF or NUL") end
+  end
+  -- never echo the stream key's value in a message: it is a secret
+  local e = text("stream_url", 1024) or text("stream_key", 512) or text("page_url", 1024)
+  if e then return nil, e end
+  if not c.page_url:match("^[%a][%w+.-]*://[^%s/?#]+[^%s]*$") then
+    return nil, argument("page_url", "must be an absolute URI such as https://example.com/live")
+  end
+  if not c.stream_url:match("^[%a][%w+.-]*://[^%s]+$") then
+    return nil, argument("stream_url", "must be a URL such as rtmp://live.example.com/app")
+  end
+  if c.resolution ~= nil and not M.RESOLUTIONS[c.resolution] then
+    return nil, argument("resolution", "must be 720p or 1080p")
+  end
+  local body = format('{"stream_url":%s,"stream_key":%s,"page_url":%s',
+    json(c.stream_url), json(c.stream_key), json(c.page_url))
+  if c.resolution then body = body .. ',"resolution":' .. json(c.resolution) end
+  return body .. "}"
+end
+
+return M
