@@ -72,7 +72,7 @@ static cJSON *clock_json(void)
   cJSON *o = cJSON_CreateObject();
   double now = sim_now();
   char iso[32];
-  sim_iso8601(now, iso);
+  sim_iso8601((double)(int64_t)now, iso);
   cJSON_AddNumberToObject(o, "now", now);
   cJSON_AddStringToObject(o, "now_iso", iso);
   cJSON_AddNumberToObject(o, "offset", sim_clock_offset());

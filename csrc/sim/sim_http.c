@@ -564,6 +564,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                          ? "Malformed multipart/form-data body: it ends before the closing boundary."
                          : "Malformed form body.");
     q->pp = NULL;
+    if (q->kind == SIM_BODY_FORM && q->body_len && !q->nparts)
+      set_problem(q, "Malformed multipart/form-data body: no part found (does the boundary "
+                     "in the Content-Type match the body?).");
   }
   if (q->kind == SIM_BODY_JSON && !q->too_large && q->body_len)
     q->json = cJSON_ParseWithLength(q->body, q->body_len);
