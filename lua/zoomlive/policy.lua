@@ -9,7 +9,7 @@
 -- | transport failure, timeout               | yes      | backoff                               |
 -- | 502, 503, 504                            | yes      | Retry-After if given, else backoff    |
 -- | 500 without a Zoom error code            | yes      | backoff                               |
--- | 429 answering a `start`                  | yes      | max(30 s, Retry-After)                |
+-- | 429 answering a `start`                  | yes      | 30 s, or a later Retry-After          |
 -- | 429 of type QPS, or of no stated type    | yes      | Retry-After if given, else 1 s + backoff |
 -- | 429 of type Daily-limit                  | never    | (err.retry_after tells when)          |
 -- | 500 with a Zoom code, any other status   | never    |                                       |
@@ -36,7 +36,10 @@ function M.decide(o, attempt, backoff)
       return "fail", ra
     end
     if o.action == "start" then
-      return "retry", math.max(M.START_WAIT, ra or 0)
+      -- Retry-After dates have whole-second granularity: one within a
+      -- second of Zoom's 30 s is that same 30 s, rounded up
+      if ra and ra >= M.START_WAIT + 1 then return "retry", ra end
+      return "retry", M.START_WAIT
     end
     if ra then return "retry", ra end
     return "retry", math.min(1 + core.backoff(attempt, base, cap), math.max(cap, 1))
