@@ -16,4 +16,5 @@ void zl_rand_boundary(char *out, size_t n);             /* n chars of [0-9A-Za-z
 
 /* header value check: 1 when s has no CR, LF or NUL in its first n bytes */
 int zl_header_safe(const char *s, size_t n);
+int zl_open_multi(struct lua_State *L);   /* lzl_multi.c: sets core.multi */
 #endif

@@ -1,0 +1,488 @@
+/* lzl_multi.c - zoomlive.core.multi: many zl_conn at once on curl's multi
+ * interface, for batches (lua/zoomlive/batch.lua drives it).
+ *
+ *   local m <close> = core.multi{ concurrency = 8, timeout = 30, ... }
+ *   local slot = m:submit(method, url, token, content_type, body, timeout_s)
+ *   local slot = m:submit_form(method, url, token, timeout_s, name, value, ...)
+ *   local n = m:wait(max_wait_s)      -- drive transfers; n = results ready
+ *   local slot, status, body, ... = m:take()   -- one finished transfer
+ *
+ * A multi owns `concurrency` slots.  A slot is one zl_conn (a libcurl easy
+ * handle, reused from request to request) with its own request body and
+ * response, both C memory: Lua strings are copied in at submit and copied
+ * out at take, so C holds no Lua value and Lua is touched only between
+ * curl_multi_perform/curl_multi_poll calls.  Connections live in the
+ * CURLM's shared cache (at most `concurrency` to a host).
+ *
+ * Box first, acquire second: the userdata exists with its metatable before
+ * any handle is made; close (also __gc and __close) is idempotent and frees
+ * everything whatever state the transfers are in. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include "lua.h"
+#include "lauxlib.h"
+#include "zl_internal.h"
+
+#define MULTI_MT "zoomlive.multi"
+#define MAX_FIELDS 16
+#define MAX_CONCURRENCY 256
+
+typedef struct slot {
+  zl_conn *conn;
+  zl_response resp;   /* filled by the transfer; its body buffer is reused */
+  zl_buf body;        /* the request body, alive until the transfer ends */
+  int state;          /* FREE, RUNNING (in the CURLM), DONE (awaiting take) */
+} slot;
+
+enum { FREE = 0, RUNNING, DONE };
+
+typedef struct lmulti {
+  CURLM *multi;       /* NULL once closed */
+  slot *slots;
+  int n;              /* slots allocated (== concurrency once open) */
+  int *free_stack;    /* indices of FREE slots */
+  int nfree;
+  int *done;          /* ring of DONE slot indices, in completion order */
+  int dhead, dcount;
+  int running;        /* slots in the CURLM */
+  int closed;
+} lmulti;
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+static void release(lmulti *m) {
+  if (m->slots) {
+    for (int i = 0; i < m->n; i++) {
+      slot *s = &m->slots[i];
+      if (s->conn) {
+        if (s->state == RUNNING && m->multi) curl_multi_remove_handle(m->multi, zl_conn_easy(s->conn));
+        zl_conn_free(s->conn);
+        s->conn = NULL;
+      }
+      zl_buf_free(&s->resp.body);
+      zl_buf_free(&s->body);
+    }
+    free(m->slots);
+    m->slots = NULL;
+  }
+  if (m->multi) {
+    curl_multi_cleanup(m->multi);
+    m->multi = NULL;
+  }
+  free(m->free_stack);
+  m->free_stack = NULL;
+  free(m->done);
+  m->done = NULL;
+  m->n = m->nfree = m->dhead = m->dcount = m->running = 0;
+  m->closed = 1;
+}
+
+static int l_close(lua_State *L) {
+  release(luaL_checkudata(L, 1, MULTI_MT));
+  return 0;
+}
+
+static lmulti *check_open(lua_State *L) {
+  lmulti *m = luaL_checkudata(L, 1, MULTI_MT);
+  if (m->closed) luaL_error(L, "attempt to use a closed " MULTI_MT);
+  return m;
+}
+
+static int l_tostring(lua_State *L) {
+  lmulti *m = luaL_checkudata(L, 1, MULTI_MT);
+  if (m->closed) lua_pushliteral(L, MULTI_MT " (closed)");
+  else lua_pushfstring(L, MULTI_MT " (%p, %d slots, %d running)", (void *)m, m->n, m->running);
+  return 1;
+}
+
+static long opt_ms(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  long ms = 0;
+  if (!lua_isnil(L, -1)) {
+    int isnum;
+    lua_Number s = lua_tonumberx(L, -1, &isnum);
+    if (!isnum || !(s > 0) || s > 86400.0 * 365)
+      luaL_error(L, "option '%s' must be a positive number of seconds", k);
+    ms = (long)ceil(s * 1000.0);
+  }
+  lua_pop(L, 1);
+  return ms;
+}
+
+static const char *opt_string(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  const char *s = NULL;
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "option '%s' must be a string", k);
+    s = lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);   /* the string stays alive: the options table holds it */
+  return s;
+}
+
+/* core.multi{concurrency=, timeout=, connect_timeout=, user_agent=, cainfo=,
+ * capath=, insecure=, max_body=} */
+static int l_multi(lua_State *L) {
+  int has = !lua_isnoneornil(L, 1);
+  if (has) luaL_checktype(L, 1, LUA_TTABLE);
+  zl_conn_options o;
+  memset(&o, 0, sizeof o);
+  lua_Integer conc = 8;
+  if (has) {
+    lua_getfield(L, 1, "concurrency");
+    if (!lua_isnil(L, -1)) {
+      int isint;
+      conc = lua_tointegerx(L, -1, &isint);
+      if (!isint || conc < 1 || conc > MAX_CONCURRENCY)
+        luaL_error(L, "option 'concurrency' must be an integer from 1 to %d", MAX_CONCURRENCY);
+    }
+    lua_pop(L, 1);
+    o.connect_timeout_ms = opt_ms(L, 1, "connect_timeout");
+    o.timeout_ms = opt_ms(L, 1, "timeout");
+    o.user_agent = opt_string(L, 1, "user_agent");
+    o.cainfo = opt_string(L, 1, "cainfo");
+    o.capath = opt_string(L, 1, "capath");
+    lua_getfield(L, 1, "insecure");
+    o.insecure = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "max_body");
+    if (!lua_isnil(L, -1)) {
+      int isint;
+      lua_Integer mb = lua_tointegerx(L, -1, &isint);
+      if (!isint || mb < 1 || mb > (lua_Integer)64 * 1024 * 1024)
+        luaL_error(L, "option 'max_body' out of range");
+      o.max_body = (size_t)mb;
+    }
+    lua_pop(L, 1);
+    if (o.user_agent && !zl_header_safe(o.user_agent, strlen(o.user_agent)))
+      luaL_error(L, "option 'user_agent' holds CR, LF or NUL");
+  }
+  int n = (int)conc;
+
+  /* box first */
+  lmulti *m = lua_newuserdatauv(L, sizeof *m, 0);
+  memset(m, 0, sizeof *m);
+  luaL_setmetatable(L, MULTI_MT);
+  /* acquire second: on any failure, release() undoes what was done */
+  m->multi = curl_multi_init();
+  m->slots = calloc((size_t)n, sizeof *m->slots);
+  m->free_stack = calloc((size_t)n, sizeof *m->free_stack);
+  m->done = calloc((size_t)n, sizeof *m->done);
+  if (!m->multi || !m->slots || !m->free_stack || !m->done) goto nomem;
+  m->n = n;
+  for (int i = 0; i < n; i++) {
+    m->slots[i].conn = zl_conn_new(&o);
+    if (!m->slots[i].conn) goto nomem;
+  }
+  for (int i = 0; i < n; i++) m->free_stack[i] = n - 1 - i;  /* slot 1 first */
+  m->nfree = n;
+  CURLMcode mc = CURLM_OK;
+  mc = curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)n);
+  /* HTTP/2 (https to Zoom): many streams over few connections */
+  if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  if (mc != CURLM_OK) {
+    release(m);
+    return luaL_error(L, "zoomlive: curl_multi_setopt: %s", curl_multi_strerror(mc));
+  }
+  return 1;
+nomem:
+  release(m);
+  return luaL_error(L, "zoomlive: cannot create libcurl handles (out of memory?)");
+}
+
+/* ---- submitting ---------------------------------------------------------- */
+
+static long seconds_to_ms(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return 0;
+  lua_Number s = luaL_checknumber(L, idx);
+  luaL_argcheck(L, s > 0 && s <= 86400.0 * 365, idx, "seconds out of range");
+  return (long)ceil(s * 1000.0);
+}
+
+static int take_free(lua_State *L, lmulti *m) {
+  if (m->nfree == 0) luaL_error(L, MULTI_MT ": no free slot (%d running, %d awaiting take)",
+                                m->running, m->dcount);
+  return m->free_stack[m->nfree - 1];   /* popped once the submit cannot fail */
+}
+
+static void push_done(lmulti *m, int i) {
+  m->slots[i].state = DONE;
+  m->done[(m->dhead + m->dcount) % m->n] = i;
+  m->dcount++;
+}
+
+/* Starts slot i with q; the body is already in the slot's buffer.  A request
+ * zl_conn_prepare refuses completes at once: take() reports it like any
+ * other failed attempt.  Returns the slot number (1-based) on the stack. */
+static int start(lua_State *L, lmulti *m, int i, zl_request *q) {
+  slot *s = &m->slots[i];
+  m->nfree--;
+  zl_kind k = zl_conn_prepare(s->conn, q, &s->resp);
+  if (k == ZL_OK) {
+    CURLMcode mc = curl_multi_add_handle(m->multi, zl_conn_easy(s->conn));
+    if (mc == CURLM_OK) {
+      s->state = RUNNING;
+      m->running++;
+      lua_pushinteger(L, i + 1);
+      return 1;
+    }
+    /* cannot add: report it through the slot like a refused request */
+    zl_conn_finish(s->conn, mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT,
+                   &s->resp);
+    snprintf(s->resp.message, sizeof s->resp.message, "curl_multi_add_handle: %s",
+             curl_multi_strerror(mc));
+  }
+  push_done(m, i);
+  lua_pushinteger(L, i + 1);
+  return 1;
+}
+
+/* m:submit(method, url, token|nil, content_type|nil, body|nil, timeout_s|nil) -> slot */
+static int l_submit(lua_State *L) {
+  lmulti *m = check_open(L);
+  zl_request q;
+  memset(&q, 0, sizeof q);
+  q.method = luaL_checkstring(L, 2);
+  q.url = luaL_checkstring(L, 3);
+  q.token = luaL_optstring(L, 4, NULL);
+  q.content_type = luaL_optstring(L, 5, NULL);
+  size_t blen = 0;
+  const char *body = luaL_optlstring(L, 6, NULL, &blen);
+  q.timeout_ms = seconds_to_ms(L, 7);
+  int i = take_free(L, m);
+  slot *s = &m->slots[i];
+  zl_buf_reset(&s->body);
+  if (body) {
+    if (zl_buf_add(&s->body, body, blen) != 0) return luaL_error(L, "not enough memory");
+    q.body = s->body.data ? s->body.data : "";
+    q.body_len = blen;
+  }
+  return start(L, m, i, &q);
+}
+
+/* m:submit_form(method, url, token|nil, timeout_s|nil, name, value, ...) -> slot
+ * The multipart/form-data body is encoded here, into the slot's buffer. */
+static int l_submit_form(lua_State *L) {
+  lmulti *m = check_open(L);
+  zl_request q;
+  memset(&q, 0, sizeof q);
+  q.method = luaL_checkstring(L, 2);
+  q.url = luaL_checkstring(L, 3);
+  q.token = luaL_optstring(L, 4, NULL);
+  q.timeout_ms = seconds_to_ms(L, 5);
+  int top = lua_gettop(L);
+  luaL_argcheck(L, (top - 6 + 1) % 2 == 0, top, "fields come as name, value pairs");
+  zl_field f[MAX_FIELDS];
+  size_t nf = 0;
+  for (int a = 6; a + 1 <= top; a += 2) {
+    luaL_argcheck(L, nf < MAX_FIELDS, a, "too many form fields");
+    f[nf].name = luaL_checklstring(L, a, &f[nf].name_len);
+    f[nf].value = luaL_checklstring(L, a + 1, &f[nf].value_len);
+    nf++;
+  }
+  int i = take_free(L, m);
+  slot *s = &m->slots[i];
+  char boundary[ZL_BOUNDARY_LEN + 1];
+  if (zl_multipart_encode(f, nf, boundary, &s->body) != 0) {
+    if (errno == ENOMEM) return luaL_error(L, "not enough memory");
+    return luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
+  }
+  char ctype[64 + ZL_BOUNDARY_LEN];
+  snprintf(ctype, sizeof ctype, "multipart/form-data; boundary=%s", boundary);
+  q.content_type = ctype;   /* copied into the handle's header list by prepare */
+  q.body = s->body.data;
+  q.body_len = s->body.len;
+  return start(L, m, i, &q);
+}
+
+/* ---- driving ------------------------------------------------------------- */
+
+static void collect(lmulti *m) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(m->multi, &left))) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURL *e = msg->easy_handle;
+    CURLcode rc = msg->data.result;
+    for (int i = 0; i < m->n; i++) {
+      slot *s = &m->slots[i];
+      if (s->state == RUNNING && zl_conn_easy(s->conn) == e) {
+        curl_multi_remove_handle(m->multi, e);
+        m->running--;
+        zl_conn_finish(s->conn, (int)rc, &s->resp);
+        push_done(m, i);
+        break;
+      }
+    }
+  }
+}
+
+static int perform(lmulti *m, const char **why) {
+  int still;
+  CURLMcode mc = curl_multi_perform(m->multi, &still);
+  if (mc != CURLM_OK) { *why = curl_multi_strerror(mc); return -1; }
+  collect(m);
+  return 0;
+}
+
+/* m:wait(max_wait_s) -> results ready to take
+ * Runs the transfers; when none has finished, waits in curl_multi_poll for
+ * socket activity or at most max_wait_s, then runs them again.  With nothing
+ * running it simply waits max_wait_s (the batch's pacing and retry waits).
+ * No Lua code runs inside. */
+static int l_wait(lua_State *L) {
+  lmulti *m = check_open(L);
+  lua_Number w = luaL_optnumber(L, 2, 0);
+  luaL_argcheck(L, w == w && w >= 0, 2, "seconds must be >= 0");
+  if (w > 3600) w = 3600;
+  const char *why = NULL;
+  if (m->dcount == 0 && m->running > 0 && perform(m, &why) != 0)
+    return luaL_error(L, "zoomlive: curl_multi_perform: %s", why);
+  if (m->dcount == 0) {
+    int ms = (int)ceil(w * 1000.0);
+    if (ms > 0) {
+      if (m->running > 0) {
+        CURLMcode mc = curl_multi_poll(m->multi, NULL, 0, ms, NULL);
+        if (mc != CURLM_OK) return luaL_error(L, "zoomlive: curl_multi_poll: %s", curl_multi_strerror(mc));
+        if (perform(m, &why) != 0) return luaL_error(L, "zoomlive: curl_multi_perform: %s", why);
+      } else {
+        zl_sleep(w);
+      }
+    }
+  }
+  lua_pushinteger(L, m->dcount);
+  return 1;
+}
+
+static void push_hdr(lua_State *L, const char *v) {
+  if (*v) lua_pushstring(L, v);
+  else lua_pushnil(L);
+}
+
+static const char *kind_name(zl_kind k) {
+  switch (k) {
+    case ZL_TIMEOUT:  return "timeout";
+    case ZL_ARGUMENT: return "argument";
+    case ZL_MEMORY:   return "memory";
+    default:          return "transport";
+  }
+}
+
+/* m:take() -> slot, <the results of conn:perform> | nil
+ * status, body, tracking_id, retry_after, rl_category, rl_type, rl_limit,
+ * rl_remaining, content_type, truncated, elapsed, location
+ * or, when no status came back: nil, kind, curl_code, message, elapsed[, status].
+ * The slot is free again afterwards. */
+static int l_take(lua_State *L) {
+  lmulti *m = check_open(L);
+  if (m->dcount == 0) { lua_pushnil(L); return 1; }
+  int i = m->done[m->dhead];
+  slot *s = &m->slots[i];
+  zl_response *r = &s->resp;
+  luaL_checkstack(L, 14, NULL);
+  /* the slot goes back first: a memory error below cannot strand it */
+  m->dhead = (m->dhead + 1) % m->n;
+  m->dcount--;
+  s->state = FREE;
+  m->free_stack[m->nfree++] = i;
+  if (r->kind == ZL_MEMORY) return luaL_error(L, "not enough memory");
+  lua_pushinteger(L, i + 1);
+  if (r->kind != ZL_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, kind_name(r->kind));
+    lua_pushinteger(L, r->curl_code);
+    lua_pushstring(L, r->message);
+    lua_pushnumber(L, r->elapsed);
+    if (r->status > 0) { lua_pushinteger(L, r->status); return 7; }
+    return 6;
+  }
+  lua_pushinteger(L, r->status);
+  lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
+  push_hdr(L, r->tracking_id);
+  push_hdr(L, r->retry_after);
+  push_hdr(L, r->rl_category);
+  push_hdr(L, r->rl_type);
+  push_hdr(L, r->rl_limit);
+  push_hdr(L, r->rl_remaining);
+  push_hdr(L, r->content_type);
+  lua_pushboolean(L, r->body_truncated);
+  lua_pushnumber(L, r->elapsed);
+  push_hdr(L, r->location);
+  return 13;
+}
+
+/* m:cancel(slot): stops a running transfer (or drops a finished one not yet
+ * taken); the slot is free again.  Returns true when it was busy. */
+static int l_cancel(lua_State *L) {
+  lmulti *m = check_open(L);
+  lua_Integer k = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, k >= 1 && k <= m->n, 2, "no such slot");
+  int i = (int)(k - 1);
+  slot *s = &m->slots[i];
+  if (s->state == FREE) { lua_pushboolean(L, 0); return 1; }
+  if (s->state == RUNNING) {
+    curl_multi_remove_handle(m->multi, zl_conn_easy(s->conn));
+    m->running--;
+  } else {   /* DONE: drop it from the ring */
+    int kept = 0;
+    for (int j = 0; j < m->dcount; j++) {
+      int v = m->done[(m->dhead + j) % m->n];
+      if (v != i) m->done[(m->dhead + kept++) % m->n] = v;
+    }
+    m->dcount = kept;
+  }
+  s->state = FREE;
+  m->free_stack[m->nfree++] = i;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* m:counts() -> free, running, done */
+static int l_counts(lua_State *L) {
+  lmulti *m = check_open(L);
+  lua_pushinteger(L, m->nfree);
+  lua_pushinteger(L, m->running);
+  lua_pushinteger(L, m->dcount);
+  return 3;
+}
+
+static const luaL_Reg methods[] = {
+  {"submit", l_submit},
+  {"submit_form", l_submit_form},
+  {"wait", l_wait},
+  {"take", l_take},
+  {"cancel", l_cancel},
+  {"counts", l_counts},
+  {"close", l_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg meta[] = {
+  {"__gc", l_close},
+  {"__close", l_close},
+  {"__tostring", l_tostring},
+  {"__index", NULL},
+  {"__name", NULL},
+  {NULL, NULL}
+};
+
+/* Registers the metatable and sets core.multi in the table on the top. */
+int zl_open_multi(lua_State *L) {
+  if (luaL_newmetatable(L, MULTI_MT)) {
+    luaL_setfuncs(L, meta, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, MULTI_MT);
+    lua_setfield(L, -2, "__name");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_multi);
+  lua_setfield(L, -2, "multi");
+  return 0;
+}
