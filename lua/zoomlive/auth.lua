@@ -68,15 +68,25 @@ local function provider(fn, margin)
     cached, expires_at = tok, exp
     return tok
   end
+  local renewed   -- a token renew() fetched, for the very next request
   return {
     kind = "provider",
     token = function()
+      if renewed then
+        local t = renewed
+        renewed = nil
+        return t
+      end
       if cached and expires_at and core.time() < expires_at - margin then return cached end
       return call(nil)
     end,
     renew = function(stale)
       local tok = call(stale)
-      return tok ~= nil and tok ~= stale
+      if tok ~= nil and tok ~= stale then
+        renewed = tok
+        return true
+      end
+      return false
     end,
   }
 end
