@@ -1,0 +1,409 @@
+#!/bin/sh
+# bench/run.sh BUILD_DIR - zoomlive's benchmark (make bench).
+#
+# Starts a loopback nginx (its own prefix, conf, pid and logs in a temp dir)
+# and measures sequential PATCH /v2/meetings/ID/livestream/status requests
+# with the seed's multipart body from: the curl CLI (one process per call),
+# a libcurl+curl_mime C loop, a prebuilt-body libcurl C loop, wrk -c1 -t1 and
+# zoomlive (client:update on one client).  Then the memory target, the batch
+# targets against zoomlive-sim, and a callgrind profile.
+#
+# Environment: BENCH_N (5000) BENCH_WARMUP (200) BENCH_CLI_N (200)
+#   BENCH_ROUNDS (3, interleaved, best of) BENCH_WRK_SECS (3)
+#   BENCH_MEM_N (100000) BENCH_PROFILE (1; 0 skips callgrind) BENCH_PROF_N (2000)
+#   BENCH_BATCH (1; 0 skips the simulator targets)
+#
+# Exit status: 0 when every client ran (a missed target prints FAIL but is
+# not an error); 1 when a client or a server could not run at all.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+N=${BENCH_N:-5000}
+WARM=${BENCH_WARMUP:-200}
+CLI_N=${BENCH_CLI_N:-200}
+ROUNDS=${BENCH_ROUNDS:-3}
+WRK_SECS=${BENCH_WRK_SECS:-3}
+MEM_N=${BENCH_MEM_N:-100000}
+PROFILE=${BENCH_PROFILE:-1}
+PROF_N=${BENCH_PROF_N:-2000}
+BATCH=${BENCH_BATCH:-1}
+LUA=${LUA:-lua5.4}
+ID=68423085
+SETTINGS='{"active_speaker_name":false,"display_name":"Town hall"}'
+
+export LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
+export LUA_CPATH="$BUILD/lib/?.so;;"
+
+broken=""           # clients or servers that could not run
+note_broken() { broken="$broken $1"; echo "ERROR: $1 could not run" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+for tool in "$LUA" nginx wrk cc curl; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found (make setup installs it)"
+done
+[ -f "$BUILD/lib/zoomlive/core.so" ] || die "$BUILD/lib/zoomlive/core.so missing: run make build"
+
+TMP=$(mktemp -d /tmp/zoomlive-bench.XXXXXX)
+chmod 755 "$TMP"
+PIDS=""
+cleanup() {
+  for p in $PIDS; do kill "$p" 2>/dev/null; done
+  for p in $PIDS; do wait "$p" 2>/dev/null; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- the C clients, built into the build dir --------------------------------
+BIN=$BUILD/bench
+mkdir -p "$BIN"
+CURL_FLAGS=$(pkg-config --cflags --libs libcurl 2>/dev/null || echo -lcurl)
+for prog in ref_mime ref_prebuilt runloop; do
+  # shellcheck disable=SC2086
+  cc -O2 -g -Wall -Wextra -I"$ROOT/bench" -o "$BIN/$prog" "$ROOT/bench/$prog.c" $CURL_FLAGS \
+    || die "cannot build bench/$prog.c"
+done
+
+# ---- nginx on a free loopback port -----------------------------------------
+mkdir -p "$TMP/ngx/logs" "$TMP/ngx/tmp"
+start_nginx() {
+  local try
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    PORT=$((20000 + RANDOM % 30000))
+    cat >"$TMP/ngx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/ngx/nginx.pid;
+error_log $TMP/ngx/logs/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  client_body_temp_path $TMP/ngx/tmp/body;
+  proxy_temp_path $TMP/ngx/tmp/proxy;
+  fastcgi_temp_path $TMP/ngx/tmp/fastcgi;
+  uwsgi_temp_path $TMP/ngx/tmp/uwsgi;
+  scgi_temp_path $TMP/ngx/tmp/scgi;
+  log_format conn '\$connection \$connection_requests \$request_method \$status \$request_length';
+  server {
+    listen 127.0.0.1:$PORT;
+    # the calibration prefix logs every request with its connection number
+    location /calib/ {
+      access_log $TMP/ngx/logs/calib.log conn;
+      client_body_buffer_size 64k; client_max_body_size 1m;
+      return 204;
+    }
+    location / {
+      client_body_buffer_size 64k; client_max_body_size 1m;
+      return 204;
+    }
+  }
+}
+EOF
+    nginx -p "$TMP/ngx" -c "$TMP/ngx/nginx.conf" -e "$TMP/ngx/logs/error.log" \
+      >"$TMP/ngx/stdout" 2>&1 &
+    NGINX_PID=$!
+    local i
+    for i in $(seq 1 50); do
+      if ! kill -0 "$NGINX_PID" 2>/dev/null; then break; fi
+      if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then PIDS="$PIDS $NGINX_PID"; return 0; fi
+      sleep 0.1
+    done
+    kill "$NGINX_PID" 2>/dev/null; wait "$NGINX_PID" 2>/dev/null
+  done
+  cat "$TMP/ngx/logs/error.log" >&2
+  return 1
+}
+start_nginx || die "nginx would not start"
+URLBASE="http://127.0.0.1:$PORT"
+PATH_STATUS="/v2/meetings/$ID/livestream/status"
+
+# the body wrk sends must be the one ref_prebuilt sends
+"$BIN/ref_prebuilt" x 0 0 --print-body >"$TMP/body.c"
+"$LUA" -e "wrk = { headers = {} } dofile('$ROOT/bench/wrk_patch.lua') io.write(wrk.body)" \
+  >"$TMP/body.wrk" 2>/dev/null
+cmp -s "$TMP/body.c" "$TMP/body.wrk" || echo "WARNING: wrk_patch.lua's body differs from ref_prebuilt's" >&2
+
+# ---- one run of each client: appends "reqs_per_s cpu_us_per_req hwm_kb" ----
+# to $TMP/res.NAME; a client that fails is noted once.
+record() {   # name file-with-RESULT-line
+  local line
+  line=$(grep '^RESULT ' "$2" | tail -1)
+  if [ -z "$line" ]; then
+    cat "$2" >&2
+    case " $broken " in *" $1 "*) ;; *) note_broken "$1" ;; esac
+    return 1
+  fi
+  echo "$line" | awk '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    printf "%.1f %.2f %d\n", v["n"] / v["secs"], v["cpu_us"] / v["n"], v["hwm_kb"] }' >>"$TMP/res.$1"
+}
+
+run_cli() {
+  "$BIN/runloop" curl_cli "$CLI_N" 20 curl -s -f -o /dev/null -X PATCH \
+    -H "Authorization: Bearer x" --form action=start --form "settings=$SETTINGS" \
+    "$URLBASE${1:-}$PATH_STATUS" >"$TMP/out" 2>&1
+  record curl_cli "$TMP/out"
+}
+run_c() {   # ref_mime | ref_prebuilt
+  "$BIN/$1" "$URLBASE${2:-}$PATH_STATUS" "${3:-$N}" "${4:-$WARM}" >"$TMP/out" 2>&1
+  record "$1" "$TMP/out"
+}
+run_zoomlive() {
+  "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE${1:-}/v2" "${2:-$N}" "${3:-$WARM}" >"$TMP/out" 2>&1
+  record zoomlive "$TMP/out"
+}
+run_wrk() {   # wrk: its own req/s; CPU and peak RSS from runloop's rusage
+  local secs=${2:-$WRK_SECS}
+  "$BIN/runloop" wrk 1 0 wrk -c1 -t1 -d"${secs}s" -s "$ROOT/bench/wrk_patch.lua" \
+    "$URLBASE${1:-}$PATH_STATUS" >"$TMP/out" 2>&1
+  local rps reqs bad line
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/out")
+  reqs=$(sed -n 's/^WRK requests=\([0-9]*\).*/\1/p' "$TMP/out")
+  bad=$(sed -n 's/^WRK .*non2xx=\([0-9]*\) errors=\([0-9]*\).*/\1 \2/p' "$TMP/out")
+  line=$(grep '^RESULT ' "$TMP/out")
+  if [ -z "$rps" ] || [ -z "$reqs" ] || [ -z "$line" ] || [ "$bad" != "0 0" ]; then
+    cat "$TMP/out" >&2
+    case " $broken " in *" wrk "*) ;; *) note_broken wrk ;; esac
+    return 1
+  fi
+  echo "$line" | awk -v rps="$rps" -v reqs="$reqs" '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    printf "%.1f %.2f %d\n", rps, v["cpu_us"] / reqs, v["hwm_kb"] }' >>"$TMP/res.wrk"
+}
+
+# ---- calibration: does every client keep one connection alive? -------------
+echo "== calibration: connections per client (nginx \$connection, /calib/ prefix)"
+calib() {   # name command...
+  local name=$1
+  shift
+  : >"$TMP/ngx/logs/calib.log"
+  "$@" || true
+  sleep 0.2
+  awk -v name="$name" '{ c[$1] = 1; n++; len += $5; if ($3 != "PATCH" || $4 != 204) odd++ }
+    END { k = 0; for (x in c) k++
+          printf "  %-13s requests=%-6d connections=%-4d avg request_length=%.0f B%s\n",
+            name, n, k, n ? len / n : 0, odd ? "  (" odd " not PATCH/204!)" : "" }' \
+    "$TMP/ngx/logs/calib.log"
+}
+rm -f "$TMP"/res.*
+run_cli_calib() { CLI_N=5 run_cli /calib; }
+calib curl_cli run_cli_calib
+calib ref_mime run_c ref_mime /calib 100 0
+calib ref_prebuilt run_c ref_prebuilt /calib 100 0
+calib wrk run_wrk /calib 1
+calib zoomlive run_zoomlive /calib 100 0
+body_len=$(wc -c <"$TMP/body.c")
+echo "  (multipart body: $body_len bytes. nginx's request_length leaves out a body that 'return'"
+echo "   discards, but each kept-alive connection parsed every next request as PATCH -> 204, so"
+echo "   nginx consumed every body; 1 connection per client = keep-alive reused)"
+rm -f "$TMP"/res.* "$TMP/ngx/logs/calib.log"
+broken=""
+
+# ---- the sequential runs, interleaved, best of ROUNDS ----------------------
+echo "== sequential PATCH against nginx: N=$N (curl CLI: $CLI_N), warm-up $WARM, wrk ${WRK_SECS}s, best of $ROUNDS"
+"$BIN/runloop" wrk 1 0 wrk -c1 -t1 -d1s -s "$ROOT/bench/wrk_patch.lua" "$URLBASE$PATH_STATUS" >/dev/null 2>&1
+for r in $(seq 1 "$ROUNDS"); do
+  run_c ref_prebuilt
+  run_zoomlive
+  run_c ref_mime
+  run_wrk
+  run_cli
+  printf '  round %d:' "$r"
+  for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
+    [ -f "$TMP/res.$c" ] && printf ' %s=%s/s' "$c" "$(tail -1 "$TMP/res.$c" | cut -d' ' -f1)"
+  done
+  echo
+done
+
+best() {   # name -> "best_rps min_cpu max_hwm_kb" or empty
+  [ -s "$TMP/res.$1" ] || return 0
+  awk 'NR == 1 || $1 > r { r = $1 } NR == 1 || $2 < c { c = $2 } $3 > m { m = $3 }
+       END { printf "%s %s %s\n", r, c, m }' "$TMP/res.$1"
+}
+declare -A RPS CPU HWM
+for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
+  b=$(best "$c")
+  [ -n "$b" ] || continue
+  read -r RPS[$c] CPU[$c] HWM[$c] <<<"$b"
+done
+ZL=${RPS[zoomlive]:-}
+
+label() {
+  case $1 in
+    curl_cli) echo "curl CLI, one process per call" ;;
+    ref_mime) echo "C libcurl + curl_mime (bench/ref_mime.c)" ;;
+    ref_prebuilt) echo "C libcurl, prebuilt body (bench/ref_prebuilt.c)" ;;
+    wrk) echo "wrk -c1 -t1 (server limit)" ;;
+    zoomlive) echo "zoomlive client:update (Lua)" ;;
+  esac
+}
+ratio() { [ -n "$ZL" ] && [ -n "${RPS[$1]:-}" ] && awk -v a="$ZL" -v b="${RPS[$1]}" 'BEGIN { printf "%.2fx", a / b }' || echo "n/a"; }
+rows=""
+for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
+  if [ -z "${RPS[$c]:-}" ]; then
+    rows="$rows| $(label $c) | could not run | | | | |"$'\n'
+    continue
+  fi
+  rows="$rows$(awk -v l="$(label $c)" -v r="${RPS[$c]}" -v cpu="${CPU[$c]}" -v m="${HWM[$c]}" -v ra="$(ratio $c)" \
+    'BEGIN { printf "| %s | %.0f | %.1f | %.1f | %.1f | %s |", l, r, 1e6 / r, cpu, m / 1024, ra }')"$'\n'
+done
+
+# ---- memory: peak RSS after 1,000 and after MEM_N calls --------------------
+echo "== memory: zoomlive peak RSS after 1,000 and after $MEM_N calls (nginx)"
+mem_line="" mem_verdict="FAIL"
+if "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE/v2" "$((MEM_N - 200))" 200 mem >"$TMP/mem" 2>&1; then
+  h1=$(sed -n 's/^MEM calls=1000 hwm_kb=\([0-9]*\)/\1/p' "$TMP/mem")
+  h2=$(sed -n "s/^MEM calls=$MEM_N hwm_kb=\\([0-9]*\\)/\\1/p" "$TMP/mem")
+  if [ -n "$h1" ] && [ -n "$h2" ]; then
+    d=$((h2 - h1))
+    [ "$d" -le 2048 ] && mem_verdict=PASS
+    mem_line=$(awk -v a="$h1" -v b="$h2" -v d="$d" -v n="$MEM_N" 'BEGIN {
+      printf "%.2f MiB after 1,000, %.2f MiB after %d: %+.2f MiB", a / 1024, b / 1024, n, d / 1024 }')
+  fi
+fi
+[ -n "$mem_line" ] || { cat "$TMP/mem" >&2; note_broken "zoomlive (memory run)"; mem_line="could not run"; }
+echo "  $mem_line"
+
+# ---- batch targets against zoomlive-sim ------------------------------------
+SIM=$BUILD/bin/zoomlive-sim
+start_sim() {   # out-file args... ; sets SIM_PORT, SIM_PID
+  "$SIM" --port 0 --any-meeting --token x --daily 0 --start-cooldown 0 "${@:2}" >"$1" 2>"$1.err" &
+  SIM_PID=$!
+  PIDS="$PIDS $SIM_PID"
+  local i
+  for i in $(seq 1 50); do
+    SIM_PORT=$(head -1 "$1" 2>/dev/null)
+    [ -n "$SIM_PORT" ] && return 0
+    kill -0 "$SIM_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$1.err" >&2
+  return 1
+}
+stop_sim() { kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; }
+batch_lat="SKIP (not run)" batch_rate="SKIP (not run)" lat_v="SKIP" rate_v="SKIP"
+lat_detail="" rate_detail=""
+if [ "$BATCH" = 1 ]; then
+  echo "== batch targets against zoomlive-sim"
+  if [ ! -x "$SIM" ]; then
+    note_broken "zoomlive-sim ($SIM missing)"
+  else
+    if start_sim "$TMP/sim1" --qps 0 --latency-ms 20; then
+      "$LUA" "$ROOT/bench/zoomlive_batch.lua" "$SIM_PORT" 1000 32 - latency >"$TMP/b1" 2>&1
+      stop_sim
+      cat "$TMP/b1" | sed 's/^/  /'
+      if grep -q '^BATCH .* SKIP' "$TMP/b1"; then lat_v="SKIP (update_many not available)"
+      elif line=$(grep '^BATCH ' "$TMP/b1"); then
+        lat_detail=$(echo "$line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+          ideal = 1000 * 0.020 / 32; r = v["wall"] / ideal
+          printf "%.3f s = %.2fx ideal (%.3f s), ok %d/%d -> %s", v["wall"], r, ideal, v["ok"], v["n"],
+            (r <= 1.15 && v["ok"] == v["n"]) ? "PASS" : "FAIL" }')
+        lat_v=${lat_detail##* }
+      else note_broken "zoomlive_batch (latency)"; lat_v="FAIL (could not run)"; fi
+    else note_broken "zoomlive-sim (latency)"; fi
+    if start_sim "$TMP/sim2" --qps 50; then
+      "$LUA" "$ROOT/bench/zoomlive_batch.lua" "$SIM_PORT" 500 32 50 rate >"$TMP/b2" 2>&1
+      stop_sim
+      cat "$TMP/b2" | sed 's/^/  /'
+      if grep -q '^BATCH .* SKIP' "$TMP/b2"; then rate_v="SKIP (update_many not available)"
+      elif line=$(grep '^BATCH ' "$TMP/b2"); then
+        rate_detail=$(echo "$line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+          p = 100 * v["http429"] / v["n"]
+          printf "ok %d/%d, %d 429s (%.1f%%), %.2f s (%.2fx 10 s) -> %s", v["ok"], v["n"], v["http429"], p,
+            v["wall"], v["wall"] / 10, (v["ok"] == v["n"] && p < 1 && v["wall"] <= 11) ? "PASS" : "FAIL" }')
+        rate_v=${rate_detail##* }
+      else note_broken "zoomlive_batch (rate)"; rate_v="FAIL (could not run)"; fi
+    else note_broken "zoomlive-sim (rate)"; fi
+  fi
+fi
+
+# ---- targets ----------------------------------------------------------------
+verdict() {   # client goal
+  [ -n "$ZL" ] && [ -n "${RPS[$1]:-}" ] || { echo "FAIL (could not run)"; return; }
+  awk -v a="$ZL" -v b="${RPS[$1]}" -v g="$2" 'BEGIN { printf "%.2fx -> %s", a / b, (a / b >= g) ? "PASS" : "FAIL" }'
+}
+t1=$(verdict ref_mime 1.0)
+t2=$(verdict ref_prebuilt 0.85)
+
+# ---- profile ------------------------------------------------------------------
+prof_rows="" prof_top=""
+if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+  echo "== callgrind: instructions per request ((Ir[$PROF_N + $WARM] - Ir[$WARM]) / $PROF_N)"
+  prof() {   # name n command...   -> writes $TMP/cg.NAME.N
+    local name=$1 n=$2
+    shift 2
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$name.$n" "$@" >"$TMP/cg.log" 2>&1 \
+      || { cat "$TMP/cg.log" >&2; return 1; }
+  }
+  total() { sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$1" | head -1; }
+  declare -A IPR
+  for c in ref_prebuilt ref_mime zoomlive; do
+    for n in 0 "$PROF_N"; do
+      case $c in
+        zoomlive) prof "$c" "$n" "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE/v2" "$n" "$WARM" ;;
+        *) prof "$c" "$n" "$BIN/$c" "$URLBASE$PATH_STATUS" "$n" "$WARM" ;;
+      esac || { note_broken "callgrind $c"; continue 2; }
+    done
+    IPR[$c]=$(( ($(total "$TMP/cg.$c.$PROF_N") - $(total "$TMP/cg.$c.0")) / PROF_N ))
+    echo "  $c: ${IPR[$c]} instructions/request"
+  done
+  # per-function self cost per request: the difference of the two runs
+  fnlist() {   # file inclusive(yes|no) -> "Ir<TAB>function"
+    callgrind_annotate --threshold=100 --inclusive="$2" "$1" 2>/dev/null |
+      awk '/^ *[0-9][0-9,]* / { ir = $1; gsub(",", "", ir); $1 = ""; sub(/^ *\([ 0-9.%]*\) */, "");
+             sub(/^ +/, ""); print ir "\t" $0 }'
+  }
+  topdiff() {   # inclusive(yes|no) count
+    awk -F'\t' -v n="$PROF_N" 'FNR == 1 { f++ } f == 1 { a[$2] = $1; next } { d = $1 - a[$2]; if (d > 0) printf "%.0f\t%s\n", d / n, $2 }' \
+      <(fnlist "$TMP/cg.zoomlive.0" "$1") <(fnlist "$TMP/cg.zoomlive.$PROF_N" "$1") | grep -v -e 'PROGRAM TOTALS' -e '<counts for unidentified' | sort -t$'\t' -k1,1nr | head -"$2"
+  }
+  if [ -n "${IPR[zoomlive]:-}" ]; then
+    echo "  zoomlive, top functions by self instructions per request:"
+    topdiff no 25 | awk -F'\t' '{ printf "    %8d  %s\n", $1, $2 }' | tee "$TMP/top.self"
+    echo "  zoomlive, inclusive instructions per request (selected):"
+    topdiff yes 400 | grep -E 'luaV_execute|lua_pcall|luaD_precall|luaC_step|l_perform_form|zl_conn_perform|zl_conn_prepare|zl_multipart_encode|curl_easy_perform|curl_easy_setopt|set_headers|zl_rand|curl_multi_perform|Curl_http\b|Curl_http[ :]|multi_runsingle|Curl_cookie|luaS_new|luaH_|str_format|str_find|gmatch|utf8|json|collect_fields|push_result|sendto|send\b|recv' \
+      | head -30 | awk -F'\t' '{ printf "    %8d  %s\n", $1, $2 }' | tee "$TMP/top.incl"
+  fi
+  for c in ref_mime ref_prebuilt zoomlive; do
+    prof_rows="$prof_rows| $(label $c) | ${IPR[$c]:-n/a} |"$'\n'
+  done
+fi
+
+# ---- report -------------------------------------------------------------------
+cpu_model=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)
+echo
+echo "== results ($(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs, ${cpu_model:-unknown CPU}; $(curl -V | head -1 | cut -d' ' -f1-2); nginx $(nginx -v 2>&1 | sed 's/.*\///'))"
+echo
+echo "Sequential PATCH /v2/meetings/{id}/livestream/status (multipart: action=start, settings=$SETTINGS)"
+echo "to a loopback nginx answering 204, one keep-alive connection; N=$N after $WARM warm-up"
+echo "(curl CLI: $CLI_N calls; wrk: ${WRK_SECS} s); best of $ROUNDS interleaved rounds."
+echo
+echo "| client | req/s | µs/req | client CPU µs/req | peak RSS MiB | zoomlive ÷ client |"
+echo "|---|---:|---:|---:|---:|---:|"
+printf '%s' "$rows"
+echo
+echo "| target | goal | measured | verdict |"
+echo "|---|---|---|---|"
+echo "| zoomlive vs curl_mime C loop | >= 1.00x | ${t1% -> *} | ${t1##* } |"
+echo "| zoomlive vs prebuilt-body C loop | >= 0.85x | ${t2% -> *} | ${t2##* } |"
+echo "| memory: peak RSS after $MEM_N calls vs after 1,000 | <= +2 MiB | $mem_line | $mem_verdict |"
+echo "| batch: 1,000 updates, 20 ms latency, concurrency 32 | <= 1.15x ideal (0.625 s) | ${lat_detail% -> *} | $lat_v |"
+echo "| batch: 500 updates, sim 50/s, rate=50 | all ok, <1% 429, <= 11 s | ${rate_detail% -> *} | $rate_v |"
+if [ -n "$prof_rows" ]; then
+  echo
+  echo "| client (callgrind) | instructions/request |"
+  echo "|---|---:|"
+  printf '%s' "$prof_rows"
+fi
+
+if [ -n "$broken" ]; then
+  echo
+  echo "bench: could not run:$broken" >&2
+  exit 1
+fi
+exit 0
