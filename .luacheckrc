@@ -1,5 +1,5 @@
 std = "lua54"
-max_line_length = 120
+max_line_length = 160
 files["spec/"] = { std = "+busted" }
 files["bench/"] = { globals = {} }
 exclude_files = { "build/", "build-*/", ".luarocks/", "lua_modules/" }

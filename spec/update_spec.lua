@@ -106,7 +106,7 @@ describe("zoomlive.update", function()
       assert.are.same(from_curl.fields.action, from_us.fields.action)
       assert.are.same(cjson.decode(from_curl.fields.settings), cjson.decode(from_us.fields.settings))
       assert.are.equal(#from_curl.parts, #from_us.parts)
-      for i, p in ipairs(from_curl.parts) do assert.are.equal(p.name, from_us.parts[i].name) end
+      for i, part in ipairs(from_curl.parts) do assert.are.equal(part.name, from_us.parts[i].name) end
     end)
 
     it("reuses one client for many calls", function()
