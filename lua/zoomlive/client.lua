@@ -42,7 +42,7 @@ local function opt_error(msg) error("zoomlive.new: " .. msg, 4) end
 local function positive(opts, name, dflt)
   local v = opts[name]
   if v == nil then return dflt end
-  if type(v) ~= "number" or not (v > 0) or v == math.huge then
+  if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
     opt_error(format("option '%s' must be a positive number of seconds", name))
   end
   return v
