@@ -138,4 +138,5 @@ function M.normalize_id(v)
   return vid(v, "id", "normalize_id", 1)
 end
 
+require("zoomlive.batch").install(Client, M)
 return M
