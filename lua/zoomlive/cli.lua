@@ -633,9 +633,15 @@ function M.main(argv, iot)
     stderr = iot.stderr or io.stderr,
     stdin = iot.stdin or io.stdin,
     isatty = tty_fn(iot.isatty),
-    getenv = iot.getenv or os.getenv,
     secrets = {},
   }
+  -- an empty variable is an unset one, as in most shells' idioms
+  local getenv = iot.getenv or os.getenv
+  ctx.getenv = function(name)
+    local v = getenv(name)
+    if v == "" then return nil end
+    return v
+  end
   for _, name in ipairs({ "ZOOM_ACCESS_TOKEN", "ZOOM_CLIENT_SECRET" }) do
     add_secret(ctx, ctx.getenv(name))
   end
