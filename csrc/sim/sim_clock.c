@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
-static double clock_offset; /* guarded by sim_mutex */
+static atomic_llong offset_us; /* microseconds; read without the lock by sim_now() */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static pthread_mutex_t rng_mutex = PTHREAD_MUTEX_INITIALIZER;
 
@@ -14,12 +14,12 @@ double sim_now(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + clock_offset;
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (double)atomic_load(&offset_us) / 1e6;
 }
 
-void sim_clock_advance(double seconds) { clock_offset += seconds; }
-double sim_clock_offset(void) { return clock_offset; }
-void sim_clock_reset(void) { clock_offset = 0; }
+void sim_clock_advance(double seconds) { atomic_fetch_add(&offset_us, llround(seconds * 1e6)); }
+double sim_clock_offset(void) { return (double)atomic_load(&offset_us) / 1e6; }
+void sim_clock_reset(void) { atomic_store(&offset_us, 0); }
 
 void sim_iso8601(double t, char out[32])
 {

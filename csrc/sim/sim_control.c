@@ -160,7 +160,7 @@ static void faults_route(sim_req *q, sim_resp *r, const char *rest)
 void sim_control_handle(sim_req *q, sim_resp *r)
 {
   const char *p = q->path + 5; /* after /_sim */
-  if (q->body_len && q->kind == SIM_BODY_JSON && !q->json) {
+  if (q->body_len && !q->json) {
     bad(r, "the body is not valid JSON");
     return;
   }

@@ -568,7 +568,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       set_problem(q, "Malformed multipart/form-data body: no part found (does the boundary "
                      "in the Content-Type match the body?).");
   }
-  if (q->kind == SIM_BODY_JSON && !q->too_large && q->body_len)
+  /* /_sim takes JSON whatever the Content-Type says (curl -d sends urlencoded) */
+  if ((q->kind == SIM_BODY_JSON || q->is_control) && !q->too_large && q->body_len)
     q->json = cJSON_ParseWithLength(q->body, q->body_len);
   return complete(q);
 }

@@ -357,6 +357,15 @@ static int load_range(sim_kind kind, const cJSON *g, char *err, size_t errlen)
              sim_kind_name(kind));
     return -1;
   }
+  if (tmpl) { /* validate the template once, now */
+    sim_entity probe;
+    entity_defaults(&probe, kind, first);
+    char sub[160];
+    if (sim_state_merge(&probe, tmpl, sub, sizeof sub)) {
+      snprintf(err, errlen, "generate.%ss template: %s", sim_kind_name(kind), sub);
+      return -1;
+    }
+  }
   sim_range *r = calloc(1, sizeof *r);
   if (!r) return -1;
   r->kind = kind;
