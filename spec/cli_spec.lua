@@ -570,6 +570,20 @@ describe("zoomlive command", function()
       assert.are.same({}, api_requests())
     end)
 
+    it("exits 3 when the S2S token endpoint cannot be reached", function()
+      local gone = testing.start { exe = SIM_EXE }
+      local url = gone.url
+      gone:stop()
+      local code, out, err = run({ "stop", SEED, OTHER }, { env = { ZOOM_ACCESS_TOKEN = false,
+        ZOOM_ACCOUNT_ID = "sim-account", ZOOM_CLIENT_ID = "sim-client-id",
+        ZOOM_CLIENT_SECRET = "sim-client-secret", ZOOM_OAUTH_URL = url .. "/oauth/token" } })
+      assert.are.equal(3, code)
+      assert.are.equal("", out)
+      assert.are.equal(1, #lines(err))
+      assert.truthy(err:find("^zoomlive: auth: token endpoint unreachable"), err)
+      assert.are.same({}, sim:requests())
+    end)
+
     it("works with S2S OAuth credentials from the environment", function()
       local code, _, err = run({ "stop", SEED }, { env = { ZOOM_ACCESS_TOKEN = false,
         ZOOM_ACCOUNT_ID = "sim-account", ZOOM_CLIENT_ID = "sim-client-id",
