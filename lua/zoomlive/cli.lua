@@ -81,6 +81,7 @@ Exit status:
   3   network: connection failed, timed out, or the reply was unusable
   4   credentials: none set, the token endpoint refused them, or Zoom
       answered HTTP 401 (invalid or expired token)
+  70  internal error: a bug in zoomlive (please report it)
   With several IDs the worst outcome decides: 4 beats 3 beats 1 beats 0.
 
 Examples:
