@@ -9,9 +9,11 @@
 # targets against zoomlive-sim, and a callgrind profile.
 #
 # Environment: BENCH_N (5000) BENCH_WARMUP (200) BENCH_CLI_N (200)
-#   BENCH_ROUNDS (3, interleaved, best of) BENCH_WRK_SECS (3)
+#   BENCH_ROUNDS (5, interleaved, best of) BENCH_WRK_SECS (3)
 #   BENCH_MEM_N (100000) BENCH_PROFILE (1; 0 skips callgrind) BENCH_PROF_N (2000)
 #   BENCH_BATCH (1; 0 skips the simulator targets)
+#   BENCH_PROFILE_DIR (unset; a directory to keep the callgrind outputs in:
+#     cg.CLIENT.0 and cg.CLIENT.N, warm-up only and warm-up + N requests)
 #
 # Exit status: 0 when every client ran (a missed target prints FAIL but is
 # not an error); 1 when a client or a server could not run at all.
@@ -24,7 +26,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 N=${BENCH_N:-5000}
 WARM=${BENCH_WARMUP:-200}
 CLI_N=${BENCH_CLI_N:-200}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 WRK_SECS=${BENCH_WRK_SECS:-3}
 MEM_N=${BENCH_MEM_N:-100000}
 PROFILE=${BENCH_PROFILE:-1}
@@ -350,6 +352,9 @@ if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null 2>&1; then
       esac || { note_broken "callgrind $c"; continue 2; }
     done
     IPR[$c]=$(( ($(total "$TMP/cg.$c.$PROF_N") - $(total "$TMP/cg.$c.0")) / PROF_N ))
+    if [ -n "${BENCH_PROFILE_DIR:-}" ]; then
+      mkdir -p "$BENCH_PROFILE_DIR" && cp "$TMP/cg.$c.0" "$TMP/cg.$c.$PROF_N" "$BENCH_PROFILE_DIR/"
+    fi
     echo "  $c: ${IPR[$c]} instructions/request"
   done
   # per-function self cost per request: the difference of the two runs

@@ -24,10 +24,10 @@ if type(client.update_many) ~= "function" then
   return
 end
 
-local ctl = core.new { timeout = 30 }
+local ctl = core.new { timeout = 30, max_body = 64 * 1024 * 1024 }   -- the log is large
 local function sim_call(method, path)
-  local status, body = ctl:perform(method, sim .. path)
-  if not status then error("simulator control " .. path .. ": " .. tostring(body)) end
+  local status, body, _, _, _, _, _, _, _, truncated = ctl:perform(method, sim .. path)
+  if not status or truncated then error("simulator control " .. path .. ": " .. tostring(body)) end
   return status, body
 end
 sim_call("DELETE", "/_sim/requests")
