@@ -20,7 +20,7 @@
 #define MAX_PARTS 256
 
 static struct MHD_Daemon *daemon_handle;
-static int bound_port;
+static atomic_int bound_port;
 static atomic_uint_fast64_t tracking_counter;
 static char tracking_prefix[17];
 
@@ -493,7 +493,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, q);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, q);
     q->is_control = strncmp(q->path, "/_sim", 5) == 0 && (q->path[5] == '/' || !q->path[5]);
-    if (sim_cfg.verbose) fprintf(stderr, "zoomlive-sim: %s %s\n", q->method, q->path);
+    if (sim_boot.verbose) fprintf(stderr, "zoomlive-sim: %s %s\n", q->method, q->path);
 
     if (!q->is_control) {
       sim_fault_hit hit;
@@ -587,7 +587,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
   (void)cls;
-  if (!sim_cfg.verbose) return;
+  if (!sim_boot.verbose) return;
   fputs("zoomlive-sim: mhd: ", stderr);
   vfprintf(stderr, fmt, ap);
 }
@@ -680,12 +680,12 @@ int sim_http_start(void)
   struct sockaddr_storage got;
   socklen_t glen = sizeof got;
   if (di && getsockname(di->listen_fd, (struct sockaddr *)&got, &glen) == 0)
-    bound_port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
-                                                 : ((struct sockaddr_in *)&got)->sin_port);
+    atomic_store(&bound_port, ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                                 : ((struct sockaddr_in *)&got)->sin_port));
   return 0;
 }
 
-int sim_http_port(void) { return bound_port; }
+int sim_http_port(void) { return atomic_load(&bound_port); }
 
 void sim_http_stop(void)
 {

@@ -20,7 +20,7 @@ void sim_unlock(void) { pthread_mutex_unlock(&sim_mutex); }
 
 void sim_vlog(const char *fmt, ...)
 {
-  if (!sim_cfg.verbose) return;
+  if (!sim_boot.verbose) return;
   va_list ap;
   va_start(ap, fmt);
   fputs("zoomlive-sim: ", stderr);
@@ -298,13 +298,13 @@ int main(int argc, char **argv)
   } else if ((rc = sim_http_start()) == 0) {
     int port = sim_http_port();
     if (!sim_boot.api_url[0]) {
+      sim_lock();
       const char *host = sim_boot.bind;
       bool any = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
       bool v6 = strchr(host, ':') != NULL;
       snprintf(sim_boot.api_url, sizeof sim_boot.api_url, "%s://%s%s%s:%d",
                sim_boot.tls_cert ? "https" : "http", v6 && !any ? "[" : "",
                any ? "127.0.0.1" : host, v6 && !any ? "]" : "", port);
-      sim_lock();
       memcpy(sim_cfg.api_url, sim_boot.api_url, sizeof sim_cfg.api_url);
       sim_unlock();
     }

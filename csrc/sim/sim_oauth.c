@@ -97,11 +97,11 @@ void sim_oauth_token(sim_req *q, sim_resp *r)
   }
   char *secret = strchr(cred, ':');
   *secret++ = '\0';
-  if (strcmp(cred, sim_cfg.client_id) != 0) {
+  if (strcmp(cred, sim_boot.client_id) != 0) {
     oauth_error(r, 401, 4704, "invalid_client", "Invalid client_id or client_secret");
     return;
   }
-  if (strcmp(secret, sim_cfg.client_secret) != 0) {
+  if (strcmp(secret, sim_boot.client_secret) != 0) {
     oauth_error(r, 401, 4702, "invalid_client", "Invalid client_id or client_secret");
     return;
   }
@@ -115,7 +115,7 @@ void sim_oauth_token(sim_req *q, sim_resp *r)
     oauth_error(r, 400, 4706, "invalid_request", "Invalid request : account_id is missing");
     return;
   }
-  if (strcmp(account, sim_cfg.account_id) != 0) {
+  if (strcmp(account, sim_boot.account_id) != 0) {
     oauth_error(r, 400, 4706, "invalid_request", "Invalid account_id");
     return;
   }
@@ -142,8 +142,9 @@ void sim_oauth_token(sim_req *q, sim_resp *r)
   t->next = issued;
   issued = t;
   double ttl = sim_cfg.token_ttl;
-  char value[sizeof t->value];
+  char value[sizeof t->value], api_url[sizeof sim_cfg.api_url];
   memcpy(value, t->value, sizeof value);
+  memcpy(api_url, sim_cfg.api_url, sizeof api_url);
   sim_unlock();
 
   cJSON *o = cJSON_CreateObject();
@@ -153,7 +154,7 @@ void sim_oauth_token(sim_req *q, sim_resp *r)
   cJSON_AddStringToObject(o, "scope",
                           "meeting:write:admin meeting:read:admin webinar:write:admin "
                           "webinar:read:admin");
-  cJSON_AddStringToObject(o, "api_url", sim_cfg.api_url);
+  cJSON_AddStringToObject(o, "api_url", api_url);
   sim_resp_json(r, 200, o);
 }
 
