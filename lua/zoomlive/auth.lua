@@ -162,7 +162,8 @@ end
 --- Builds the credential source for a client from its options and env.
 function M.from(opts, getenv, client)
   local margin = opts.refresh_margin or 60
-  local oauth_url = opts.oauth_url or getenv("ZOOM_OAUTH_URL") or M.DEFAULT_OAUTH_URL
+  local oauth_url = opts.oauth_url or getenv("ZOOM_OAUTH_URL")
+  if oauth_url == nil or oauth_url == "" then oauth_url = M.DEFAULT_OAUTH_URL end
   local t = opts.token
   if t ~= nil then
     if type(t) == "function" then return provider(t, margin) end

@@ -90,7 +90,11 @@ function M.new(opts, getenv)
   self._allow_http = opts.allow_http and true or false
   self.insecure = opts.insecure and true or false
 
-  local base = opts.base_url or getenv("ZOOM_API_BASE")
+  local base = opts.base_url
+  if base == nil then
+    base = getenv("ZOOM_API_BASE")
+    if base == "" then base = nil end   -- an empty variable counts as unset
+  end
   if base ~= nil then
     if type(base) ~= "string" then opt_error("option 'base_url' must be a string") end
     local b, why = check_base(base, self._allow_http)
