@@ -227,7 +227,22 @@ function Sim:stop()
     pcall(self._conn.close, self._conn)
     self._conn = nil
   end
-  os.execute("kill " .. string.format("%d", self.pid) .. " 2>/dev/null")
+  local pid = string.format("%d", self.pid)
+  os.execute("kill " .. pid .. " 2>/dev/null")
+  -- bounded wait (Linux /proc; a zombie counts as gone), then SIGKILL
+  local stat = io.open("/proc/" .. pid .. "/stat", "r")
+  if stat then
+    stat:close()
+    local gone = false
+    for _ = 1, 100 do
+      local f = io.open("/proc/" .. pid .. "/stat", "r")
+      local s = f and f:read("a") or ""
+      if f then f:close() end
+      if s == "" or s:match("^%d+ %b() ([ZX])") then gone = true break end
+      os.execute("sleep 0.05")
+    end
+    if not gone then os.execute("kill -9 " .. pid .. " 2>/dev/null") end
+  end
   local ok, how, code = self._pipe:close()
   self._pipe = nil
   self._clean = ok == true or (how == "exit" and code == 0)
