@@ -438,6 +438,20 @@ describe("zoomlive-sim rate limits", function()
     assert.are.equal(200, curl("-H", bearer(), url).status)
   end)
 
+  it("allows single requests at a fractional QPS", function()
+    local sim = testing.start{ qps = 0.5 }
+    finally(function() sim:stop() end)
+    local url = sim.base_url .. "/meetings/68423085/livestream"
+    assert.are.equal(200, curl("-H", bearer(), url).status)
+    local r = curl("-H", bearer(), url)
+    assert.are.equal(429, r.status)
+    assert.are.equal("0.5", r.headers["x-ratelimit-limit"])
+    local wait = epoch_of(r.headers["retry-after"]) - sim:clock().now
+    assert.is_true(wait > 1 and wait <= 3, "wait " .. wait)
+    sim:advance(2)
+    assert.are.equal(200, curl("-H", bearer(), url).status)
+  end)
+
   it("enforces the daily cap until the next UTC midnight", function()
     local sim = testing.start{ qps = 1000, daily = 3 }
     finally(function() sim:stop() end)

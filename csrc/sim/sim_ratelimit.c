@@ -28,7 +28,7 @@ static void too_many(sim_resp *r, const char *type, double limit, double remaini
   sim_resp_header(r, "Retry-After", buf);
   sim_resp_header(r, "X-RateLimit-Category", "Light");
   sim_resp_header(r, "X-RateLimit-Type", type);
-  snprintf(buf, sizeof buf, "%.0f", limit);
+  snprintf(buf, sizeof buf, "%g", limit);
   sim_resp_header(r, "X-RateLimit-Limit", buf);
   snprintf(buf, sizeof buf, "%.0f", remaining < 0 ? 0 : floor(remaining));
   sim_resp_header(r, "X-RateLimit-Remaining", buf);
@@ -51,13 +51,14 @@ bool sim_ratelimit_take(sim_resp *r)
     }
   }
   if (sim_cfg.qps > 0) {
+    double capacity = fmax(1.0, sim_cfg.qps); /* a fractional rate still allows single requests */
     if (bucket_tokens < 0) {
-      bucket_tokens = sim_cfg.qps;
+      bucket_tokens = capacity;
       bucket_last = now;
     }
     double elapsed = now - bucket_last;
     if (elapsed > 0) {
-      bucket_tokens = fmin(sim_cfg.qps, bucket_tokens + elapsed * sim_cfg.qps);
+      bucket_tokens = fmin(capacity, bucket_tokens + elapsed * sim_cfg.qps);
       bucket_last = now;
     }
     if (bucket_tokens < 1) {
