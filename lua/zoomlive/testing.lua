@@ -6,7 +6,9 @@
 --   -- point the client at sim.base_url with sim.token ...
 --   sim:stop()
 --
--- The executable is opts.exe, else $ZOOMLIVE_SIM, else zoomlive-sim on PATH.
+-- The executable is opts.exe, else $ZOOMLIVE_SIM, else testing.default_exe,
+-- else the zoomlive-sim a LuaRocks install put beside the module, else
+-- zoomlive-sim on PATH.
 -- The control calls go to the simulator's /_sim/ API through zoomlive.core
 -- (libcurl); when that module cannot be loaded they fall back to the curl
 -- command-line tool. Errors are raised as Lua errors naming the call.
@@ -33,6 +35,13 @@ local function find_exe(opts)
   if opts.exe then return opts.exe end
   local env = os.getenv("ZOOMLIVE_SIM")
   if env and env ~= "" then return env end
+  if testing.default_exe and file_exists(testing.default_exe) then return testing.default_exe end
+  -- installed beside the module: a LuaRocks rock keeps bin/ next to lib/
+  local so = package.searchpath("zoomlive.core", package.cpath)
+  if so then
+    local rock = so:match("^(.*)/lib/zoomlive/core%.so$")
+    if rock and file_exists(rock .. "/bin/zoomlive-sim") then return rock .. "/bin/zoomlive-sim" end
+  end
   for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
     local p = dir .. "/zoomlive-sim"
     if file_exists(p) then return p end
