@@ -40,11 +40,6 @@ local OPTIONS = { concurrency = true, rate = true, on_progress = true, deadline 
 
 local FNAME = "update_many"
 
--- Transport options a client was made with (user_agent, cainfo, capath),
--- recorded by the wrapped zoomlive.new (see install): the client keeps them
--- only inside its own connection. Weak keys: a record dies with its client.
-local conn_opts = setmetatable({}, { __mode = "k" })
-
 local function rate_limit(cat, typ, lim, rem)
   if not (cat or typ or lim or rem) then return nil end
   return { category = cat, type = typ, limit = tonumber(lim), remaining = tonumber(rem) }
@@ -182,7 +177,7 @@ function M.update_many(self, items, opts)
   local auth = self._auth
   local timeout, deadline_s = self._timeout, self._deadline
   local retries, max_wait, backoff = self._retries, self._max_retry_wait, self._backoff
-  local co = self._conn_opts or conn_opts[self] or {}
+  local co = self._conn_opts
 
   local inflight = 0
   local by_slot = {}              -- slot -> item index
@@ -452,19 +447,6 @@ function M.install(Client, zl)
   Client.update_many = M.update_many
   if zl then
     zl.update_many = function(items, opts) return M.update_many(zl.default(), items, opts) end
-    -- remember the transport options a client was made with, for the
-    -- batch's own handles (the client keeps them only in its connection)
-    local new = zl.new
-    if new and not zl._batch_wrapped then
-      zl._batch_wrapped = true
-      zl.new = function(o)
-        local c = new(o)
-        if type(o) == "table" then
-          conn_opts[c] = { user_agent = o.user_agent, cainfo = o.cainfo, capath = o.capath }
-        end
-        return c
-      end
-    end
   end
   return M
 end

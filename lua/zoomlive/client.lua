@@ -149,7 +149,8 @@ function M.new(opts, getenv)
     if not u then opt_error("oauth_url " .. why) end
   end
 
-  self._conn = core.new {
+  -- the transport options, kept for the batch driver's own handles
+  self._conn_opts = {
     timeout = self._timeout,
     connect_timeout = self._connect_timeout,
     user_agent = opts.user_agent,
@@ -157,6 +158,7 @@ function M.new(opts, getenv)
     capath = opts.capath,
     insecure = self.insecure,
   }
+  self._conn = core.new(self._conn_opts)
   self._auth = auth.from(opts, getenv, self)
   return self
 end
