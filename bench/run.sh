@@ -10,7 +10,7 @@
 #
 # Environment: BENCH_N (5000) BENCH_WARMUP (200) BENCH_CLI_N (200)
 #   BENCH_ROUNDS (5, interleaved, best of) BENCH_WRK_SECS (3)
-#   BENCH_MEM_N (100000) BENCH_PROFILE (1; 0 skips callgrind) BENCH_PROF_N (2000)
+#   BENCH_MEM_N (100000) BENCH_PROFILE (1; 0 skips callgrind; 2 adds the libcurl option experiments) BENCH_PROF_N (2000)
 #   BENCH_BATCH (1; 0 skips the simulator targets)
 #   BENCH_PROFILE_DIR (unset; a directory to keep the callgrind outputs in:
 #     cg.CLIENT.0 and cg.CLIENT.N, warm-up only and warm-up + N requests)
@@ -209,12 +209,19 @@ broken=""
 # ---- the sequential runs, interleaved, best of ROUNDS ----------------------
 echo "== sequential PATCH against nginx: N=$N (curl CLI: $CLI_N), warm-up $WARM, wrk ${WRK_SECS}s, best of $ROUNDS"
 "$BIN/runloop" wrk 1 0 wrk -c1 -t1 -d1s -s "$ROOT/bench/wrk_patch.lua" "$URLBASE$PATH_STATUS" >/dev/null 2>&1
+ORDER=(ref_prebuilt zoomlive ref_mime wrk curl_cli)
+run_one() {
+  case $1 in
+    ref_prebuilt|ref_mime) run_c "$1" ;;
+    zoomlive) run_zoomlive ;;
+    wrk) run_wrk ;;
+    curl_cli) run_cli ;;
+  esac
+}
+echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine add noise; best of $ROUNDS)"
 for r in $(seq 1 "$ROUNDS"); do
-  run_c ref_prebuilt
-  run_zoomlive
-  run_c ref_mime
-  run_wrk
-  run_cli
+  # rotate the order every round: no client is always first or last
+  for k in 0 1 2 3 4; do run_one "${ORDER[$(( (k + r - 1) % 5 ))]}"; done
   printf '  round %d:' "$r"
   for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
     [ -f "$TMP/res.$c" ] && printf ' %s=%s/s' "$c" "$(tail -1 "$TMP/res.$c" | cut -d' ' -f1)"
@@ -222,16 +229,17 @@ for r in $(seq 1 "$ROUNDS"); do
   echo
 done
 
-best() {   # name -> "best_rps min_cpu max_hwm_kb" or empty
+echo "  load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+best() {   # name -> "best_rps min_cpu max_hwm_kb worst_rps" or empty
   [ -s "$TMP/res.$1" ] || return 0
-  awk 'NR == 1 || $1 > r { r = $1 } NR == 1 || $2 < c { c = $2 } $3 > m { m = $3 }
-       END { printf "%s %s %s\n", r, c, m }' "$TMP/res.$1"
+  awk 'NR == 1 || $1 > r { r = $1 } NR == 1 || $1 < w { w = $1 } NR == 1 || $2 < c { c = $2 } $3 > m { m = $3 }
+       END { printf "%s %s %s %s\n", r, c, m, w }' "$TMP/res.$1"
 }
-declare -A RPS CPU HWM
+declare -A RPS CPU HWM WORST
 for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
   b=$(best "$c")
   [ -n "$b" ] || continue
-  read -r RPS[$c] CPU[$c] HWM[$c] <<<"$b"
+  read -r RPS[$c] CPU[$c] HWM[$c] WORST[$c] <<<"$b"
 done
 ZL=${RPS[zoomlive]:-}
 
@@ -248,11 +256,11 @@ ratio() { [ -n "$ZL" ] && [ -n "${RPS[$1]:-}" ] && awk -v a="$ZL" -v b="${RPS[$1
 rows=""
 for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
   if [ -z "${RPS[$c]:-}" ]; then
-    rows="$rows| $(label $c) | could not run | | | | |"$'\n'
+    rows="$rows| $(label $c) | could not run | | | | | |"$'\n'
     continue
   fi
-  rows="$rows$(awk -v l="$(label $c)" -v r="${RPS[$c]}" -v cpu="${CPU[$c]}" -v m="${HWM[$c]}" -v ra="$(ratio $c)" \
-    'BEGIN { printf "| %s | %.0f | %.1f | %.1f | %.1f | %s |", l, r, 1e6 / r, cpu, m / 1024, ra }')"$'\n'
+  rows="$rows$(awk -v l="$(label $c)" -v r="${RPS[$c]}" -v w="${WORST[$c]}" -v cpu="${CPU[$c]}" -v m="${HWM[$c]}" -v ra="$(ratio $c)" \
+    'BEGIN { printf "| %s | %.0f | %.0f | %.1f | %.1f | %.1f | %s |", l, r, w, 1e6 / r, cpu, m / 1024, ra }')"$'\n'
 done
 
 # ---- memory: peak RSS after 1,000 and after MEM_N calls --------------------
@@ -333,50 +341,78 @@ t1=$(verdict ref_mime 1.0)
 t2=$(verdict ref_prebuilt 0.85)
 
 # ---- profile ------------------------------------------------------------------
-prof_rows="" prof_top=""
-if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null 2>&1; then
-  echo "== callgrind: instructions per request ((Ir[$PROF_N + $WARM] - Ir[$WARM]) / $PROF_N)"
-  prof() {   # name n command...   -> writes $TMP/cg.NAME.N
-    local name=$1 n=$2
-    shift 2
-    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$name.$n" "$@" >"$TMP/cg.log" 2>&1 \
-      || { cat "$TMP/cg.log" >&2; return 1; }
-  }
+# Instructions per request = (Ir[warm-up + K requests] - Ir[warm-up only]) / K:
+# start-up, module loading and the warm-up cancel out.
+prof_rows="" prof_lua="" prof_exp=""
+if [ "$PROFILE" != 0 ] && command -v valgrind >/dev/null 2>&1; then
+  echo "== callgrind: instructions per request ((Ir[$WARM + $PROF_N] - Ir[$WARM]) / $PROF_N)"
   total() { sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$1" | head -1; }
+  ipr() {   # tag K command... (@N@ in the command is replaced by 0, then K) -> Ir per request
+    local tag=$1 k=$2 n a b
+    shift 2
+    for n in 0 "$k"; do
+      valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$tag.$n" "${@//@N@/$n}" >"$TMP/cg.log" 2>&1 \
+        || { cat "$TMP/cg.log" >&2; return 1; }
+    done
+    a=$(total "$TMP/cg.$tag.0") b=$(total "$TMP/cg.$tag.$k")
+    [ -n "$a" ] && [ -n "$b" ] || return 1
+    if [ -n "${BENCH_PROFILE_DIR:-}" ]; then
+      mkdir -p "$BENCH_PROFILE_DIR" && cp "$TMP/cg.$tag.0" "$TMP/cg.$tag.$k" "$BENCH_PROFILE_DIR/"
+    fi
+    echo $(( (b - a) / k ))
+  }
   declare -A IPR
   for c in ref_prebuilt ref_mime zoomlive; do
-    for n in 0 "$PROF_N"; do
-      case $c in
-        zoomlive) prof "$c" "$n" "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE/v2" "$n" "$WARM" ;;
-        *) prof "$c" "$n" "$BIN/$c" "$URLBASE$PATH_STATUS" "$n" "$WARM" ;;
-      esac || { note_broken "callgrind $c"; continue 2; }
-    done
-    IPR[$c]=$(( ($(total "$TMP/cg.$c.$PROF_N") - $(total "$TMP/cg.$c.0")) / PROF_N ))
-    if [ -n "${BENCH_PROFILE_DIR:-}" ]; then
-      mkdir -p "$BENCH_PROFILE_DIR" && cp "$TMP/cg.$c.0" "$TMP/cg.$c.$PROF_N" "$BENCH_PROFILE_DIR/"
-    fi
+    case $c in
+      zoomlive) IPR[$c]=$(ipr "$c" "$PROF_N" "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE/v2" @N@ "$WARM") ;;
+      *) IPR[$c]=$(ipr "$c" "$PROF_N" "$BIN/$c" "$URLBASE$PATH_STATUS" @N@ "$WARM") ;;
+    esac || { note_broken "callgrind $c"; continue; }
     echo "  $c: ${IPR[$c]} instructions/request"
   done
-  # per-function self cost per request: the difference of the two runs
-  fnlist() {   # file inclusive(yes|no) -> "Ir<TAB>function"
-    callgrind_annotate --threshold=100 --inclusive="$2" "$1" 2>/dev/null |
-      awk '/^ *[0-9][0-9,]* / { ir = $1; gsub(",", "", ir); $1 = ""; sub(/^ *\([ 0-9.%]*\) */, "");
-             sub(/^ +/, ""); print ir "\t" $0 }'
-  }
-  topdiff() {   # inclusive(yes|no) count
-    awk -F'\t' -v n="$PROF_N" 'FNR == 1 { f++ } f == 1 { a[$2] = $1; next } { d = $1 - a[$2]; if (d > 0) printf "%.0f\t%s\n", d / n, $2 }' \
-      <(fnlist "$TMP/cg.zoomlive.0" "$1") <(fnlist "$TMP/cg.zoomlive.$PROF_N" "$1") | grep -v -e 'PROGRAM TOTALS' -e '<counts for unidentified' | sort -t$'\t' -k1,1nr | head -"$2"
-  }
-  if [ -n "${IPR[zoomlive]:-}" ]; then
-    echo "  zoomlive, top functions by self instructions per request:"
-    topdiff no 25 | awk -F'\t' '{ printf "    %8d  %s\n", $1, $2 }' | tee "$TMP/top.self"
-    echo "  zoomlive, inclusive instructions per request (selected):"
-    topdiff yes 400 | grep -E 'luaV_execute|lua_pcall|luaD_precall|luaC_step|l_perform_form|zl_conn_perform|zl_conn_prepare|zl_multipart_encode|curl_easy_perform|curl_easy_setopt|set_headers|zl_rand|curl_multi_perform|Curl_http\b|Curl_http[ :]|multi_runsingle|Curl_cookie|luaS_new|luaH_|str_format|str_find|gmatch|utf8|json|collect_fields|push_result|sendto|send\b|recv' \
-      | head -30 | awk -F'\t' '{ printf "    %8d  %s\n", $1, $2 }' | tee "$TMP/top.incl"
-  fi
   for c in ref_mime ref_prebuilt zoomlive; do
     prof_rows="$prof_rows| $(label $c) | ${IPR[$c]:-n/a} |"$'\n'
   done
+
+  # per-function cost per request in zoomlive's profile: the difference of the two runs
+  fnlist() {   # file inclusive(yes|no) -> "Ir<TAB>function" (file prefix and [object] dropped)
+    callgrind_annotate --auto=no --threshold=100 --inclusive="$2" "$1" 2>/dev/null |
+      awk '/^ *[0-9][0-9,]* / { ir = $1; gsub(",", "", ir); $1 = ""; sub(/^ *\([ 0-9.%]*\) */, "");
+             sub(/^ +/, ""); print ir "\t" $0 }'
+  }
+  perfn() {   # inclusive(yes|no) -> "Ir/request<TAB>function", largest first
+    awk -F'\t' -v n="$PROF_N" 'FNR == 1 { f++ } f == 1 { a[$2] = $1; next }
+      { d = ($1 - a[$2]) / n; if (d >= 1) printf "%.0f\t%s\n", d, $2 }' \
+      <(fnlist "$TMP/cg.zoomlive.0" "$1") <(fnlist "$TMP/cg.zoomlive.$PROF_N" "$1") |
+      grep -v -e 'PROGRAM TOTALS' -e '<counts for unidentified' | sort -t$'\t' -k1,1nr
+  }
+  if [ -n "${IPR[zoomlive]:-}" ]; then
+    echo "  zoomlive, top 20 functions by self instructions per request (lua5.4 and libcurl are stripped: ??? = no symbol):"
+    perfn no | head -20 | awk -F'\t' '{ printf "    %8d  %s\n", $1, $2 }'
+    echo "  zoomlive, inclusive instructions per request:"
+    perfn yes | awk -F'\t' '{ f = $2; sub(/ \[.*\]$/, "", f); sub(/^.*:/, "", f); sub(/'"'"'[0-9]+$/, "", f)
+        if (!(f in best) || $1 > best[f]) best[f] = $1 }
+      END { split("lua_pcallk l_perform_form zl_multipart_encode zl_rand_boundary zl_conn_prepare curl_easy_setopt zl_header_safe curl_easy_perform on_header push_result collect_fields", want, " ")
+            for (i = 1; i in want; i++) if (want[i] in best) printf "    %8d  %s\n", best[want[i]], want[i] }' \
+      | tee "$TMP/incl"
+  fi
+
+  # the Lua layer alone: client:update on a stub connection (bench/lua_layer.lua)
+  echo "  Lua layer, no network (bench/lua_layer.lua, stub connection), instructions per call:"
+  for part in update validate settings call stub; do
+    v=$(ipr "lua_$part" 5000 "$LUA" "$ROOT/bench/lua_layer.lua" "$part" @N@) || { note_broken "callgrind lua_layer $part"; continue; }
+    printf '    %8d  %s\n' "$v" "$part"
+    prof_lua="$prof_lua| $part | $v |"$'\n'
+  done
+
+  # BENCH_PROFILE=2: what each of zoomlive's libcurl options costs (bench/ref_prebuilt.c flags)
+  if [ "$PROFILE" = 2 ]; then
+    echo "  libcurl option experiments (ref_prebuilt + flags), instructions per request:"
+    for f in - u U m t h p s utphs; do
+      v=$(ipr "exp$f" 1000 "$BIN/ref_prebuilt" "$URLBASE$PATH_STATUS" @N@ "$WARM" "${f#-}") || continue
+      printf '    %8d  %s\n' "$v" "$f"
+      prof_exp="$prof_exp| $f | $v |"$'\n'
+    done
+  fi
 fi
 
 # ---- report -------------------------------------------------------------------
@@ -388,8 +424,8 @@ echo "Sequential PATCH /v2/meetings/{id}/livestream/status (multipart: action=st
 echo "to a loopback nginx answering 204, one keep-alive connection; N=$N after $WARM warm-up"
 echo "(curl CLI: $CLI_N calls; wrk: ${WRK_SECS} s); best of $ROUNDS interleaved rounds."
 echo
-echo "| client | req/s | µs/req | client CPU µs/req | peak RSS MiB | zoomlive ÷ client |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| client | req/s (best) | req/s (worst) | µs/req (best) | client CPU µs/req (min) | peak RSS MiB | zoomlive ÷ client (best req/s) |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 printf '%s' "$rows"
 echo
 echo "| target | goal | measured | verdict |"
@@ -404,6 +440,18 @@ if [ -n "$prof_rows" ]; then
   echo "| client (callgrind) | instructions/request |"
   echo "|---|---:|"
   printf '%s' "$prof_rows"
+fi
+if [ -n "$prof_lua" ]; then
+  echo
+  echo "| Lua layer on a stub connection (callgrind) | instructions/call |"
+  echo "|---|---:|"
+  printf '%s' "$prof_lua"
+fi
+if [ -n "$prof_exp" ]; then
+  echo
+  echo "| ref_prebuilt + zoomlive's options (u UA, U UA in HTTPHEADER, m no Accept/Expect, t timeouts, h header callback, p protocols/keepalive/errbuf, s per-request setopt) | instructions/request |"
+  echo "|---|---:|"
+  printf '%s' "$prof_exp"
 fi
 
 if [ -n "$broken" ]; then
