@@ -13,7 +13,7 @@ local function step(title, ...)
     print(string.format("%-44s -> %s%s", title, tostring(err), took))
     if err.tracking_id then print(string.format("%-44s    tracking id %s", "", err.tracking_id)) end
   else
-    print(string.format("%-44s -> %s%s", title, tostring(result), took))
+    print(string.format("%-44s -> %s%s", title, type(result) == "table" and "ok" or tostring(result), took))
   end
   return result, err
 end
@@ -29,7 +29,7 @@ if cfg then
 end
 step("start the live stream (multipart, the seed)", zoomlive.update(meeting, "start",
   { active_speaker_name = false, display_name = "Town hall" }))
-step("change settings while live (Zoom refuses)", zoomlive.update(meeting, "mode",
+step("change settings while live (Zoom refuses)", zoomlive.update(meeting, "stop",
   { display_name = "Renamed while live" }))
 step("switch the layout of the running stream", zoomlive.mode(meeting, { layout = "gallery_view" }))
 step("stop the live stream", zoomlive.update(meeting, "stop"))

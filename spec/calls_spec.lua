@@ -241,17 +241,31 @@ describe("live-stream calls", function()
       assert_http_error(err, info, 400, 4400)
     end)
 
-    it("passes the simulator's Validation Failed through for mode without settings", function()
+    it("refuses mode without settings before sending, as Zoom's validation would", function()
       local status, err, info = client:mode(LIVE)
-      assert.are.equal(400, status)
-      assert_http_error(err, info, 400, 300, "Validation Failed.")
+      assert.is_nil(status)
+      assert.are.equal("argument", err.kind)
+      assert.are.equal("settings", err.field)
+      assert.are.equal(0, info.attempts)
+      assert.are.equal(0, #sim:requests())
       assert.are.equal("live", sim:meeting(LIVE).status)
     end)
 
-    it("passes the simulator's Validation Failed through for mode with a display_name", function()
-      local status, err = client:mode(LIVE, { display_name = "no" })
-      assert.are.equal(400, status)
-      assert.are.equal(300, err.code)
+    it("refuses mode with a display_name or active_speaker_name before sending", function()
+      for _, s in ipairs({ { display_name = "no" }, { active_speaker_name = true, layout = "gallery_view" } }) do
+        local status, err = client:mode(LIVE, s)
+        assert.is_nil(status)
+        assert.are.equal("argument", err.kind)
+        assert.truthy(err.field == "settings.display_name" or err.field == "settings.active_speaker_name")
+      end
+      assert.are.equal(0, #sim:requests())
+      -- the simulator, as Zoom, refuses the same body: 400/300 Validation Failed.
+      local conn = require("zoomlive.core").new()
+      local st, body = conn:perform("PATCH", sim.base_url .. "/meetings/" .. LIVE .. "/livestream/status",
+        sim.token, "application/json", '{"action":"mode","settings":{"display_name":"no"}}')
+      conn:close()
+      assert.are.equal(400, st)
+      assert.are.equal(300, require("cjson").decode(body).code)
     end)
 
     it("refuses mode on a stopped stream (400/4400)", function()

@@ -80,7 +80,7 @@ local function prepare(item, webinar_default)
     return nil, argument("settings", "must be a table, got " .. type(settings))
   end
   local sj
-  sj, e = validate.settings(settings, kind, FNAME)
+  sj, e = validate.settings(settings, kind, FNAME, a)
   if e then return nil, e end
   return {
     path = "/" .. kind .. "s/" .. sid .. "/livestream/status",

@@ -551,7 +551,7 @@ local function run(argv, ctx)
       end
     end
     local err
-    settings_json, err = validate.settings(settings, kind, "zoomlive")
+    settings_json, err = validate.settings(settings, kind, "zoomlive", cmd)
     if err then
       warn(ctx, err_text(err))
       return EXIT.usage

@@ -44,7 +44,7 @@ local function status_call(self, kind, fname, id, action, settings)
   a, e = vaction(action, kind, fname)
   if not a then return argfail(e) end
   local sj
-  sj, e = vsettings(settings, kind, fname)
+  sj, e = vsettings(settings, kind, fname, a)
   if e then return argfail(e) end
   local status, err, info = self:_call("PATCH", "/" .. kind .. "s/" .. sid .. "/livestream/status",
     nil, nil, a, sj)

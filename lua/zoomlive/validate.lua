@@ -102,11 +102,24 @@ end
 --- Checks a settings table and returns its compact JSON text, or nil when
 -- there are no settings. Keys are encoded in a fixed order, so the same
 -- settings always give the same bytes.
-function M.settings(s, kind, fname)
-  if s == nil then return nil end
-  if type(s) ~= "table" then
+local MODE_KEYS = { layout = true, close_caption = true }
+
+function M.settings(s, kind, fname, action)
+  if s ~= nil and type(s) ~= "table" then
     error(format("bad argument #3 to '%s' (table expected, got %s)", fname or "update", type(s)), 3)
   end
+  if action == "mode" then
+    -- mode changes the layout or captions of a running stream, nothing else
+    if s == nil or next(s) == nil then
+      return nil, argument("settings", "action mode needs settings with layout or close_caption")
+    end
+    for k in pairs(s) do
+      if allowed[kind][k] and not MODE_KEYS[k] then
+        return nil, argument("settings." .. k, "cannot change with action mode (only layout and close_caption)")
+      end
+    end
+  end
+  if s == nil then return nil end
   local ok = allowed[kind]
   for k in pairs(s) do
     if type(k) ~= "string" or not ok[k] then
