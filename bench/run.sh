@@ -73,8 +73,8 @@ done
 # ---- nginx on a free loopback port -----------------------------------------
 mkdir -p "$TMP/ngx/logs" "$TMP/ngx/tmp"
 start_nginx() {
-  local try
-  for try in 1 2 3 4 5 6 7 8 9 10; do
+  local _
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
     PORT=$((20000 + RANDOM % 30000))
     cat >"$TMP/ngx/nginx.conf" <<EOF
 worker_processes 1;
@@ -110,8 +110,8 @@ EOF
     nginx -p "$TMP/ngx" -c "$TMP/ngx/nginx.conf" -e "$TMP/ngx/logs/error.log" \
       >"$TMP/ngx/stdout" 2>&1 &
     NGINX_PID=$!
-    local i
-    for i in $(seq 1 50); do
+    local _
+    for _ in $(seq 1 50); do
       if ! kill -0 "$NGINX_PID" 2>/dev/null; then break; fi
       if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then PIDS="$PIDS $NGINX_PID"; return 0; fi
       sleep 0.1
@@ -296,8 +296,8 @@ start_sim() {   # out-file args... ; sets SIM_PORT, SIM_PID
   "$SIM" --port 0 --any-meeting --token x --daily 0 --start-cooldown 0 "${@:2}" >"$1" 2>"$1.err" &
   SIM_PID=$!
   PIDS="$PIDS $SIM_PID"
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     SIM_PORT=$(head -1 "$1" 2>/dev/null)
     [ -n "$SIM_PORT" ] && return 0
     kill -0 "$SIM_PID" 2>/dev/null || break
@@ -307,7 +307,7 @@ start_sim() {   # out-file args... ; sets SIM_PORT, SIM_PID
   return 1
 }
 stop_sim() { kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; }
-batch_lat="SKIP (not run)" batch_rate="SKIP (not run)" lat_v="SKIP" rate_v="SKIP"
+lat_v="SKIP (BENCH_BATCH=0)" rate_v="SKIP (BENCH_BATCH=0)"
 lat_detail="" rate_detail=""
 if [ "$BATCH" = 1 ]; then
   echo "== batch targets against zoomlive-sim"
