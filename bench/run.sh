@@ -13,6 +13,8 @@
 #   run in the first 3 only) BENCH_WRK_SECS (3)
 #   BENCH_MEM_N (100000) BENCH_PROFILE (1; 0 skips callgrind; 2 adds the libcurl option experiments) BENCH_PROF_N (2000)
 #   BENCH_BATCH (1; 0 skips the simulator targets)
+#   BENCH_IDLE_GUARD (1: hold /dev/cpu_dma_latency at 0 during the run, see
+#     bench/idle_guard.c; 0: leave the CPU idle states alone)
 #   BENCH_PROFILE_DIR (unset; a directory to keep the callgrind outputs in:
 #     cg.CLIENT.0 and cg.CLIENT.N, warm-up only and warm-up + N requests)
 #
@@ -64,11 +66,29 @@ trap 'exit 130' INT TERM
 BIN=$BUILD/bench
 mkdir -p "$BIN"
 CURL_FLAGS=$(pkg-config --cflags --libs libcurl 2>/dev/null || echo -lcurl)
-for prog in ref_mime ref_prebuilt runloop; do
+for prog in ref_mime ref_prebuilt runloop idle_guard; do
   # shellcheck disable=SC2086
   cc -O2 -g -Wall -Wextra -I"$ROOT/bench" -o "$BIN/$prog" "$ROOT/bench/$prog.c" $CURL_FLAGS \
     || die "cannot build bench/$prog.c"
 done
+
+# ---- keep idle CPUs polling (BENCH_IDLE_GUARD=0 to measure without) ---------
+# A sequential loopback client and nginx wake each other twice a request; a
+# halted (v)CPU takes tens of µs to wake, so without this the results depend on
+# how busy the rest of the machine is (measured: 3x apart).
+idle_state="C-states as configured (BENCH_IDLE_GUARD=0)"
+if [ "${BENCH_IDLE_GUARD:-1}" = 1 ]; then
+  "$BIN/idle_guard" >"$TMP/idle_guard.out" 2>&1 &
+  IDLE_PID=$!
+  PIDS="$PIDS $IDLE_PID"
+  for _ in $(seq 1 20); do grep -q ok "$TMP/idle_guard.out" 2>/dev/null && break; sleep 0.05; done
+  if grep -q ok "$TMP/idle_guard.out"; then
+    idle_state="/dev/cpu_dma_latency held at 0 (idle CPUs poll)"
+  else
+    idle_state="C-states as configured (idle_guard: $(head -1 "$TMP/idle_guard.out"))"
+  fi
+fi
+echo "== idle: $idle_state"
 
 # ---- nginx on a free loopback port -----------------------------------------
 mkdir -p "$TMP/ngx/logs" "$TMP/ngx/tmp"
@@ -434,7 +454,8 @@ echo
 echo "Sequential PATCH /v2/meetings/{id}/livestream/status (multipart: action=start, settings=$SETTINGS)"
 echo "to a loopback nginx answering 204, one keep-alive connection; N=$N after $WARM warm-up"
 echo "(curl CLI: $CLI_N calls; wrk: ${WRK_SECS} s); best of $ROUNDS interleaved rounds (wrk, curl CLI: best of $SLOW_ROUNDS)."
-echo "Load average before/after the rounds: $load_before / $load_after (2 CPUs shared with other work: wall-clock ratios are noisy; callgrind counts are exact)."
+echo "Idle: $idle_state. Load average before/after the rounds: $load_before / $load_after"
+echo "(CPUs shared with other work: wall-clock ratios are noisy; callgrind counts are exact)."
 echo
 echo "| client | req/s (best) | req/s (worst) | µs/req (best) | client CPU µs/req (min) | peak RSS MiB | zoomlive ÷ client (best req/s) |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
