@@ -1,0 +1,267 @@
+/* test_alloc.c - zoomlive under a failing Lua allocator.
+ *
+ * Embeds Lua (this test executable links liblua; the module never does)
+ * with a lua_Alloc that fails the Nth allocation and every one after it
+ * until the protected call returns (and, in a first pass, the Nth alone,
+ * which Lua's emergency collection must absorb).  For every N from 1 to the number of
+ * allocations that zoomlive.new{...} plus a full
+ * client:update(68423085, "start", {display_name = "x"}) need (and one
+ * more, where nothing fails), it runs them under lua_pcall against a tiny
+ * HTTP server in this process that answers 204.  Each run must end in
+ * success, a returned error table or a Lua memory error, never a crash or
+ * another error; after lua_close every Lua byte must be freed and no
+ * libcurl easy handle may be left open (counted by wrapping
+ * curl_easy_init/curl_easy_cleanup, which the module resolves to this
+ * executable's exported definitions).  Leaks of C memory are what the ASan
+ * and valgrind runs of this test catch (scripts/ci-sanitizers.sh).
+ *
+ * usage: test_alloc <build lib dir (holds zoomlive/core.so)> <source lua dir> [max N] */
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+/* ---- libcurl handle accounting ------------------------------------------ */
+static int live_handles;
+
+/* libcurl calls curl_easy_init itself (its multi handle's closure handle)
+ * and frees those handles internally: only the module's calls count */
+static int from_libcurl(void *ret) {
+  Dl_info di;
+  return dladdr(ret, &di) && di.dli_fname && strstr(di.dli_fname, "libcurl") != NULL;
+}
+
+CURL *curl_easy_init(void) {
+  static CURL *(*real)(void);
+  if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_easy_init");
+  CURL *e = real();
+  if (e && !from_libcurl(__builtin_return_address(0))) __atomic_add_fetch(&live_handles, 1, __ATOMIC_SEQ_CST);
+  return e;
+}
+void curl_easy_cleanup(CURL *e) {
+  static void (*real)(CURL *);
+  if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_easy_cleanup");
+  if (e && !from_libcurl(__builtin_return_address(0))) __atomic_sub_fetch(&live_handles, 1, __ATOMIC_SEQ_CST);
+  real(e);
+}
+
+/* ---- the failing allocator ----------------------------------------------- */
+static long allocs;       /* allocations counted while armed */
+static long fail_at;      /* 0: never fail */
+static int armed, failing;
+static int fail_once;     /* fail only the Nth: Lua's emergency collection retries it */
+static size_t live_bytes;
+
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    live_bytes -= old;
+    return NULL;
+  }
+  if (armed && nsize > old) {
+    allocs++;
+    if (fail_once) {
+      if (allocs == fail_at) return NULL;
+    } else {
+      if (fail_at && allocs >= fail_at) failing = 1;
+      if (failing) return NULL;
+    }
+  }
+  void *p = realloc(ptr, nsize);
+  if (p) live_bytes += nsize - old;
+  return p;
+}
+
+/* ---- a tiny HTTP server: every request gets 204 -------------------------- */
+static int lfd, port;
+
+static void *conn_thread(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  char buf[8192];
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+    if (r <= 0) break;
+    n += (size_t)r;
+    buf[n] = '\0';
+    char *end = strstr(buf, "\r\n\r\n");
+    if (!end) { if (n == sizeof buf - 1) break; continue; }
+    size_t head = (size_t)(end + 4 - buf), cl = 0;
+    char *h = strcasestr(buf, "\r\ncontent-length:");
+    if (h && h < end) cl = strtoul(h + 17, NULL, 10);
+    if (n < head + cl) { if (n == sizeof buf - 1) break; continue; }
+    static const char resp[] = "HTTP/1.1 204 No Content\r\nx-zm-trackingid: alloc-test\r\n\r\n";
+    if (send(fd, resp, sizeof resp - 1, MSG_NOSIGNAL) < 0) break;
+    memmove(buf, buf + head + cl, n - head - cl);
+    n -= head + cl;
+  }
+  close(fd);
+  return NULL;
+}
+
+static void *serve(void *arg) {
+  (void)arg;
+  for (;;) {
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) continue;
+    pthread_t t;
+    if (pthread_create(&t, NULL, conn_thread, (void *)(intptr_t)fd) == 0) pthread_detach(t);
+    else close(fd);
+  }
+  return NULL;
+}
+
+static void start_server(void) {
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  lfd = socket(AF_INET, SOCK_STREAM, 0);
+  if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 64) != 0) {
+    perror("test_alloc: server");
+    exit(2);
+  }
+  socklen_t al = sizeof a;
+  getsockname(lfd, (struct sockaddr *)&a, &al);
+  port = ntohs(a.sin_port);
+  pthread_t t;
+  pthread_create(&t, NULL, serve, NULL);
+  pthread_detach(t);
+}
+
+/* ---- one run ------------------------------------------------------------- */
+static const char *libdir, *luadir;
+
+/* Runs the script with allocation fail_at failing; returns the outcome:
+ * 0 success (204), 1 returned error, 2 memory error, -1 anything else. */
+static int run(long n, char *why, size_t whylen, long *count) {
+  allocs = 0;
+  fail_at = n;
+  armed = failing = 0;
+  live_bytes = 0;
+  lua_State *L = lua_newstate(l_alloc, NULL);
+  if (!L) { snprintf(why, whylen, "lua_newstate failed"); return -1; }
+  luaL_openlibs(L);
+  char boot[2048];
+  snprintf(boot, sizeof boot,
+    "package.path = '%s/?.lua;%s/?/init.lua;' .. package.path\n"
+    "package.cpath = '%s/?.so;' .. package.cpath\n"
+    "return (require 'zoomlive')\n", luadir, luadir, libdir);
+  if (luaL_dostring(L, boot) != LUA_OK) {
+    snprintf(why, whylen, "loading zoomlive: %s", lua_tostring(L, -1));
+    lua_close(L);
+    return -1;
+  }
+  lua_setglobal(L, "zoomlive");
+  char script[1024];
+  snprintf(script, sizeof script,
+    "local c = zoomlive.new{ base_url = 'http://127.0.0.1:%d/v2', token = 'alloc-token',\n"
+    "  retries = 0, timeout = 10 }\n"
+    "local status, err = c:update(68423085, 'start', { display_name = 'x' })\n"
+    "if status == 204 and err == nil then return 'ok' end\n"
+    "if type(err) == 'table' and type(err.kind) == 'string' then return 'error', err.kind, tostring(err.message) end\n"
+    "return 'odd', tostring(status), tostring(err)\n", port);
+  if (luaL_loadstring(L, script) != LUA_OK) {
+    snprintf(why, whylen, "script: %s", lua_tostring(L, -1));
+    lua_close(L);
+    return -1;
+  }
+  armed = 1;
+  int rc = lua_pcall(L, 0, 3, 0);
+  armed = failing = 0;
+  *count = allocs;
+  int outcome = -1;
+  if (rc == LUA_OK) {
+    const char *r = lua_tostring(L, -3);
+    if (r && strcmp(r, "ok") == 0) outcome = 0;
+    else if (r && strcmp(r, "error") == 0) {
+      outcome = 1;
+      snprintf(why, whylen, "returned error %s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
+    } else {
+      snprintf(why, whylen, "odd result: %s %s", lua_tostring(L, -2), lua_tostring(L, -1));
+    }
+  } else if (rc == LUA_ERRMEM) {
+    outcome = 2;
+    snprintf(why, whylen, "memory error");
+  } else {
+    const char *m = lua_tostring(L, -1);
+    if (m && strstr(m, "not enough memory")) outcome = 2;
+    snprintf(why, whylen, "error %d: %s", rc, m ? m : "(not a string)");
+  }
+  lua_close(L);
+  if (live_bytes != 0) {
+    snprintf(why + strlen(why), whylen - strlen(why), " [%zu Lua bytes left after lua_close]", live_bytes);
+    outcome = -1;
+  }
+  if (live_handles != 0) {
+    snprintf(why + strlen(why), whylen - strlen(why), " [%d libcurl handles left open]", live_handles);
+    outcome = -1;
+  }
+  return outcome;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: test_alloc <build lib dir> <lua source dir> [max N]\n");
+    return 2;
+  }
+  libdir = argv[1];
+  luadir = argv[2];
+  long maxn = argc > 3 ? atol(argv[3]) : 0;
+  /* keep libcurl loaded across the states (the module is dlclosed by each
+   * lua_close): one global init, as a host would do */
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  start_server();
+  char why[512] = "";
+  long total = 0;
+  if (run(0, why, sizeof why, &total) != 0) {
+    fprintf(stderr, "test_alloc: the run without failures did not succeed: %s\n", why);
+    return 1;
+  }
+  printf("test_alloc: zoomlive.new + client:update take %ld Lua allocations\n", total);
+  long last = maxn > 0 && maxn < total ? maxn : total;
+  int bad = 0, ok = 0, errs = 0, mem = 0;
+  /* the Nth allocation alone fails: Lua collects and retries, so the call
+   * must succeed exactly as without failures */
+  fail_once = 1;
+  for (long n = 1; n <= last; n++) {
+    long count = 0;
+    why[0] = '\0';
+    int o = run(n, why, sizeof why, &count);
+    if (o == 0) ok++;
+    else {
+      bad++;
+      fprintf(stderr, "test_alloc: only N=%ld failing: %s\n", n, why);
+    }
+  }
+  printf("test_alloc: only N failing, N=1..%ld: %d succeeded, %d wrong\n", last, ok, bad);
+  fail_once = 0;
+  ok = 0;
+  for (long n = 1; n <= last; n++) {
+    long count = 0;
+    why[0] = '\0';
+    int o = run(n, why, sizeof why, &count);
+    if (o == 0) ok++;
+    else if (o == 1) errs++;
+    else if (o == 2) mem++;
+    else {
+      bad++;
+      fprintf(stderr, "test_alloc: N=%ld: %s\n", n, why);
+    }
+  }
+  printf("test_alloc: N and later failing, N=1..%ld: %d succeeded, %d returned an error, %d raised a memory error, %d wrong\n",
+         last, ok, errs, mem, bad);
+  curl_global_cleanup();
+  return bad ? 1 : 0;
+}
