@@ -80,6 +80,23 @@ static void start_server(void) {
 }
 
 static int strict;   /* ZL_FUZZ_STRICT=1: the checks that wait for fixes */
+static int curl_prevhead_bug;
+
+/* libcurl before 8.1.0 (Debian 12 ships 7.88.1) keeps a pointer to the
+ * previous transfer's last header (state.prevhead) after freeing it; a
+ * response whose first header line is an obs-fold continuation (starts with
+ * SP or HTAB) then reads freed memory (heap-use-after-free in strlen, found
+ * by this target: corpus/http_response/libcurl_prevhead_uaf_1 then _2 on
+ * one handle).  It is libcurl's bug, not zoomlive's, and reported with a
+ * workaround; on such a libcurl, inputs holding any folded line are
+ * skipped unless
+ * ZL_FUZZ_STRICT=1. */
+static int folds_first_header(const uint8_t *d, size_t n) {
+  /* conservatively: any line (but the first) that starts with SP or HTAB */
+  for (size_t i = 1; i < n; i++)
+    if (d[i - 1] == '\n' && (d[i] == ' ' || d[i] == '\t')) return 1;
+  return 0;
+}
 
 static void check_field(const char *f) {
   const char *nul = memchr(f, '\0', ZL_HDR_MAX);
@@ -111,6 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!listen_port) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     strict = getenv("ZL_FUZZ_STRICT") != NULL;
+    curl_prevhead_bug = curl_version_info(CURLVERSION_NOW)->version_num < 0x080100;
     start_server();
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v2/meetings/68423085/livestream/status", listen_port);
   }
@@ -127,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     if (getenv("ZL_FUZZ_VERBOSE")) curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
   }
+  if (curl_prevhead_bug && !strict && folds_first_header(data + 1, size - 1)) return 0;
   cur_data = data + 1;
   cur_size = size - 1;
 
