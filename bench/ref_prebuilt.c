@@ -21,6 +21,7 @@ static const char body[] =
  * options zoomlive's connection sets cost what per request.
  *   u  CURLOPT_USERAGENT            U  the same User-Agent as a line in HTTPHEADER
  *   m  minimal header list: only Authorization and Content-Type (no Accept, no Expect:)
+ *   x  CURLOPT_PROXY "" (no proxy environment lookup on every transfer)
  *   t  CURLOPT_TIMEOUT_MS + CONNECTTIMEOUT_MS
  *   h  a header callback like zl_http.c's on_header (8 names, strncasecmp)
  *   p  CURLOPT_PROTOCOLS_STR + TCP_KEEPALIVE + ERRORBUFFER
@@ -101,6 +102,7 @@ int main(int argc, char **argv) {
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   }
   if (strchr(flags, 'h')) curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  if (strchr(flags, 'x')) curl_easy_setopt(e, CURLOPT_PROXY, "");
   if (strchr(flags, 'p')) {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -438,7 +438,7 @@ if [ "$PROFILE" != 0 ] && command -v valgrind >/dev/null 2>&1; then
   # BENCH_PROFILE=2: what each of zoomlive's libcurl options costs (bench/ref_prebuilt.c flags)
   if [ "$PROFILE" = 2 ]; then
     echo "  libcurl option experiments (ref_prebuilt + flags), instructions per request:"
-    for f in - u U m t h p s utphs; do
+    for f in - u U m x t h p s utphs; do
       v=$(ipr "exp$f" 1000 "$BIN/ref_prebuilt" "$URLBASE$PATH_STATUS" @N@ "$WARM" "${f#-}") || continue
       printf '    %8d  %s\n' "$v" "$f"
       prof_exp="$prof_exp| $f | $v |"$'\n'
@@ -482,7 +482,7 @@ if [ -n "$prof_lua" ]; then
 fi
 if [ -n "$prof_exp" ]; then
   echo
-  echo "| ref_prebuilt + zoomlive's options (u UA, U UA in HTTPHEADER, m no Accept/Expect, t timeouts, h header callback, p protocols/keepalive/errbuf, s per-request setopt) | instructions/request |"
+  echo "| ref_prebuilt + zoomlive's options (u UA, U UA in HTTPHEADER, m no Accept/Expect, x PROXY "", t timeouts, h header callback, p protocols/keepalive/errbuf, s per-request setopt) | instructions/request |"
   echo "|---|---:|"
   printf '%s' "$prof_exp"
 fi
