@@ -482,7 +482,7 @@ if [ -n "$prof_lua" ]; then
 fi
 if [ -n "$prof_exp" ]; then
   echo
-  echo "| ref_prebuilt + zoomlive's options (u UA, U UA in HTTPHEADER, m no Accept/Expect, x PROXY "", t timeouts, h header callback, p protocols/keepalive/errbuf, s per-request setopt) | instructions/request |"
+  echo "| ref_prebuilt + zoomlive's options (u UA, U UA in HTTPHEADER, m no Accept/Expect, x PROXY \"\", t timeouts, h header callback, p protocols/keepalive/errbuf, s per-request setopt) | instructions/request |"
   echo "|---|---:|"
   printf '%s' "$prof_exp"
 fi
