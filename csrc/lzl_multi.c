@@ -248,10 +248,10 @@ static int l_submit(lua_State *L) {
   lmulti *m = check_open(L);
   zl_request q;
   memset(&q, 0, sizeof q);
-  q.method = luaL_checkstring(L, 2);
-  q.url = luaL_checkstring(L, 3);
-  q.token = luaL_optstring(L, 4, NULL);
-  q.content_type = luaL_optstring(L, 5, NULL);
+  q.method = zl_check_cstr(L, 2, 0);
+  q.url = zl_check_cstr(L, 3, 0);
+  q.token = zl_check_cstr(L, 4, 1);
+  q.content_type = zl_check_cstr(L, 5, 1);
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 6, NULL, &blen);
   q.timeout_ms = seconds_to_ms(L, 7);
@@ -272,9 +272,9 @@ static int l_submit_form(lua_State *L) {
   lmulti *m = check_open(L);
   zl_request q;
   memset(&q, 0, sizeof q);
-  q.method = luaL_checkstring(L, 2);
-  q.url = luaL_checkstring(L, 3);
-  q.token = luaL_optstring(L, 4, NULL);
+  q.method = zl_check_cstr(L, 2, 0);
+  q.url = zl_check_cstr(L, 3, 0);
+  q.token = zl_check_cstr(L, 4, 1);
   q.timeout_ms = seconds_to_ms(L, 5);
   int top = lua_gettop(L);
   luaL_argcheck(L, (top - 6 + 1) % 2 == 0, top, "fields come as name, value pairs");

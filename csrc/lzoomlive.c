@@ -160,18 +160,28 @@ static int push_result(lua_State *L, lconn *c, zl_kind k) {
   return 12;
 }
 
+/* A string argument that goes into a request line or header: an embedded
+ * NUL would silently cut it, so it is refused (CR and LF are refused later). */
+const char *zl_check_cstr(lua_State *L, int i, int opt) {
+  if (opt && lua_isnoneornil(L, i)) return NULL;
+  size_t n;
+  const char *s = luaL_checklstring(L, i, &n);
+  if (strlen(s) != n) luaL_argerror(L, i, "holds a NUL byte");
+  return s;
+}
+
 /* conn:perform(method, url, token, content_type, body, timeout[, basic]) */
 static int l_perform(lua_State *L) {
   lconn *c = check_open(L);
   zl_request q;
   memset(&q, 0, sizeof q);
-  q.method = luaL_checkstring(L, 2);
-  q.url = luaL_checkstring(L, 3);
-  q.token = luaL_optstring(L, 4, NULL);
-  q.content_type = luaL_optstring(L, 5, NULL);
+  q.method = zl_check_cstr(L, 2, 0);
+  q.url = zl_check_cstr(L, 3, 0);
+  q.token = zl_check_cstr(L, 4, 1);
+  q.content_type = zl_check_cstr(L, 5, 1);
   q.body = luaL_optlstring(L, 6, NULL, &q.body_len);
   q.timeout_ms = seconds_to_ms(L, 7, 0);
-  q.basic = luaL_optstring(L, 8, NULL);
+  q.basic = zl_check_cstr(L, 8, 1);
   return push_result(L, c, zl_conn_perform(c->conn, &q, &c->resp));
 }
 
@@ -193,9 +203,9 @@ static int l_perform_form(lua_State *L) {
   lconn *c = check_open(L);
   zl_request q;
   memset(&q, 0, sizeof q);
-  q.method = luaL_checkstring(L, 2);
-  q.url = luaL_checkstring(L, 3);
-  q.token = luaL_optstring(L, 4, NULL);
+  q.method = zl_check_cstr(L, 2, 0);
+  q.url = zl_check_cstr(L, 3, 0);
+  q.token = zl_check_cstr(L, 4, 1);
   q.timeout_ms = seconds_to_ms(L, 5, 0);
   zl_field f[MAX_FIELDS];
   size_t n = collect_fields(L, 6, f);
@@ -204,8 +214,10 @@ static int l_perform_form(lua_State *L) {
     if (errno == ENOMEM) return luaL_error(L, "not enough memory");
     return luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
   }
-  char ctype[64 + ZL_BOUNDARY_LEN];
-  snprintf(ctype, sizeof ctype, "multipart/form-data; boundary=%s", boundary);
+  static const char mp[] = "multipart/form-data; boundary=";
+  char ctype[sizeof mp + ZL_BOUNDARY_LEN];
+  memcpy(ctype, mp, sizeof mp - 1);
+  memcpy(ctype + sizeof mp - 1, boundary, ZL_BOUNDARY_LEN + 1);
   q.content_type = ctype;
   q.body = c->form.data;
   q.body_len = c->form.len;

@@ -38,7 +38,5 @@ void zl_buf_free(zl_buf *b) {
 }
 
 int zl_header_safe(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return 0;
-  return 1;
+  return !memchr(s, '\r', n) && !memchr(s, '\n', n) && !memchr(s, '\0', n);
 }

@@ -18,9 +18,16 @@
 
 struct zl_conn {
   CURL *easy;
-  struct curl_slist *hdrs;     /* Accept, Expect, [Authorization], [Content-Type] */
+  struct curl_slist *hdrs;     /* Accept, User-Agent, [Authorization], [Content-Type] */
   char *auth_line;             /* the Authorization line inside hdrs, or NULL */
   char *ctype_line;            /* the Content-Type line inside hdrs, or NULL */
+  char ua_line[160];           /* "User-Agent: ..." (a header line: libcurl would
+                                  rebuild CURLOPT_USERAGENT's on every transfer) */
+  /* what the handle is set to, so unchanged options are not set again */
+  long set_timeout;
+  char set_method[16];
+  int set_has_body;            /* -1 unknown, 0 GET-like, 1 with a body */
+  int set_basic;
   long timeout_ms;
   size_t max_body;
   size_t seen_body;            /* bytes of body received, stored or not */
@@ -74,22 +81,21 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   size_t name_len = (size_t)(colon - p);
   const char *v = colon + 1;
   size_t vlen = n - name_len - 1;
-  static const struct { const char *name; size_t off; } want[] = {
-    {"x-zm-trackingid", offsetof(zl_response, tracking_id)},
-    {"retry-after", offsetof(zl_response, retry_after)},
-    {"x-ratelimit-category", offsetof(zl_response, rl_category)},
-    {"x-ratelimit-type", offsetof(zl_response, rl_type)},
-    {"x-ratelimit-limit", offsetof(zl_response, rl_limit)},
-    {"x-ratelimit-remaining", offsetof(zl_response, rl_remaining)},
-    {"content-type", offsetof(zl_response, content_type)},
-    {"location", offsetof(zl_response, location)},
-  };
-  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-    if (strlen(want[i].name) == name_len && strncasecmp(p, want[i].name, name_len) == 0) {
-      copy_value((char *)r + want[i].off, v, vlen);
-      break;
-    }
+  /* the names we keep all differ in length: one comparison per line */
+  const char *name = NULL;
+  size_t off = 0;
+  switch (name_len) {
+    case 15: name = "x-zm-trackingid";       off = offsetof(zl_response, tracking_id); break;
+    case 11: name = "retry-after";           off = offsetof(zl_response, retry_after); break;
+    case 20: name = "x-ratelimit-category";  off = offsetof(zl_response, rl_category); break;
+    case 16: name = "x-ratelimit-type";      off = offsetof(zl_response, rl_type); break;
+    case 17: name = "x-ratelimit-limit";     off = offsetof(zl_response, rl_limit); break;
+    case 21: name = "x-ratelimit-remaining"; off = offsetof(zl_response, rl_remaining); break;
+    case 12: name = "content-type";          off = offsetof(zl_response, content_type); break;
+    case 8:  name = "location";              off = offsetof(zl_response, location); break;
+    default: return n;
   }
+  if (strncasecmp(p, name, name_len) == 0) copy_value((char *)r + off, v, vlen);
   return n;
 }
 
@@ -125,20 +131,20 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   c->max_body = (o && o->max_body) ? o->max_body : DEFAULT_MAX_BODY;
   long connect_ms = (o && o->connect_timeout_ms > 0) ? o->connect_timeout_ms : 10000;
 
-  char ua[128];
   if (o && o->user_agent) {
-    snprintf(ua, sizeof ua, "%s", o->user_agent);
+    if (!zl_header_safe(o->user_agent, strlen(o->user_agent))) { zl_conn_free(c); return NULL; }
+    snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: %s", o->user_agent);
   } else {
-    snprintf(ua, sizeof ua, "zoomlive/%s libcurl/%s", ZOOMLIVE_VERSION,
+    snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: zoomlive/%s libcurl/%s", ZOOMLIVE_VERSION,
              curl_version_info(CURLVERSION_NOW)->version);
   }
+  c->set_has_body = -1;
   CURL *e = c->easy;
   CURLcode rc = CURLE_OK;
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_FOLLOWLOCATION, 0L);       /* never carry Authorization elsewhere */
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
-  SET(CURLOPT_USERAGENT, ua);            /* libcurl copies the string */
   SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
   SET(CURLOPT_TCP_NODELAY, 1L);
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
@@ -178,7 +184,6 @@ static int set_headers(zl_conn *c, const zl_request *q) {
   const char *ct = q->content_type;
   size_t toklen = tok ? strlen(tok) : 0;
   size_t ctlen = ct ? strlen(ct) : 0;
-  if ((tok && !zl_header_safe(tok, toklen)) || (ct && !zl_header_safe(ct, ctlen))) return ZL_ARGUMENT;
 
   int same_auth = tok ? (c->auth_line && strlen(c->auth_line) == 22 + toklen &&
                          memcmp(c->auth_line + 22, tok, toklen) == 0)
@@ -186,15 +191,21 @@ static int set_headers(zl_conn *c, const zl_request *q) {
   if (same_auth && c->hdrs) {
     if (!ct && !c->ctype_line) return ZL_OK;
     if (ct && c->ctype_line && strlen(c->ctype_line) == 14 + ctlen) {
+      if (memcmp(c->ctype_line + 14, ct, ctlen) == 0) return ZL_OK;
+      if (!zl_header_safe(ct, ctlen)) return ZL_ARGUMENT;
       memcpy(c->ctype_line + 14, ct, ctlen);   /* same length: rewrite in place */
       return ZL_OK;
     }
   }
+  /* a token or content type not seen before: check it, then build */
+  if ((tok && !zl_header_safe(tok, toklen)) || (ct && !zl_header_safe(ct, ctlen))) return ZL_ARGUMENT;
   free_headers(c);
   int ok = 1;
   struct curl_slist *l = NULL;
+  /* No "Expect:" line: libcurl 7.88 sends Expect: 100-continue only above
+   * 1 MiB, and every zoomlive body is far smaller. */
   l = append(l, "Accept: application/json", &ok);
-  l = append(l, "Expect:", &ok);     /* no 100-continue round trip */
+  l = append(l, c->ua_line, &ok);
   if (tok && ok) {
     c->auth_line = malloc(22 + toklen + 1);
     if (!c->auth_line) ok = 0;
@@ -254,29 +265,46 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   CURLcode rc = CURLE_OK;
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
   SET(CURLOPT_URL, q->url);
-  SET(CURLOPT_HTTPHEADER, c->hdrs);
-  SET(CURLOPT_TIMEOUT_MS, q->timeout_ms > 0 ? q->timeout_ms : c->timeout_ms);
+  SET(CURLOPT_HTTPHEADER, c->hdrs);   /* the list may have been rebuilt */
+  long tmo = q->timeout_ms > 0 ? q->timeout_ms : c->timeout_ms;
+  if (tmo != c->set_timeout) {
+    SET(CURLOPT_TIMEOUT_MS, tmo);
+    c->set_timeout = tmo;
+  }
   if (q->basic) {
     SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     SET(CURLOPT_USERPWD, q->basic);
-  } else {
+    c->set_basic = 1;
+  } else if (c->set_basic) {
     SET(CURLOPT_USERPWD, (char *)NULL);
+    c->set_basic = 0;
   }
-  if (q->body || strcmp(q->method, "GET") != 0) {
-    if (q->body) {
-      SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
-      SET(CURLOPT_POSTFIELDS, q->body);
-    } else {
-      SET(CURLOPT_HTTPGET, 1L);
-    }
-    SET(CURLOPT_CUSTOMREQUEST, strcmp(q->method, "POST") == 0 && q->body ? NULL : q->method);
-  } else {
+  int has_body = q->body != NULL;
+  if (has_body) {
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+    SET(CURLOPT_POSTFIELDS, q->body);
+  } else if (c->set_has_body != 0) {
     SET(CURLOPT_HTTPGET, 1L);
-    SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
   }
+  /* POST with a body is libcurl's own request; anything else is named */
+  const char *custom = (strcmp(q->method, "GET") == 0 && !has_body) ||
+                       (strcmp(q->method, "POST") == 0 && has_body) ? NULL : q->method;
+  size_t mlen = strlen(q->method);
+  int method_changed = has_body != c->set_has_body || mlen >= sizeof c->set_method ||
+                       strcmp(c->set_method, q->method) != 0;
+  if (method_changed || (!has_body && c->set_has_body != 0)) {
+    SET(CURLOPT_CUSTOMREQUEST, custom);
+    if (mlen < sizeof c->set_method) memcpy(c->set_method, q->method, mlen + 1);
+    else c->set_method[0] = '\0';
+  }
+  c->set_has_body = has_body;
 #undef SET
-  if (rc != CURLE_OK) return fail(r, rc == CURLE_OUT_OF_MEMORY ? ZL_MEMORY : ZL_ARGUMENT, rc,
-                                  curl_easy_strerror(rc));
+  if (rc != CURLE_OK) {
+    c->set_has_body = -1;
+    c->set_timeout = 0;
+    c->set_method[0] = '\0';
+    return fail(r, rc == CURLE_OUT_OF_MEMORY ? ZL_MEMORY : ZL_ARGUMENT, rc, curl_easy_strerror(rc));
+  }
   c->started = zl_monotonic();
   return ZL_OK;
 }

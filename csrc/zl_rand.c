@@ -1,7 +1,6 @@
 /* zl_rand.c - random numbers for multipart boundaries and retry jitter.
- * xoshiro256** seeded once from getrandom(); boundaries need to be
+ * xoshiro256**, one per thread, seeded from getrandom(); boundaries need to be
  * unpredictable enough not to collide with content, not to be secret. */
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -9,9 +8,9 @@
 #include <sys/random.h>
 #include "zl_internal.h"
 
-static uint64_t s[4];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+/* one generator per thread: no lock on the hot path */
+static __thread uint64_t s[4];
+static __thread int seeded;
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -19,7 +18,8 @@ static void seed(void) {
   if (getrandom(s, sizeof s, 0) != (ssize_t)sizeof s) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid();
+    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid() ^
+                 (uint64_t)(uintptr_t)&seeded;
     for (int i = 0; i < 4; i++) { /* splitmix64 */
       uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
       z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -28,15 +28,14 @@ static void seed(void) {
     }
   }
   if (!(s[0] | s[1] | s[2] | s[3])) s[0] = 1;
+  seeded = 1;
 }
 
 uint64_t zl_rand64(void) {
-  pthread_once(&once, seed);
-  pthread_mutex_lock(&mu);
+  if (!seeded) seed();
   uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
   s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
   s[2] ^= t; s[3] = rotl(s[3], 45);
-  pthread_mutex_unlock(&mu);
   return r;
 }
 

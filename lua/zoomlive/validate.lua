@@ -99,59 +99,67 @@ local function check_text(field, v, max)
   end
 end
 
---- Checks a settings table and returns its compact JSON text, or nil when
--- there are no settings. Keys are encoded in a fixed order, so the same
--- settings always give the same bytes.
+-- A JSON string: plain text is quoted as is; anything with a quote, a
+-- backslash or a control byte goes through lua-cjson.
+local function jstr(v)
+  if v:find('[%c"\\]') then return json(v) end
+  return '"' .. v .. '"'
+end
+
 local MODE_KEYS = { layout = true, close_caption = true }
 
+--- Checks a settings table and returns its compact JSON text, or nil when
+-- there are no settings. Keys are encoded in a fixed order, so the same
+-- settings always give the same bytes. action "mode" takes only layout and
+-- close_caption, and needs one of them.
 function M.settings(s, kind, fname, action)
   if s ~= nil and type(s) ~= "table" then
     error(format("bad argument #3 to '%s' (table expected, got %s)", fname or "update", type(s)), 3)
   end
-  if action == "mode" then
-    -- mode changes the layout or captions of a running stream, nothing else
-    if s == nil or next(s) == nil then
-      return nil, argument("settings", "action mode needs settings with layout or close_caption")
-    end
-    for k in pairs(s) do
-      if allowed[kind][k] and not MODE_KEYS[k] then
-        return nil, argument("settings." .. k, "cannot change with action mode (only layout and close_caption)")
-      end
-    end
+  local mode = action == "mode"
+  if s == nil then
+    if mode then return nil, argument("settings", "action mode needs settings with layout or close_caption") end
+    return nil
   end
-  if s == nil then return nil end
   local ok = allowed[kind]
   for k in pairs(s) do
     if type(k) ~= "string" or not ok[k] then
       return nil, argument("settings." .. tostring(k),
         "unknown setting; known: " .. table.concat(M.SETTINGS[kind], ", "))
     end
-  end
-  local v = s.active_speaker_name
-  if v ~= nil and type(v) ~= "boolean" then
-    return nil, argument("settings.active_speaker_name", "must be a boolean, got " .. type(v))
-  end
-  if s.display_name ~= nil then
-    local e = check_text("settings.display_name", s.display_name, 50)
-    if e then return nil, e end
-  end
-  v = s.layout
-  if v ~= nil and not (type(v) == "string" and M.LAYOUTS[v]) then
-    return nil, argument("settings.layout", "must be one of " .. one_of(M.LAYOUTS))
-  end
-  v = s.close_caption
-  if v ~= nil and not (type(v) == "string" and M.CAPTIONS[v]) then
-    return nil, argument("settings.close_caption", "must be one of " .. one_of(M.CAPTIONS))
-  end
-  local parts, n = {}, 0
-  for _, k in ipairs(M.SETTINGS[kind]) do
-    local val = s[k]
-    if val ~= nil then
-      n = n + 1
-      parts[n] = '"' .. k .. '":' .. json(val)
+    if mode and not MODE_KEYS[k] then
+      return nil, argument("settings." .. k, "cannot change with action mode (only layout and close_caption)")
     end
   end
-  return "{" .. table.concat(parts, ",") .. "}"
+  local asn, dn, layout, cc = s.active_speaker_name, s.display_name, s.layout, s.close_caption
+  if mode and layout == nil and cc == nil then
+    return nil, argument("settings", "action mode needs settings with layout or close_caption")
+  end
+  local j, sep = "{", ""
+  if asn ~= nil then
+    if type(asn) ~= "boolean" then
+      return nil, argument("settings.active_speaker_name", "must be a boolean, got " .. type(asn))
+    end
+    j, sep = j .. (asn and '"active_speaker_name":true' or '"active_speaker_name":false'), ","
+  end
+  if dn ~= nil then
+    local e = check_text("settings.display_name", dn, 50)
+    if e then return nil, e end
+    j, sep = j .. sep .. '"display_name":' .. jstr(dn), ","
+  end
+  if layout ~= nil then
+    if not (type(layout) == "string" and M.LAYOUTS[layout]) then
+      return nil, argument("settings.layout", "must be one of " .. one_of(M.LAYOUTS))
+    end
+    j, sep = j .. sep .. '"layout":"' .. layout .. '"', ","
+  end
+  if cc ~= nil then
+    if not (type(cc) == "string" and M.CAPTIONS[cc]) then
+      return nil, argument("settings.close_caption", "must be one of " .. one_of(M.CAPTIONS))
+    end
+    j = j .. sep .. '"close_caption":"' .. cc .. '"'
+  end
+  return j .. "}"
 end
 
 --- Checks a live-stream configuration; returns its JSON body.
