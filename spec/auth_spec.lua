@@ -73,6 +73,29 @@ describe("credentials", function()
       end
     end)
 
+    it("fetches once for a whole batch of concurrent calls", function()
+      local c <close> = s2s()
+      local items = {}
+      for i = 1, 20 do items[i] = { 90000000000 + i, "stop" } end
+      sim:config { any_meeting = true }
+      local results, summary = c:update_many(items, { concurrency = 8 })
+      assert.are.equal(20, summary.ok, tostring(results[1].err))
+      assert.are.equal(1, token_requests(sim))
+    end)
+
+    it("fetches once when a batch meets 401/124 on many items at the same time", function()
+      sim:config { invalidate_old_tokens = true, any_meeting = true }
+      local a <close> = s2s()
+      local b <close> = s2s()
+      assert.are.equal(204, (a:update(SEED, "stop")))
+      assert.are.equal(204, (b:update(SEED, "stop")))   -- a's token is now invalid
+      local items = {}
+      for i = 1, 16 do items[i] = { 90000000000 + i, "stop" } end
+      local _, summary = a:update_many(items, { concurrency = 8 })
+      assert.are.equal(16, summary.ok)
+      assert.are.equal(3, token_requests(sim))   -- a, b, and one renewal for the batch
+    end)
+
     it("refreshes a 2-second token before it expires: no call sees a 401", function()
       sim:config { token_ttl = 2 }
       local c <close> = s2s()
