@@ -226,10 +226,9 @@ local function rate_limit(cat, typ, lim, rem)
   return { category = cat, type = typ, limit = tonumber(lim), remaining = tonumber(rem) }
 end
 
-local function finish(info, t0, attempts)
-  info.attempts = attempts
-  info.elapsed = now() - t0
-  return info
+-- info, built once at the end (one table of the right size)
+local function info_of(attempts, t0, tid, rl)
+  return { attempts = attempts, elapsed = now() - t0, tracking_id = tid, rate_limit = rl }
 end
 
 -- A trace for the debug hook: never the Authorization header, never a key.
@@ -259,20 +258,21 @@ function Client:_call(method, path, ctype, body, action, settings_json)
   local t0 = now()
   local deadline = t0 + self._deadline
   local attempts, renewed = 0, false
-  local info = {}
+  local last_tid, last_rl      -- of the last answer, for info
+  local timeout = self._timeout
   while true do
     local token, aerr = self._auth.token()
     if not token then
       aerr.attempts = attempts
-      return nil, aerr, finish(info, t0, attempts)
+      return nil, aerr, info_of(attempts, t0, last_tid, last_rl)
     end
-    local url = self:base_url() .. path
+    local url = (self._base_url or self:base_url()) .. path
     local remaining = deadline - now()
     if remaining <= 0 then
       return nil, errors.new("timeout", { message = format("deadline of %g s reached", self._deadline),
-        attempts = attempts }), finish(info, t0, attempts)
+        attempts = attempts }), info_of(attempts, t0, last_tid, last_rl)
     end
-    local tmo = self._timeout < remaining and self._timeout or remaining
+    local tmo = timeout < remaining and timeout or remaining
     attempts = attempts + 1
     if self._debug then
       self:_trace { event = "request", attempt = attempts, method = method, url = url,
@@ -302,9 +302,7 @@ function Client:_call(method, path, ctype, body, action, settings_json)
       end
     end
     if status and status >= 200 and status < 300 then
-      info.tracking_id = tid
-      info.rate_limit = rate_limit(cat, typ, lim, rem)
-      finish(info, t0, attempts)
+      local info = info_of(attempts, t0, tid, (cat or typ or lim or rem) and rate_limit(cat, typ, lim, rem))
       if trunc then
         return nil, errors.new("protocol", { status = status, tracking_id = tid, attempts = attempts,
           message = "response body exceeds the size cap" }), info
@@ -316,8 +314,7 @@ function Client:_call(method, path, ctype, body, action, settings_json)
     if status then
       err = http_error(status, rbody, tid, rctype)
       err.rate_limit = rate_limit(cat, typ, lim, rem)
-      info.tracking_id = tid
-      info.rate_limit = err.rate_limit
+      last_tid, last_rl = tid, err.rate_limit
       if status == 401 and err.code == 124 and not renewed then
         renewed = true
         if self._auth.renew(token) then
@@ -341,7 +338,7 @@ function Client:_call(method, path, ctype, body, action, settings_json)
       err.attempts = attempts
       if verdict == "fail" or attempts > self._retries or wait > self._max_retry_wait
           or now() + wait >= deadline then
-        return status, err, finish(info, t0, attempts)
+        return status, err, info_of(attempts, t0, last_tid, last_rl)
       end
       self._sleep(wait)
     end

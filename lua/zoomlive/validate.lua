@@ -107,6 +107,8 @@ local function jstr(v)
 end
 
 local MODE_KEYS = { layout = true, close_caption = true }
+-- settings table -> { kind, mode, the four values, key count, JSON }; weak keys
+local memo = setmetatable({}, { __mode = "k" })
 
 --- Checks a settings table and returns its compact JSON text, or nil when
 -- there are no settings. Keys are encoded in a fixed order, so the same
@@ -121,8 +123,20 @@ function M.settings(s, kind, fname, action)
     if mode then return nil, argument("settings", "action mode needs settings with layout or close_caption") end
     return nil
   end
+  local asn, dn, layout, cc = s.active_speaker_name, s.display_name, s.layout, s.close_caption
+  -- the same table as last time, unchanged: its JSON is known (callers often
+  -- reuse one settings table for many meetings)
+  local m = memo[s]
+  if m and m[1] == kind and m[2] == mode and m[3] == asn and m[4] == dn and m[5] == layout
+      and m[6] == cc then
+    local n = 0
+    for _ in next, s do n = n + 1 end
+    if n == m[7] then return m[8] end
+  end
   local ok = allowed[kind]
+  local nkeys = 0
   for k in pairs(s) do
+    nkeys = nkeys + 1
     if type(k) ~= "string" or not ok[k] then
       return nil, argument("settings." .. tostring(k),
         "unknown setting; known: " .. table.concat(M.SETTINGS[kind], ", "))
@@ -131,7 +145,6 @@ function M.settings(s, kind, fname, action)
       return nil, argument("settings." .. k, "cannot change with action mode (only layout and close_caption)")
     end
   end
-  local asn, dn, layout, cc = s.active_speaker_name, s.display_name, s.layout, s.close_caption
   if mode and layout == nil and cc == nil then
     return nil, argument("settings", "action mode needs settings with layout or close_caption")
   end
@@ -159,7 +172,9 @@ function M.settings(s, kind, fname, action)
     end
     j = j .. sep .. '"close_caption":"' .. cc .. '"'
   end
-  return j .. "}"
+  j = j .. "}"
+  memo[s] = { kind, mode, asn, dn, layout, cc, nkeys, j }
+  return j
 end
 
 --- Checks a live-stream configuration; returns its JSON body.
