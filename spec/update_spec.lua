@@ -178,6 +178,32 @@ describe("zoomlive.update", function()
       end)
     end
 
+    it("sees every change to a settings table that is reused between calls", function()
+      local s = { display_name = "One" }
+      assert.are.equal(204, (client:update(SEED, "stop", s)))
+      s.display_name = "Two"
+      assert.are.equal(204, (client:update(SEED, "stop", s)))
+      s.active_speaker_name = true
+      assert.are.equal(204, (client:update(SEED, "stop", s)))
+      s.display_name = nil
+      assert.are.equal(204, (client:update(SEED, "stop", s)))
+      local log = sim:requests()
+      assert.are.same({ display_name = "One" }, cjson.decode(log[1].fields.settings))
+      assert.are.same({ display_name = "Two" }, cjson.decode(log[2].fields.settings))
+      assert.are.same({ display_name = "Two", active_speaker_name = true }, cjson.decode(log[3].fields.settings))
+      assert.are.same({ active_speaker_name = true }, cjson.decode(log[4].fields.settings))
+      s.typo = 1
+      local status, err = client:update(SEED, "stop", s)
+      assert.is_nil(status)
+      assert.are.equal("settings.typo", err.field)
+      s.typo = nil
+      s.display_name = string.rep("x", 51)
+      status, err = client:update(SEED, "stop", s)
+      assert.is_nil(status)
+      assert.are.equal("settings.display_name", err.field)
+      assert.are.equal(4, #sim:requests())
+    end)
+
     it("counts display_name in UTF-8 characters, not bytes", function()
       local fifty = string.rep("\195\169", 50)   -- 50 characters, 100 bytes
       assert.are.equal(204, (client:update(SEED, "start", { display_name = fifty })))
