@@ -7,7 +7,8 @@
  * allocations that zoomlive.new{...} plus a full
  * client:update(68423085, "start", {display_name = "x"}) need (and one
  * more, where nothing fails), it runs them under lua_pcall against a tiny
- * HTTP server in this process that answers 204.  Each run must end in
+ * HTTP server in this process that answers 204 (and, for the "wide"
+ * scenario, a configuration to a GET and Zoom's 404 for meeting 1).  Each run must end in
  * success, a returned error table or a Lua memory error, never a crash or
  * another error; after lua_close every Lua byte must be freed and no
  * libcurl easy handle may be left open (counted by wrapping
@@ -52,6 +53,13 @@ void curl_easy_cleanup(CURL *e) {
   if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_easy_cleanup");
   if (e && !from_libcurl(__builtin_return_address(0))) __atomic_sub_fetch(&live_handles, 1, __ATOMIC_SEQ_CST);
   real(e);
+}
+
+/* lua_close unloads the C modules it loaded; keeping them loaded makes a
+ * leak report name the module's functions instead of "<unknown module>" */
+int dlclose(void *handle) {
+  (void)handle;
+  return 0;
 }
 
 /* ---- the failing allocator ----------------------------------------------- */
@@ -101,8 +109,17 @@ static void *conn_thread(void *arg) {
     char *h = strcasestr(buf, "\r\ncontent-length:");
     if (h && h < end) cl = strtoul(h + 17, NULL, 10);
     if (n < head + cl) { if (n == sizeof buf - 1) break; continue; }
-    static const char resp[] = "HTTP/1.1 204 No Content\r\nx-zm-trackingid: alloc-test\r\n\r\n";
-    if (send(fd, resp, sizeof resp - 1, MSG_NOSIGNAL) < 0) break;
+    /* GET: a live-stream configuration; meeting 1: Zoom's 404; else 204 */
+    static const char r204[] = "HTTP/1.1 204 No Content\r\nx-zm-trackingid: alloc-test\r\n\r\n";
+    static const char r200[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      "Content-Length: 106\r\n\r\n{\"stream_url\":\"rtmp://a.example/app\",\"stream_key\":\"k\","
+      "\"page_url\":\"https://a.example/\",\"resolution\":\"720p\"}";
+    static const char r404[] = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+      "x-zm-trackingid: alloc-404\r\nContent-Length: 49\r\n\r\n"
+      "{\"code\":3001,\"message\":\"Meeting does not exist.\"}";
+    const char *resp = strncmp(buf, "GET ", 4) == 0 ? r200
+                     : strstr(buf, "/meetings/1/") && strstr(buf, "/meetings/1/") < end ? r404 : r204;
+    if (send(fd, resp, strlen(resp), MSG_NOSIGNAL) < 0) break;
     memmove(buf, buf + head + cl, n - head - cl);
     n -= head + cl;
   }
@@ -143,6 +160,36 @@ static void start_server(void) {
 /* ---- one run ------------------------------------------------------------- */
 static const char *libdir, *luadir;
 
+/* The calls under test.  "update" is the issue's: zoomlive.new and one
+ * multipart client:update.  "wide" adds a get (a JSON body to decode), a
+ * 404 (an error table from a JSON error body) and a JSON-encoded update. */
+static const char *const SCENARIOS[][2] = {
+  {"update",
+   "local c = zoomlive.new{ base_url = 'http://127.0.0.1:' .. PORT .. '/v2', token = 'alloc-token',\n"
+   "  retries = 0, timeout = 10 }\n"
+   "local status, err = c:update(68423085, 'start', { display_name = 'x' })\n"
+   "if status == 204 and err == nil then return 'ok' end\n"
+   "if type(err) == 'table' and type(err.kind) == 'string' then return 'error', err.kind, tostring(err.message) end\n"
+   "return 'odd', tostring(status), tostring(err)\n"},
+  {"wide",
+   "local base = 'http://127.0.0.1:' .. PORT .. '/v2'\n"
+   "local c = zoomlive.new{ base_url = base, token = 'alloc-token', retries = 0, timeout = 10 }\n"
+   "local function bad(err) if type(err) == 'table' and type(err.kind) == 'string' then\n"
+   "  return 'error', err.kind, tostring(err.message) end return 'odd', 'no error table', tostring(err) end\n"
+   "local cfg, err = c:get(68423085)\n"
+   "if not cfg then return bad(err) end\n"
+   "if cfg.stream_key ~= 'k' then return 'odd', 'get', tostring(cfg.stream_key) end\n"
+   "local st\n"
+   "st, err = c:update(1, 'stop')\n"
+   "if st ~= 404 then return bad(err) end\n"
+   "if err.kind ~= 'http' or err.code ~= 3001 then return bad(err) end\n"
+   "local j = zoomlive.new{ base_url = base, token = 'alloc-token', retries = 0, encoding = 'json' }\n"
+   "st, err = j:update(68423085, 'start', { display_name = 'y', layout = 'gallery_view' })\n"
+   "if st ~= 204 then return bad(err) end\n"
+   "return 'ok'\n"},
+};
+static int scenario;
+
 /* Runs the script with allocation fail_at failing; returns the outcome:
  * 0 success (204), 1 returned error, 2 memory error, -1 anything else. */
 static int run(long n, char *why, size_t whylen, long *count) {
@@ -164,14 +211,9 @@ static int run(long n, char *why, size_t whylen, long *count) {
     return -1;
   }
   lua_setglobal(L, "zoomlive");
-  char script[1024];
-  snprintf(script, sizeof script,
-    "local c = zoomlive.new{ base_url = 'http://127.0.0.1:%d/v2', token = 'alloc-token',\n"
-    "  retries = 0, timeout = 10 }\n"
-    "local status, err = c:update(68423085, 'start', { display_name = 'x' })\n"
-    "if status == 204 and err == nil then return 'ok' end\n"
-    "if type(err) == 'table' and type(err.kind) == 'string' then return 'error', err.kind, tostring(err.message) end\n"
-    "return 'odd', tostring(status), tostring(err)\n", port);
+  lua_pushinteger(L, port);
+  lua_setglobal(L, "PORT");
+  const char *script = SCENARIOS[scenario][1];
   if (luaL_loadstring(L, script) != LUA_OK) {
     snprintf(why, whylen, "script: %s", lua_tostring(L, -1));
     lua_close(L);
@@ -224,44 +266,49 @@ int main(int argc, char **argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   start_server();
   char why[512] = "";
-  long total = 0;
-  if (run(0, why, sizeof why, &total) != 0) {
-    fprintf(stderr, "test_alloc: the run without failures did not succeed: %s\n", why);
-    return 1;
-  }
-  printf("test_alloc: zoomlive.new + client:update take %ld Lua allocations\n", total);
-  long last = maxn > 0 && maxn < total ? maxn : total;
-  int bad = 0, ok = 0, errs = 0, mem = 0;
-  /* the Nth allocation alone fails: Lua collects and retries, so the call
-   * must succeed exactly as without failures */
-  fail_once = 1;
-  for (long n = 1; n <= last; n++) {
-    long count = 0;
-    why[0] = '\0';
-    int o = run(n, why, sizeof why, &count);
-    if (o == 0) ok++;
-    else {
-      bad++;
-      fprintf(stderr, "test_alloc: only N=%ld failing: %s\n", n, why);
+  int bad = 0;
+  for (scenario = 0; scenario < (int)(sizeof SCENARIOS / sizeof SCENARIOS[0]); scenario++) {
+    const char *name = SCENARIOS[scenario][0];
+    long total = 0;
+    if (run(0, why, sizeof why, &total) != 0) {
+      fprintf(stderr, "test_alloc: %s: the run without failures did not succeed: %s\n", name, why);
+      return 1;
     }
-  }
-  printf("test_alloc: only N failing, N=1..%ld: %d succeeded, %d wrong\n", last, ok, bad);
-  fail_once = 0;
-  ok = 0;
-  for (long n = 1; n <= last; n++) {
-    long count = 0;
-    why[0] = '\0';
-    int o = run(n, why, sizeof why, &count);
-    if (o == 0) ok++;
-    else if (o == 1) errs++;
-    else if (o == 2) mem++;
-    else {
-      bad++;
-      fprintf(stderr, "test_alloc: N=%ld: %s\n", n, why);
+    printf("test_alloc: %s takes %ld Lua allocations\n", name, total);
+    long last = maxn > 0 && maxn < total ? maxn : total;
+    int ok = 0, errs = 0, mem = 0, wrong = 0;
+    /* the Nth allocation alone fails: Lua collects and retries, so the
+     * calls must succeed exactly as without failures */
+    fail_once = 1;
+    for (long n = 1; n <= last; n++) {
+      long count = 0;
+      why[0] = '\0';
+      if (run(n, why, sizeof why, &count) == 0) ok++;
+      else {
+        wrong++;
+        fprintf(stderr, "test_alloc: %s: only N=%ld failing: %s\n", name, n, why);
+      }
     }
+    printf("test_alloc: %s, only N failing, N=1..%ld: %d succeeded, %d wrong\n", name, last, ok, wrong);
+    bad += wrong;
+    fail_once = 0;
+    ok = wrong = 0;
+    for (long n = 1; n <= last; n++) {
+      long count = 0;
+      why[0] = '\0';
+      int o = run(n, why, sizeof why, &count);
+      if (o == 0) ok++;
+      else if (o == 1) errs++;
+      else if (o == 2) mem++;
+      else {
+        wrong++;
+        fprintf(stderr, "test_alloc: %s: N=%ld: %s\n", name, n, why);
+      }
+    }
+    printf("test_alloc: %s, N and later failing, N=1..%ld: %d succeeded, %d returned an error, "
+           "%d raised a memory error, %d wrong\n", name, last, ok, errs, mem, wrong);
+    bad += wrong;
   }
-  printf("test_alloc: N and later failing, N=1..%ld: %d succeeded, %d returned an error, %d raised a memory error, %d wrong\n",
-         last, ok, errs, mem, bad);
   curl_global_cleanup();
   return bad ? 1 : 0;
 }
