@@ -120,10 +120,29 @@ http {
       client_body_buffer_size 64k; client_max_body_size 1m;
       return 204;
     }
+    # 204 only after the whole request body is read: "return" alone would
+    # answer once the headers are in, which favours clients that send the
+    # headers and the body in two writes (curl_mime). The proxy module reads
+    # the body first (proxy_request_buffering on), then asks the backend
+    # below, which answers 204, over a kept-alive upstream connection.
     location / {
       client_body_buffer_size 64k; client_max_body_size 1m;
-      return 204;
+      proxy_request_buffering on;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Content-Type "";
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://backend;
     }
+  }
+  upstream backend {
+    server unix:$TMP/ngx/backend.sock;
+    keepalive 8;
+  }
+  server {
+    listen unix:$TMP/ngx/backend.sock;
+    location / { return 204; }
   }
 }
 EOF

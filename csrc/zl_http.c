@@ -155,6 +155,17 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   SET(CURLOPT_ERRORBUFFER, c->errbuf);
   SET(CURLOPT_SSL_VERIFYPEER, (o && o->insecure) ? 0L : 1L);
   SET(CURLOPT_SSL_VERIFYHOST, (o && o->insecure) ? 0L : 2L);
+  /* libcurl looks the proxy variables up on every transfer; when none is
+   * set as the connection is made, say "no proxy" once instead. (A process
+   * that sets a proxy variable later makes a new client to use it.) */
+  static const char *proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                     "all_proxy", "ALL_PROXY", NULL};
+  int proxied = 0;
+  for (int i = 0; proxy_vars[i]; i++) {
+    const char *v = getenv(proxy_vars[i]);
+    if (v && *v) proxied = 1;
+  }
+  if (!proxied) SET(CURLOPT_PROXY, "");
   if (o && o->cainfo) SET(CURLOPT_CAINFO, o->cainfo);
   if (o && o->capath) SET(CURLOPT_CAPATH, o->capath);
 #undef SET

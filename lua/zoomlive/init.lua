@@ -36,9 +36,11 @@ local function argfail(e)
   return nil, e, { attempts = 0, elapsed = 0 }
 end
 
+local ID_FIELD = { meeting = "meeting_id", webinar = "webinar_id" }
+
 -- kind: "meeting" | "webinar"; the path segment is kind .. "s"
 local function status_call(self, kind, fname, id, action, settings)
-  local sid, e = vid(id, kind .. "_id", fname, 1)
+  local sid, e = vid(id, ID_FIELD[kind], fname, 1)
   if not sid then return argfail(e) end
   local a
   a, e = vaction(action, kind, fname)
@@ -53,7 +55,7 @@ local function status_call(self, kind, fname, id, action, settings)
 end
 
 local function get_call(self, kind, fname, id)
-  local sid, e = vid(id, kind .. "_id", fname, 1)
+  local sid, e = vid(id, ID_FIELD[kind], fname, 1)
   if not sid then return argfail(e) end
   local status, body, info = self:_call("GET", "/" .. kind .. "s/" .. sid .. "/livestream")
   if not (status and status >= 200 and status < 300) then return nil, body, info end
@@ -71,7 +73,7 @@ local function get_call(self, kind, fname, id)
 end
 
 local function configure_call(self, kind, fname, id, cfg)
-  local sid, e = vid(id, kind .. "_id", fname, 1)
+  local sid, e = vid(id, ID_FIELD[kind], fname, 1)
   if not sid then return argfail(e) end
   local body
   body, e = validate.stream(cfg, fname)
