@@ -482,6 +482,31 @@ describe("security", function()
       assert.truthy(#results >= 12)
     end)
 
+    it("never reach a batch's results, summary or traces", function()
+      for _, opts in ipairs({
+        { debug = debug_hook },
+        { token = WRONG_TOKEN, debug = debug_hook },
+        { account_id = ACCOUNT, client_id = CLIENT_ID, client_secret = CLIENT_SECRET .. "-wrong",
+          oauth_url = sim.url .. "/oauth/token", debug = debug_hook },
+        { account_id = ACCOUNT, client_id = CLIENT_ID, client_secret = CLIENT_SECRET,
+          oauth_url = sim.url .. "/oauth/token", debug = debug_hook },
+      }) do
+        local c = new(opts)
+        hostile(3)
+        local results, summary = c:update_many({
+          { SEED, "start", { display_name = "x" } },
+          { 99999999999, "stop" },
+          { SEED, "start", { display_name = "x\r\nX-Injected: " .. TOKEN:sub(1, 3) } },
+          { id = SEED, action = "sideways" },
+          { id = "0123\r\n", action = "stop" },
+        }, { concurrency = 2 })
+        scan(results, "update_many results")
+        scan(summary, "update_many summary")
+        assert.are.equal(5, #results)
+        c:close()
+      end
+    end)
+
     it("never reach the zoomlive command's output", function()
       local f = io.open("bin/zoomlive", "rb")
       if not f then return end      -- no CLI in this tree
