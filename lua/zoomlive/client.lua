@@ -56,10 +56,15 @@ end
 
 --- Checks a base URL; returns it without trailing slashes, or nil, why.
 local function check_base(url, allow_http)
-  local scheme, host = url:match("^(%a[%w+.-]*)://(%[?[^/:%]]*%]?)")
-  if not scheme or host == "" then return nil, "must be an absolute http(s) URL" end
+  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
+  if not scheme or authority == "" then return nil, "must be an absolute http(s) URL" end
   scheme = scheme:lower()
   if url:find("[%z\r\n%s]") then return nil, "must not hold spaces or control characters" end
+  -- user info would let "http://127.0.0.1:80@elsewhere/" pass for loopback,
+  -- and credentials belong in the token, never in a URL
+  if authority:find("@", 1, true) then return nil, "must not hold user info (user@host)" end
+  local host = authority:match("^%[[^%]]*%]") or authority:match("^[^:]*")
+  if host == "" then return nil, "must be an absolute http(s) URL" end
   if scheme == "http" then
     if not (allow_http or is_loopback(host)) then
       return nil, "plain http:// is only allowed for loopback hosts (set allow_http = true to override)"
@@ -232,10 +237,28 @@ local function info_of(attempts, t0, tid, rl)
 end
 
 -- A trace for the debug hook: never the Authorization header, never a key.
+-- Every JSON string value of a "stream_key" member becomes "***"; escapes
+-- (\" and \\) inside the value are skipped over, not taken for its end.
 local function redact(s)
-  if not s then return s end
-  return (s:gsub('("stream_key"%s*:%s*)"[^"]*"', '%1"***"'))
+  if not s or not s:find("stream_key", 1, true) then return s end
+  local out, pos = {}, 1
+  while true do
+    local a, b = s:find('"stream_key"%s*:%s*"', pos)
+    if not a then break end
+    local i = b + 1
+    while i <= #s do
+      local c = s:byte(i)
+      if c == 92 then i = i + 2          -- backslash: skip the escaped byte
+      elseif c == 34 then break          -- the closing quote
+      else i = i + 1 end
+    end
+    out[#out + 1] = s:sub(pos, b) .. '***"'
+    pos = i + 1
+  end
+  out[#out + 1] = s:sub(pos)
+  return table.concat(out)
 end
+M.redact = redact
 
 function Client:_trace(t)
   local ok, err = pcall(self._debug, t)
