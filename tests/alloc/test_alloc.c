@@ -8,7 +8,8 @@
  * client:update(68423085, "start", {display_name = "x"}) need (and one
  * more, where nothing fails), it runs them under lua_pcall against a tiny
  * HTTP server in this process that answers 204 (and, for the "wide"
- * scenario, a configuration to a GET and Zoom's 404 for meeting 1).  Each run must end in
+ * scenario, a configuration to a GET and Zoom's 404 for meeting 1; the
+ * "batch" scenario runs client:update_many on the multi interface).  Each run must end in
  * success, a returned error table or a Lua memory error, never a crash or
  * another error; after lua_close every Lua byte must be freed and no
  * libcurl easy handle may be left open (counted by wrapping
@@ -53,6 +54,21 @@ void curl_easy_cleanup(CURL *e) {
   if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_easy_cleanup");
   if (e && !from_libcurl(__builtin_return_address(0))) __atomic_sub_fetch(&live_handles, 1, __ATOMIC_SEQ_CST);
   real(e);
+}
+
+static int live_multis;
+CURLM *curl_multi_init(void) {
+  static CURLM *(*real)(void);
+  if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_multi_init");
+  CURLM *m = real();
+  if (m && !from_libcurl(__builtin_return_address(0))) __atomic_add_fetch(&live_multis, 1, __ATOMIC_SEQ_CST);
+  return m;
+}
+CURLMcode curl_multi_cleanup(CURLM *m) {
+  static CURLMcode (*real)(CURLM *);
+  if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_multi_cleanup");
+  if (m && !from_libcurl(__builtin_return_address(0))) __atomic_sub_fetch(&live_multis, 1, __ATOMIC_SEQ_CST);
+  return real(m);
 }
 
 /* lua_close unloads the C modules it loaded; keeping them loaded makes a
@@ -187,6 +203,16 @@ static const char *const SCENARIOS[][2] = {
    "st, err = j:update(68423085, 'start', { display_name = 'y', layout = 'gallery_view' })\n"
    "if st ~= 204 then return bad(err) end\n"
    "return 'ok'\n"},
+  {"batch",
+   "local c = zoomlive.new{ base_url = 'http://127.0.0.1:' .. PORT .. '/v2', token = 'alloc-token',\n"
+   "  retries = 0, timeout = 10 }\n"
+   "local results, summary = c:update_many({ { 68423085, 'start', { display_name = 'x' } },\n"
+   "  { 1, 'stop' }, { id = 93398114182, action = 'stop' } }, { concurrency = 2 })\n"
+   "if type(results) ~= 'table' or type(summary) ~= 'table' then return 'odd', 'batch', tostring(results) end\n"
+   "if summary.ok == 2 and results[2].err and results[2].err.kind == 'http' then return 'ok' end\n"
+   "for _, r in ipairs(results) do if r.err and r.err.kind ~= 'http' then\n"
+   "  return 'error', r.err.kind, tostring(r.err.message) end end\n"
+   "return 'odd', 'batch summary', tostring(summary.ok)\n"},
 };
 static int scenario;
 
@@ -246,8 +272,9 @@ static int run(long n, char *why, size_t whylen, long *count) {
     snprintf(why + strlen(why), whylen - strlen(why), " [%zu Lua bytes left after lua_close]", live_bytes);
     outcome = -1;
   }
-  if (live_handles != 0) {
-    snprintf(why + strlen(why), whylen - strlen(why), " [%d libcurl handles left open]", live_handles);
+  if (live_handles != 0 || live_multis != 0) {
+    snprintf(why + strlen(why), whylen - strlen(why), " [%d libcurl easy and %d multi handles left open]",
+             live_handles, live_multis);
     outcome = -1;
   }
   return outcome;
