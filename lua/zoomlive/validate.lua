@@ -18,6 +18,8 @@ local function json(v)
 end
 M.json = json
 
+local id_digits, id_count = {}, 0
+
 --- Normalises a meeting or webinar id to its decimal digits.
 -- Accepts Lua integers, integral floats (lua-cjson decodes every number as a
 -- float) and digit strings; the result is a positive int64 as a string.
@@ -47,7 +49,15 @@ function M.id(v, field, fname, argn)
   if n <= 0 then
     return nil, argument(field, "must be a positive 64-bit integer, got " .. format("%d", n))
   end
-  return format("%d", n)
+  -- the digits of ids seen before (scripts start and stop the same
+  -- meetings); bounded: the cache starts afresh past 4096 ids
+  local sid = id_digits[n]
+  if sid then return sid end
+  sid = format("%d", n)
+  if id_count >= 4096 then id_digits, id_count = {}, 0 end
+  id_digits[n] = sid
+  id_count = id_count + 1
+  return sid
 end
 
 M.ACTIONS = {
