@@ -99,38 +99,12 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-static long opt_ms(lua_State *L, int t, const char *k) {
-  lua_getfield(L, t, k);
-  long ms = 0;
-  if (!lua_isnil(L, -1)) {
-    int isnum;
-    lua_Number s = lua_tonumberx(L, -1, &isnum);
-    if (!isnum || !(s > 0) || s > 86400.0 * 365)
-      luaL_error(L, "option '%s' must be a positive number of seconds", k);
-    ms = (long)ceil(s * 1000.0);
-  }
-  lua_pop(L, 1);
-  return ms;
-}
-
-static const char *opt_string(lua_State *L, int t, const char *k) {
-  lua_getfield(L, t, k);
-  const char *s = NULL;
-  if (!lua_isnil(L, -1)) {
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "option '%s' must be a string", k);
-    s = lua_tostring(L, -1);
-  }
-  lua_pop(L, 1);   /* the string stays alive: the options table holds it */
-  return s;
-}
-
 /* core.multi{concurrency=, timeout=, connect_timeout=, user_agent=, cainfo=,
  * capath=, insecure=, max_body=} */
 static int l_multi(lua_State *L) {
   int has = !lua_isnoneornil(L, 1);
   if (has) luaL_checktype(L, 1, LUA_TTABLE);
   zl_conn_options o;
-  memset(&o, 0, sizeof o);
   lua_Integer conc = 8;
   if (has) {
     lua_getfield(L, 1, "concurrency");
@@ -141,26 +115,8 @@ static int l_multi(lua_State *L) {
         luaL_error(L, "option 'concurrency' must be an integer from 1 to %d", MAX_CONCURRENCY);
     }
     lua_pop(L, 1);
-    o.connect_timeout_ms = opt_ms(L, 1, "connect_timeout");
-    o.timeout_ms = opt_ms(L, 1, "timeout");
-    o.user_agent = opt_string(L, 1, "user_agent");
-    o.cainfo = opt_string(L, 1, "cainfo");
-    o.capath = opt_string(L, 1, "capath");
-    lua_getfield(L, 1, "insecure");
-    o.insecure = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "max_body");
-    if (!lua_isnil(L, -1)) {
-      int isint;
-      lua_Integer mb = lua_tointegerx(L, -1, &isint);
-      if (!isint || mb < 1 || mb > (lua_Integer)64 * 1024 * 1024)
-        luaL_error(L, "option 'max_body' out of range");
-      o.max_body = (size_t)mb;
-    }
-    lua_pop(L, 1);
-    if (o.user_agent && !zl_header_safe(o.user_agent, strlen(o.user_agent)))
-      luaL_error(L, "option 'user_agent' holds CR, LF or NUL");
   }
+  zl_read_conn_options(L, 1, &o);
   int n = (int)conc;
 
   /* box first */

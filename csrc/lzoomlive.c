@@ -44,7 +44,9 @@ static const char *opt_field_string(lua_State *L, int t, const char *k) {
   const char *s = NULL;
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "option '%s' must be a string", k);
-    s = lua_tostring(L, -1);
+    size_t n;
+    s = lua_tolstring(L, -1, &n);
+    if (strlen(s) != n) luaL_error(L, "option '%s' holds a NUL byte", k);
   }
   lua_pop(L, 1);   /* the string stays alive: it is in the options table */
   return s;
@@ -64,6 +66,32 @@ static long opt_field_ms(lua_State *L, int t, const char *k) {
   return ms;
 }
 
+void zl_read_conn_options(lua_State *L, int t, zl_conn_options *o) {
+  memset(o, 0, sizeof *o);
+  if (lua_isnoneornil(L, t)) return;
+  o->connect_timeout_ms = opt_field_ms(L, t, "connect_timeout");
+  o->timeout_ms = opt_field_ms(L, t, "timeout");
+  o->user_agent = opt_field_string(L, t, "user_agent");
+  o->cainfo = opt_field_string(L, t, "cainfo");
+  o->capath = opt_field_string(L, t, "capath");
+  lua_getfield(L, t, "insecure");
+  o->insecure = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, t, "fresh_handles");
+  o->fresh_handles = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, t, "max_body");
+  if (!lua_isnil(L, -1)) {
+    int isint;
+    lua_Integer mb = lua_tointegerx(L, -1, &isint);
+    if (!isint || mb < 1 || mb > (lua_Integer)64 * 1024 * 1024) luaL_error(L, "option 'max_body' out of range");
+    o->max_body = (size_t)mb;
+  }
+  lua_pop(L, 1);
+  if (o->user_agent && !zl_header_safe(o->user_agent, strlen(o->user_agent)))
+    luaL_error(L, "option 'user_agent' holds CR, LF or NUL");
+}
+
 /* core.new([opts]) */
 static int l_new(lua_State *L) {
   int has = !lua_isnoneornil(L, 1);
@@ -73,26 +101,7 @@ static int l_new(lua_State *L) {
   memset(c, 0, sizeof *c);
   luaL_setmetatable(L, CONN_MT);
   zl_conn_options o;
-  memset(&o, 0, sizeof o);
-  if (has) {
-    o.connect_timeout_ms = opt_field_ms(L, 1, "connect_timeout");
-    o.timeout_ms = opt_field_ms(L, 1, "timeout");
-    o.user_agent = opt_field_string(L, 1, "user_agent");
-    o.cainfo = opt_field_string(L, 1, "cainfo");
-    o.capath = opt_field_string(L, 1, "capath");
-    lua_getfield(L, 1, "insecure");
-    o.insecure = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "max_body");
-    if (!lua_isnil(L, -1)) {
-      lua_Integer mb = luaL_checkinteger(L, -1);
-      if (mb < 1 || mb > (lua_Integer)64 * 1024 * 1024) luaL_error(L, "option 'max_body' out of range");
-      o.max_body = (size_t)mb;
-    }
-    lua_pop(L, 1);
-    if (o.user_agent && !zl_header_safe(o.user_agent, strlen(o.user_agent)))
-      luaL_error(L, "option 'user_agent' holds CR, LF or NUL");
-  }
+  zl_read_conn_options(L, 1, &o);
   c->conn = zl_conn_new(&o);
   if (!c->conn) return luaL_error(L, "zoomlive: cannot create a libcurl handle (out of memory?)");
   return 1;

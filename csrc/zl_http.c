@@ -18,6 +18,9 @@
 
 struct zl_conn {
   CURL *easy;
+  CURLSH *share;               /* fresh_handles: the connections live here */
+  int fresh;                   /* a new easy handle before each transfer */
+  int used;                    /* the easy handle has done a transfer */
   struct curl_slist *hdrs;     /* Accept, User-Agent, [Authorization], [Content-Type] */
   char *auth_line;             /* the Authorization line inside hdrs, or NULL */
   char *ctype_line;            /* the Content-Type line inside hdrs, or NULL */
@@ -55,10 +58,14 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
+/* A header value: up to the first CR, LF or NUL, without the blanks around
+ * it, capped (and trimmed again after the cap). */
 static void copy_value(char dst[ZL_HDR_MAX], const char *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0') { n = i; break; }
   while (n && (*v == ' ' || *v == '\t')) { v++; n--; }
-  while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
   if (n >= ZL_HDR_MAX) n = ZL_HDR_MAX - 1;
+  while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
   memcpy(dst, v, n);
   dst[n] = '\0';
 }
@@ -139,6 +146,21 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
              curl_version_info(CURLVERSION_NOW)->version);
   }
   c->set_has_body = -1;
+  /* curl #11101: before 8.1.0 a reused easy handle keeps a dangling pointer
+   * to the last transfer's headers, which a reply opening with a folded
+   * header line dereferences. Where replies are not authenticated, each
+   * transfer gets a fresh handle; a share keeps the connections. */
+  if (o && o->fresh_handles && curl_version_info(CURLVERSION_NOW)->version_num < 0x080100) {
+    c->fresh = 1;
+    c->share = curl_share_init();
+    if (!c->share ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+      zl_conn_free(c);
+      return NULL;
+    }
+  }
   CURL *e = c->easy;
   CURLcode rc = CURLE_OK;
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
@@ -166,6 +188,7 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
     if (v && *v) proxied = 1;
   }
   if (!proxied) SET(CURLOPT_PROXY, "");
+  if (c->share) SET(CURLOPT_SHARE, c->share);
   if (o && o->cainfo) SET(CURLOPT_CAINFO, o->cainfo);
   if (o && o->capath) SET(CURLOPT_CAPATH, o->capath);
 #undef SET
@@ -176,6 +199,7 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
 void zl_conn_free(zl_conn *c) {
   if (!c) return;
   if (c->easy) curl_easy_cleanup(c->easy);
+  if (c->share) curl_share_cleanup(c->share);   /* after every handle using it */
   free_headers(c);
   free(c);
 }
@@ -272,6 +296,17 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   if (hk == ZL_ARGUMENT) return fail(r, ZL_ARGUMENT, 0, "a header value holds CR, LF or NUL");
   if (hk == ZL_MEMORY) return fail(r, ZL_MEMORY, CURLE_OUT_OF_MEMORY, "out of memory");
 
+  if (c->fresh && c->used) {
+    /* every option is copied; the share is not, so it is set again */
+    CURL *n = curl_easy_duphandle(c->easy);
+    if (!n || curl_easy_setopt(n, CURLOPT_SHARE, c->share) != CURLE_OK) {
+      if (n) curl_easy_cleanup(n);
+      return fail(r, ZL_MEMORY, CURLE_OUT_OF_MEMORY, "out of memory");
+    }
+    curl_easy_cleanup(c->easy);
+    c->easy = n;
+  }
+  c->used = 1;
   CURL *e = c->easy;
   CURLcode rc = CURLE_OK;
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
@@ -327,9 +362,16 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
   r->status = status;
   c->resp = NULL;
+  int valid = status >= 100 && status <= 999;
+  /* libcurl takes some malformed status lines and reports 0 or a negative
+   * status with success: no real status came back */
+  if (cc == CURLE_OK && !valid) {
+    r->status = 0;
+    return fail(r, ZL_TRANSPORT, CURLE_WEIRD_SERVER_REPLY, "malformed HTTP status line");
+  }
   if (cc == CURLE_OK) { r->kind = ZL_OK; return ZL_OK; }
   /* our own cut of an oversized body: the status and the capped body stand */
-  if (cc == CURLE_WRITE_ERROR && status > 0 && r->body_truncated) { r->kind = ZL_OK; return ZL_OK; }
+  if (cc == CURLE_WRITE_ERROR && valid && r->body_truncated) { r->kind = ZL_OK; return ZL_OK; }
   const char *msg = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
   zl_kind k = cc == CURLE_OPERATION_TIMEDOUT ? ZL_TIMEOUT
             : cc == CURLE_OUT_OF_MEMORY     ? ZL_MEMORY

@@ -20,4 +20,7 @@ int zl_open_multi(struct lua_State *L);   /* lzl_multi.c: sets core.multi */
 /* lzoomlive.c: a string argument bound for a request line or header; one
  * holding a NUL byte is refused (it would be cut silently). opt: nil allowed */
 const char *zl_check_cstr(struct lua_State *L, int i, int opt);
+/* lzoomlive.c: reads timeout, connect_timeout (seconds), user_agent, cainfo,
+ * capath, insecure, fresh_handles, max_body from the table at index t */
+void zl_read_conn_options(struct lua_State *L, int t, zl_conn_options *o);
 #endif

@@ -102,6 +102,12 @@ typedef struct zl_conn_options {
   const char *capath;        /* CA directory, or NULL */
   int insecure;              /* 1 turns TLS verification off: never by default */
   size_t max_body;           /* response body cap, default 65536 */
+  int fresh_handles;         /* 1: a new easy handle for every transfer, the
+                                connections kept in a share. With libcurl older
+                                than 8.1.0 a reused handle meets a use-after-free
+                                on a hostile reply (curl #11101); zoomlive asks
+                                for this where replies are not authenticated
+                                (insecure TLS, plain http to a remote host). */
 } zl_conn_options;
 
 typedef struct zl_conn zl_conn;

@@ -210,11 +210,28 @@ describe("security", function()
           accepted[#accepted + 1] = "oauth_url " .. u
         end
       end
-      if #accepted > 0 then
-        -- client.lua check_base: the host pattern stops at the first ':', so
-        -- "127.0.0.1:80@evil.example" passes as loopback (reported)
-        pending("known: check_base accepts " .. table.concat(accepted, ", "))
+      assert.are.same({}, accepted)
+    end)
+
+    it("survives replies opening with a folded header line, where TLS does not vouch for the peer", function()
+      -- libcurl < 8.1.0 (curl #11101) dereferences the previous transfer's
+      -- freed header on such a reply when the handle is reused; with
+      -- allow_http (and with insecure) every transfer gets a fresh handle.
+      -- Under ASan and valgrind (scripts/ci-sanitizers.sh) a use-after-free
+      -- here fails the run.
+      local srv = canned_server("HTTP/1.1 204 No Content\r\n X-Folded: first\r\nx-zm-trackingid: t\r\n"
+        .. "Content-Length: 0\r\n\r\n", 4)
+      local c <close> = zoomlive.new { token = TOKEN, base_url = srv.url .. "/v2", allow_http = true, retries = 0 }
+      for _ = 1, 3 do
+        hostile()
+        local status, err = c:update(SEED, "stop")
+        if status ~= nil then
+          assert.are.equal(204, status)
+        else
+          assert.are.equal("transport", err.kind)
+        end
       end
+      srv.stop()
     end)
 
     it("never follows a redirect: a 3xx comes back as an http error", function()
@@ -396,15 +413,8 @@ describe("security", function()
         scan_all("get", select(2, c:get(SEED)))
       end
       c:close()
-      local leak = not pcall(function()
-        for i, ev in ipairs(traces) do scan(ev, "debug trace " .. i) end
-      end)
-      if leak then
-        traces = {}
-        -- client.lua redact(): '"[^"]*"' stops at the escaped quote (\") of a
-        -- JSON string, so the rest of the key reaches the trace (reported)
-        pending("known: the debug trace's stream-key redaction stops at an escaped quote")
-      end
+      assert.truthy(#traces >= 4)
+      for i, ev in ipairs(traces) do scan(ev, "debug trace " .. i) end
     end)
 
     it("never reach errors, tostring or traces: HTTP errors, transport, timeouts, auth", function()

@@ -448,10 +448,11 @@ static enum MHD_Result complete(sim_req *q)
   switch (fx) {
   case SIM_FX_RESET_AFTER:
   case SIM_FX_RESET_BEFORE: /* with apply: the request was processed */
+    /* logged before the reset: once the client sees it, the log must too */
+    if (!q->is_control) sim_log_record(q, 0, fault_name(fx));
     reset_connection(q->conn);
-    status = 0;
-    ret = MHD_NO;
-    break;
+    free(r.body);
+    return MHD_NO;
   case SIM_FX_HANG:
     if (!q->is_control) sim_log_record(q, 0, "hang"); /* logged before the wait */
     hang_connection(q->conn);
@@ -506,8 +507,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       }
       if (any && hit.effect == SIM_FX_RESET_BEFORE && !hit.apply) {
         if (hit.latency_ms && !delay(hit.latency_ms)) return MHD_NO;
+        sim_log_record(q, 0, "reset_before");   /* before the client can see the reset */
         reset_connection(c);
-        sim_log_record(q, 0, "reset_before");
         return MHD_NO;
       }
     }

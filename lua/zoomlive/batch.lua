@@ -197,6 +197,7 @@ function M.update_many(self, items, opts)
       cainfo = co.cainfo,
       capath = co.capath,
       insecure = self.insecure,
+      fresh_handles = co.fresh_handles,
     }
     conc = min(conc, valid)
 

@@ -162,6 +162,9 @@ function M.new(opts, getenv)
     cainfo = opts.cainfo,
     capath = opts.capath,
     insecure = self.insecure,
+    -- replies that TLS does not authenticate get a fresh libcurl handle per
+    -- transfer (libcurl < 8.1.0: curl #11101, see SECURITY.md)
+    fresh_handles = self.insecure or self._allow_http,
   }
   self._conn = core.new(self._conn_opts)
   self._auth = auth.from(opts, getenv, self)
