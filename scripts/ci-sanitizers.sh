@@ -27,13 +27,14 @@ CTEST_C='^(c_|fuzz_replay_)'
 STEPS=${*:-asan valgrind fuzz}
 SUMMARY=""
 FAILED=0
+PASSED=0
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
 note() { SUMMARY="$SUMMARY$1
 "; }
 fail() { FAILED=$((FAILED + 1)); note "FAIL  $1"; }
-pass() { note "ok    $1"; }
+pass() { PASSED=$((PASSED + 1)); note "ok    $1"; }
 say() { printf '\n=== ci-sanitizers: %s\n' "$*"; }
 
 # the environment ctest gives the specs (tests/CMakeLists.txt), for build dir $1
@@ -227,6 +228,7 @@ done
 printf '\n=== ci-sanitizers summary (%ss)\n%s' "$(($(date +%s) - START))" "$SUMMARY"
 if [ "$FAILED" -ne 0 ]; then
   echo "ci-sanitizers: $FAILED check(s) FAILED"
-  exit 1
 fi
-echo "ci-sanitizers: all checks passed"
+# the plain closing line CI reads
+echo "sanitizers: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
