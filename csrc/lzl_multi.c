@@ -28,7 +28,6 @@
 #include "zl_internal.h"
 
 #define MULTI_MT "zoomlive.multi"
-#define MAX_FIELDS 16
 #define MAX_CONCURRENCY 256
 
 typedef struct slot {
@@ -154,13 +153,6 @@ nomem:
 
 /* ---- submitting ---------------------------------------------------------- */
 
-static long seconds_to_ms(lua_State *L, int idx) {
-  if (lua_isnoneornil(L, idx)) return 0;
-  lua_Number s = luaL_checknumber(L, idx);
-  luaL_argcheck(L, s > 0 && s <= 86400.0 * 365, idx, "seconds out of range");
-  return (long)ceil(s * 1000.0);
-}
-
 static int take_free(lua_State *L, lmulti *m) {
   if (m->nfree == 0) luaL_error(L, MULTI_MT ": no free slot (%d running, %d awaiting take)",
                                 m->running, m->dcount);
@@ -210,7 +202,7 @@ static int l_submit(lua_State *L) {
   q.content_type = zl_check_cstr(L, 5, 1);
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 6, NULL, &blen);
-  q.timeout_ms = seconds_to_ms(L, 7);
+  q.timeout_ms = zl_opt_seconds_ms(L, 7, 0);
   int i = take_free(L, m);
   slot *s = &m->slots[i];
   zl_buf_reset(&s->body);
@@ -231,17 +223,9 @@ static int l_submit_form(lua_State *L) {
   q.method = zl_check_cstr(L, 2, 0);
   q.url = zl_check_cstr(L, 3, 0);
   q.token = zl_check_cstr(L, 4, 1);
-  q.timeout_ms = seconds_to_ms(L, 5);
-  int top = lua_gettop(L);
-  luaL_argcheck(L, (top - 6 + 1) % 2 == 0, top, "fields come as name, value pairs");
-  zl_field f[MAX_FIELDS];
-  size_t nf = 0;
-  for (int a = 6; a + 1 <= top; a += 2) {
-    luaL_argcheck(L, nf < MAX_FIELDS, a, "too many form fields");
-    f[nf].name = luaL_checklstring(L, a, &f[nf].name_len);
-    f[nf].value = luaL_checklstring(L, a + 1, &f[nf].value_len);
-    nf++;
-  }
+  q.timeout_ms = zl_opt_seconds_ms(L, 5, 0);
+  zl_field f[ZL_MAX_FIELDS];
+  size_t nf = zl_collect_fields(L, 6, f);
   int i = take_free(L, m);
   slot *s = &m->slots[i];
   char boundary[ZL_BOUNDARY_LEN + 1];
@@ -249,8 +233,8 @@ static int l_submit_form(lua_State *L) {
     if (errno == ENOMEM) return luaL_error(L, "not enough memory");
     return luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
   }
-  char ctype[64 + ZL_BOUNDARY_LEN];
-  snprintf(ctype, sizeof ctype, "multipart/form-data; boundary=%s", boundary);
+  char ctype[ZL_FORM_CTYPE_LEN];
+  zl_form_content_type(ctype, boundary);
   q.content_type = ctype;   /* copied into the handle's header list by prepare */
   q.body = s->body.data;
   q.body_len = s->body.len;
@@ -316,20 +300,6 @@ static int l_wait(lua_State *L) {
   return 1;
 }
 
-static void push_hdr(lua_State *L, const char *v) {
-  if (*v) lua_pushstring(L, v);
-  else lua_pushnil(L);
-}
-
-static const char *kind_name(zl_kind k) {
-  switch (k) {
-    case ZL_TIMEOUT:  return "timeout";
-    case ZL_ARGUMENT: return "argument";
-    case ZL_MEMORY:   return "memory";
-    default:          return "transport";
-  }
-}
-
 /* m:take() -> slot, <the results of conn:perform> | nil
  * status, body, tracking_id, retry_after, rl_category, rl_type, rl_limit,
  * rl_remaining, content_type, truncated, elapsed, location
@@ -347,30 +317,8 @@ static int l_take(lua_State *L) {
   m->dcount--;
   s->state = FREE;
   m->free_stack[m->nfree++] = i;
-  if (r->kind == ZL_MEMORY) return luaL_error(L, "not enough memory");
   lua_pushinteger(L, i + 1);
-  if (r->kind != ZL_OK) {
-    lua_pushnil(L);
-    lua_pushstring(L, kind_name(r->kind));
-    lua_pushinteger(L, r->curl_code);
-    lua_pushstring(L, r->message);
-    lua_pushnumber(L, r->elapsed);
-    if (r->status > 0) { lua_pushinteger(L, r->status); return 7; }
-    return 6;
-  }
-  lua_pushinteger(L, r->status);
-  lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
-  push_hdr(L, r->tracking_id);
-  push_hdr(L, r->retry_after);
-  push_hdr(L, r->rl_category);
-  push_hdr(L, r->rl_type);
-  push_hdr(L, r->rl_limit);
-  push_hdr(L, r->rl_remaining);
-  push_hdr(L, r->content_type);
-  lua_pushboolean(L, r->body_truncated);
-  lua_pushnumber(L, r->elapsed);
-  push_hdr(L, r->location);
-  return 13;
+  return 1 + zl_push_response(L, r);
 }
 
 /* m:cancel(slot): stops a running transfer (or drops a finished one not yet

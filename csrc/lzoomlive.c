@@ -18,7 +18,6 @@
 #include "zl_internal.h"
 
 #define CONN_MT "zoomlive.connection"
-#define MAX_FIELDS 16
 
 typedef struct lconn {
   zl_conn *conn;        /* NULL once closed */
@@ -32,7 +31,7 @@ static lconn *check_open(lua_State *L) {
   return c;
 }
 
-static long seconds_to_ms(lua_State *L, int idx, long dflt) {
+long zl_opt_seconds_ms(lua_State *L, int idx, long dflt) {
   if (lua_isnoneornil(L, idx)) return dflt;
   lua_Number s = luaL_checknumber(L, idx);
   luaL_argcheck(L, s > 0 && s <= 86400.0 * 365, idx, "seconds out of range");
@@ -141,13 +140,13 @@ static const char *kind_name(zl_kind k) {
 
 /* Results: status, body, tracking_id, retry_after, rl_category, rl_type,
  * rl_limit, rl_remaining, content_type, truncated, elapsed, location
- * or, when no status came back: nil, kind, curl_code, message, elapsed */
-static int push_result(lua_State *L, lconn *c, zl_kind k) {
-  zl_response *r = &c->resp;
-  if (k != ZL_OK) {
-    if (k == ZL_MEMORY) return luaL_error(L, "not enough memory");
+ * or, when no status came back: nil, kind, curl_code, message, elapsed[, status] */
+int zl_push_response(lua_State *L, const zl_response *r) {
+  luaL_checkstack(L, 12, NULL);
+  if (r->kind != ZL_OK) {
+    if (r->kind == ZL_MEMORY) return luaL_error(L, "not enough memory");
     lua_pushnil(L);
-    lua_pushstring(L, kind_name(k));
+    lua_pushstring(L, kind_name(r->kind));
     lua_pushinteger(L, r->curl_code);
     lua_pushstring(L, r->message);
     lua_pushnumber(L, r->elapsed);
@@ -189,22 +188,29 @@ static int l_perform(lua_State *L) {
   q.token = zl_check_cstr(L, 4, 1);
   q.content_type = zl_check_cstr(L, 5, 1);
   q.body = luaL_optlstring(L, 6, NULL, &q.body_len);
-  q.timeout_ms = seconds_to_ms(L, 7, 0);
+  q.timeout_ms = zl_opt_seconds_ms(L, 7, 0);
   q.basic = zl_check_cstr(L, 8, 1);
-  return push_result(L, c, zl_conn_perform(c->conn, &q, &c->resp));
+  zl_conn_perform(c->conn, &q, &c->resp);
+  return zl_push_response(L, &c->resp);
 }
 
-static size_t collect_fields(lua_State *L, int first, zl_field *f) {
+size_t zl_collect_fields(lua_State *L, int first, zl_field *f) {
   int top = lua_gettop(L);
   luaL_argcheck(L, (top - first + 1) % 2 == 0, top, "fields come as name, value pairs");
   size_t n = 0;
   for (int i = first; i + 1 <= top; i += 2) {
-    luaL_argcheck(L, n < MAX_FIELDS, i, "too many form fields");
+    luaL_argcheck(L, n < ZL_MAX_FIELDS, i, "too many form fields");
     f[n].name = luaL_checklstring(L, i, &f[n].name_len);
     f[n].value = luaL_checklstring(L, i + 1, &f[n].value_len);
     n++;
   }
   return n;
+}
+
+void zl_form_content_type(char *dst, const char *boundary) {
+  static const char mp[] = "multipart/form-data; boundary=";
+  memcpy(dst, mp, sizeof mp - 1);
+  memcpy(dst + sizeof mp - 1, boundary, ZL_BOUNDARY_LEN + 1);
 }
 
 /* conn:perform_form(method, url, token, timeout, name, value, ...) */
@@ -215,22 +221,21 @@ static int l_perform_form(lua_State *L) {
   q.method = zl_check_cstr(L, 2, 0);
   q.url = zl_check_cstr(L, 3, 0);
   q.token = zl_check_cstr(L, 4, 1);
-  q.timeout_ms = seconds_to_ms(L, 5, 0);
-  zl_field f[MAX_FIELDS];
-  size_t n = collect_fields(L, 6, f);
+  q.timeout_ms = zl_opt_seconds_ms(L, 5, 0);
+  zl_field f[ZL_MAX_FIELDS];
+  size_t n = zl_collect_fields(L, 6, f);
   char boundary[ZL_BOUNDARY_LEN + 1];
   if (zl_multipart_encode(f, n, boundary, &c->form) != 0) {
     if (errno == ENOMEM) return luaL_error(L, "not enough memory");
     return luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
   }
-  static const char mp[] = "multipart/form-data; boundary=";
-  char ctype[sizeof mp + ZL_BOUNDARY_LEN];
-  memcpy(ctype, mp, sizeof mp - 1);
-  memcpy(ctype + sizeof mp - 1, boundary, ZL_BOUNDARY_LEN + 1);
+  char ctype[ZL_FORM_CTYPE_LEN];
+  zl_form_content_type(ctype, boundary);
   q.content_type = ctype;
   q.body = c->form.data;
   q.body_len = c->form.len;
-  return push_result(L, c, zl_conn_perform(c->conn, &q, &c->resp));
+  zl_conn_perform(c->conn, &q, &c->resp);
+  return zl_push_response(L, &c->resp);
 }
 
 /* A zl_buf owned by a userdata, so a Lua memory error cannot leak it. */
@@ -242,8 +247,8 @@ static int l_buf_gc(lua_State *L) {
 
 /* core.multipart(name, value, ...) -> body, content_type */
 static int l_multipart(lua_State *L) {
-  zl_field f[MAX_FIELDS];
-  size_t n = collect_fields(L, 1, f);
+  zl_field f[ZL_MAX_FIELDS];
+  size_t n = zl_collect_fields(L, 1, f);
   zl_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
   memset(b, 0, sizeof *b);
   luaL_setmetatable(L, BUF_MT);

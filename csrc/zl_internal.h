@@ -23,4 +23,11 @@ const char *zl_check_cstr(struct lua_State *L, int i, int opt);
 /* lzoomlive.c: reads timeout, connect_timeout (seconds), user_agent, cainfo,
  * capath, insecure, fresh_handles, max_body from the table at index t */
 void zl_read_conn_options(struct lua_State *L, int t, zl_conn_options *o);
+/* lzoomlive.c, shared with lzl_multi.c */
+#define ZL_MAX_FIELDS 16
+#define ZL_FORM_CTYPE_LEN (sizeof "multipart/form-data; boundary=" + ZL_BOUNDARY_LEN)
+long zl_opt_seconds_ms(struct lua_State *L, int idx, long dflt);    /* nil -> dflt */
+size_t zl_collect_fields(struct lua_State *L, int first, zl_field *f);  /* name, value, ... */
+void zl_form_content_type(char *dst, const char *boundary);
+int zl_push_response(struct lua_State *L, const zl_response *r);    /* the results of perform */
 #endif
