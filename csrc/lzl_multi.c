@@ -195,10 +195,7 @@ static int start(lua_State *L, lmulti *m, int i, zl_request *q) {
 static int l_submit(lua_State *L) {
   lmulti *m = check_open(L);
   zl_request q;
-  memset(&q, 0, sizeof q);
-  q.method = zl_check_cstr(L, 2, 0);
-  q.url = zl_check_cstr(L, 3, 0);
-  q.token = zl_check_cstr(L, 4, 1);
+  zl_read_request_head(L, &q);
   q.content_type = zl_check_cstr(L, 5, 1);
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 6, NULL, &blen);
@@ -219,25 +216,11 @@ static int l_submit(lua_State *L) {
 static int l_submit_form(lua_State *L) {
   lmulti *m = check_open(L);
   zl_request q;
-  memset(&q, 0, sizeof q);
-  q.method = zl_check_cstr(L, 2, 0);
-  q.url = zl_check_cstr(L, 3, 0);
-  q.token = zl_check_cstr(L, 4, 1);
+  zl_read_request_head(L, &q);
   q.timeout_ms = zl_opt_seconds_ms(L, 5, 0);
-  zl_field f[ZL_MAX_FIELDS];
-  size_t nf = zl_collect_fields(L, 6, f);
   int i = take_free(L, m);
-  slot *s = &m->slots[i];
-  char boundary[ZL_BOUNDARY_LEN + 1];
-  if (zl_multipart_encode(f, nf, boundary, &s->body) != 0) {
-    if (errno == ENOMEM) return luaL_error(L, "not enough memory");
-    return luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
-  }
   char ctype[ZL_FORM_CTYPE_LEN];
-  zl_form_content_type(ctype, boundary);
-  q.content_type = ctype;   /* copied into the handle's header list by prepare */
-  q.body = s->body.data;
-  q.body_len = s->body.len;
+  zl_read_form(L, 6, &m->slots[i].body, &q, ctype);
   return start(L, m, i, &q);
 }
 

@@ -178,14 +178,18 @@ const char *zl_check_cstr(lua_State *L, int i, int opt) {
   return s;
 }
 
+void zl_read_request_head(lua_State *L, zl_request *q) {
+  memset(q, 0, sizeof *q);
+  q->method = zl_check_cstr(L, 2, 0);
+  q->url = zl_check_cstr(L, 3, 0);
+  q->token = zl_check_cstr(L, 4, 1);
+}
+
 /* conn:perform(method, url, token, content_type, body, timeout[, basic]) */
 static int l_perform(lua_State *L) {
   lconn *c = check_open(L);
   zl_request q;
-  memset(&q, 0, sizeof q);
-  q.method = zl_check_cstr(L, 2, 0);
-  q.url = zl_check_cstr(L, 3, 0);
-  q.token = zl_check_cstr(L, 4, 1);
+  zl_read_request_head(L, &q);
   q.content_type = zl_check_cstr(L, 5, 1);
   q.body = luaL_optlstring(L, 6, NULL, &q.body_len);
   q.timeout_ms = zl_opt_seconds_ms(L, 7, 0);
@@ -213,27 +217,28 @@ void zl_form_content_type(char *dst, const char *boundary) {
   memcpy(dst + sizeof mp - 1, boundary, ZL_BOUNDARY_LEN + 1);
 }
 
+void zl_read_form(lua_State *L, int first, zl_buf *out, zl_request *q, char *ctype) {
+  zl_field f[ZL_MAX_FIELDS];
+  size_t n = zl_collect_fields(L, first, f);
+  char boundary[ZL_BOUNDARY_LEN + 1];
+  if (zl_multipart_encode(f, n, boundary, out) != 0) {
+    if (errno == ENOMEM) luaL_error(L, "not enough memory");
+    luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
+  }
+  zl_form_content_type(ctype, boundary);
+  q->content_type = ctype;   /* copied into the handle's header list by prepare */
+  q->body = out->data;
+  q->body_len = out->len;
+}
+
 /* conn:perform_form(method, url, token, timeout, name, value, ...) */
 static int l_perform_form(lua_State *L) {
   lconn *c = check_open(L);
   zl_request q;
-  memset(&q, 0, sizeof q);
-  q.method = zl_check_cstr(L, 2, 0);
-  q.url = zl_check_cstr(L, 3, 0);
-  q.token = zl_check_cstr(L, 4, 1);
+  zl_read_request_head(L, &q);
   q.timeout_ms = zl_opt_seconds_ms(L, 5, 0);
-  zl_field f[ZL_MAX_FIELDS];
-  size_t n = zl_collect_fields(L, 6, f);
-  char boundary[ZL_BOUNDARY_LEN + 1];
-  if (zl_multipart_encode(f, n, boundary, &c->form) != 0) {
-    if (errno == ENOMEM) return luaL_error(L, "not enough memory");
-    return luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
-  }
   char ctype[ZL_FORM_CTYPE_LEN];
-  zl_form_content_type(ctype, boundary);
-  q.content_type = ctype;
-  q.body = c->form.data;
-  q.body_len = c->form.len;
+  zl_read_form(L, 6, &c->form, &q, ctype);
   zl_conn_perform(c->conn, &q, &c->resp);
   return zl_push_response(L, &c->resp);
 }

@@ -30,4 +30,8 @@ long zl_opt_seconds_ms(struct lua_State *L, int idx, long dflt);    /* nil -> df
 size_t zl_collect_fields(struct lua_State *L, int first, zl_field *f);  /* name, value, ... */
 void zl_form_content_type(char *dst, const char *boundary);
 int zl_push_response(struct lua_State *L, const zl_response *r);    /* the results of perform */
+void zl_read_request_head(struct lua_State *L, zl_request *q);      /* args 2..4: method, url, token */
+/* the name, value arguments from `first` on, encoded into out; sets q's body
+ * and content type (kept in ctype, ZL_FORM_CTYPE_LEN bytes) */
+void zl_read_form(struct lua_State *L, int first, zl_buf *out, zl_request *q, char *ctype);
 #endif
