@@ -4,24 +4,10 @@ local zoomlive = require "zoomlive"
 local client_mod = require "zoomlive.client"
 local testing = require "zoomlive.testing"
 local core = require "zoomlive.core"
+local strings = require("support").strings
 
 local SEED, BIG = 68423085, 93398114182
 local SECRET = "sim-client-secret"
-
--- every string reachable from v (tables walked, metatables' __tostring used)
-local function strings(v, out, seen)
-  out, seen = out or {}, seen or {}
-  local t = type(v)
-  if t == "string" then
-    out[#out + 1] = v
-  elseif t == "table" and not seen[v] then
-    seen[v] = true
-    for k, x in pairs(v) do strings(k, out, seen); strings(x, out, seen) end
-    local mt = getmetatable(v)
-    if mt and mt.__tostring then out[#out + 1] = tostring(v) end
-  end
-  return out
-end
 
 local function assert_no_secret(v, secrets)
   for _, s in ipairs(strings(v)) do

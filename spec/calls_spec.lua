@@ -6,6 +6,8 @@
 local zoomlive = require "zoomlive"
 local testing = require "zoomlive.testing"
 local cjson = require "cjson"
+local strings = require("support").strings
+local support = require "support"
 
 local SEED = 68423085            -- configured, started, stopped
 local BIG = 93398114182          -- configured, started, stopped
@@ -36,20 +38,6 @@ local function cfg(over)
   return c
 end
 
--- every string reachable from v (keys and values, tables recursively)
-local function strings(v, out, seen)
-  out, seen = out or {}, seen or {}
-  if type(v) == "string" then
-    out[#out + 1] = v
-  elseif type(v) == "table" and not seen[v] then
-    seen[v] = true
-    for k, x in pairs(v) do
-      strings(k, out, seen)
-      strings(x, out, seen)
-    end
-  end
-  return out
-end
 
 local function assert_no_key(err, key)
   key = key or KEY
@@ -95,10 +83,7 @@ describe("live-stream calls", function()
     client = zoomlive.new { token = sim.token, base_url = sim.base_url, retries = 0 }
   end)
 
-  local function last_request()
-    local log = sim:requests()
-    return log[#log], #log
-  end
+  local function last_request() return support.last_request(sim) end
 
   -- runs f(call) twice: call(name, ...) is client:name(...), then the module
   -- function zoomlive.name(...) with a default client on the simulator

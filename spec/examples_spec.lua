@@ -2,7 +2,7 @@
 -- a user would run it, against the simulator, and its output checked.
 local testing = require "zoomlive.testing"
 
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shq = require("support").shq
 
 local function run(sim, script, args, env)
   local vars = {

@@ -26,7 +26,7 @@ local LUA = os.getenv("ZOOMLIVE_LUA") or "lua5.4"
 local hostile_count = 0
 local function hostile(n) hostile_count = hostile_count + (n or 1) end
 
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shq = require("support").shq
 
 -- ---- the scanner ------------------------------------------------------------
 local scanned = 0

@@ -7,6 +7,7 @@ local zoomlive = require "zoomlive"
 local client_mod = require "zoomlive.client"
 local testing = require "zoomlive.testing"
 local cjson = require "cjson"
+local strings = require("support").strings
 
 local SEED = 68423085            -- configured, started, stopped
 local BIG = 93398114182          -- configured, started, stopped
@@ -17,20 +18,6 @@ local W_LIVE = 82000000003       -- ready, live
 
 local TOKEN = "sim-behaviour-token-5f3a9c"
 
--- every string reachable from v (keys and values, tables recursively)
-local function strings(v, out, seen)
-  out, seen = out or {}, seen or {}
-  if type(v) == "string" then
-    out[#out + 1] = v
-  elseif type(v) == "table" and not seen[v] then
-    seen[v] = true
-    for k, x in pairs(v) do
-      strings(k, out, seen)
-      strings(x, out, seen)
-    end
-  end
-  return out
-end
 
 local function b64(s)
   local chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

@@ -10,7 +10,7 @@ local testing = require "zoomlive.testing"
 local EXE = os.getenv("ZOOMLIVE_SIM") or "zoomlive-sim"
 local SEED = 68423085
 
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shq = require("support").shq
 
 local function read_file(p)
   local f = io.open(p, "rb")

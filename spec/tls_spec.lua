@@ -7,7 +7,7 @@ local testing = require "zoomlive.testing"
 
 local SEED = 68423085
 
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shq = require("support").shq
 
 describe("TLS", function()
   local dir, cert, key, sim

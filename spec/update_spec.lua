@@ -19,7 +19,8 @@ local function lua_cmd()
   return os.getenv("ZOOMLIVE_LUA") or "lua5.4"
 end
 
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shq = require("support").shq
+local support = require "support"
 
 describe("zoomlive.update", function()
   local sim, client
@@ -37,10 +38,7 @@ describe("zoomlive.update", function()
     client = zoomlive.new { token = sim.token, base_url = sim.base_url, retries = 0 }
   end)
 
-  local function last_request()
-    local log = sim:requests()
-    return log[#log], #log
-  end
+  local function last_request() return support.last_request(sim) end
 
   describe("on success", function()
     it("starts with multipart/form-data: 204, nil, and the fields the simulator decoded", function()
