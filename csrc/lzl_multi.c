@@ -361,14 +361,7 @@ static const luaL_Reg meta[] = {
 
 /* Registers the metatable and sets core.multi in the table on the top. */
 int zl_open_multi(lua_State *L) {
-  if (luaL_newmetatable(L, MULTI_MT)) {
-    luaL_setfuncs(L, meta, 0);
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, MULTI_MT);
-    lua_setfield(L, -2, "__name");
-  }
-  lua_pop(L, 1);
+  zl_new_class(L, MULTI_MT, meta, methods);
   lua_pushcfunction(L, l_multi);
   lua_setfield(L, -2, "multi");
   return 0;

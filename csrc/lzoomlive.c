@@ -338,6 +338,18 @@ static const luaL_Reg funcs[] = {
   {NULL, NULL}
 };
 
+void zl_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods) {
+  if (luaL_newmetatable(L, name)) {
+    luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+  }
+  lua_pop(L, 1);
+}
+
 ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   static int inited = 0;
   if (!inited) {
@@ -345,14 +357,7 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
       return luaL_error(L, "zoomlive: curl_global_init failed");
     inited = 1;
   }
-  if (luaL_newmetatable(L, CONN_MT)) {
-    luaL_setfuncs(L, conn_meta, 0);
-    luaL_newlib(L, conn_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, CONN_MT);
-    lua_setfield(L, -2, "__name");
-  }
-  lua_pop(L, 1);
+  zl_new_class(L, CONN_MT, conn_meta, conn_methods);
   if (luaL_newmetatable(L, BUF_MT)) {
     lua_pushcfunction(L, l_buf_gc);
     lua_setfield(L, -2, "__gc");

@@ -34,4 +34,8 @@ void zl_read_request_head(struct lua_State *L, zl_request *q);      /* args 2..4
 /* the name, value arguments from `first` on, encoded into out; sets q's body
  * and content type (kept in ctype, ZL_FORM_CTYPE_LEN bytes) */
 void zl_read_form(struct lua_State *L, int first, zl_buf *out, zl_request *q, char *ctype);
+/* a class: metatable `name` with the metamethods `meta` and `methods` as __index */
+struct luaL_Reg;
+void zl_new_class(struct lua_State *L, const char *name, const struct luaL_Reg *meta,
+                  const struct luaL_Reg *methods);
 #endif

@@ -174,6 +174,8 @@ typedef enum {
   SIM_FX_NONE = 0, SIM_FX_STATUS, SIM_FX_RESET_BEFORE, SIM_FX_RESET_AFTER, SIM_FX_HANG,
   SIM_FX_TRUNCATE, SIM_FX_MALFORMED, SIM_FX_HUGE
 } sim_fx;
+/* the name of an effect, as the log and /_sim/faults show it; NULL for none */
+const char *sim_fx_name(sim_fx fx);
 
 typedef struct sim_fault_hit {
   long latency_ms;

@@ -27,7 +27,7 @@ static sim_fault *faults, **faults_tail = &faults;
 static long next_id = 1;
 static cJSON *boot_faults; /* from the command line, restored by reset */
 
-static const char *fx_name(sim_fx fx)
+const char *sim_fx_name(sim_fx fx)
 {
   switch (fx) {
   case SIM_FX_STATUS: return "status";
@@ -37,7 +37,7 @@ static const char *fx_name(sim_fx fx)
   case SIM_FX_TRUNCATE: return "truncate";
   case SIM_FX_MALFORMED: return "malformed_json";
   case SIM_FX_HUGE: return "huge_body";
-  default: return "none";
+  default: return NULL;
   }
 }
 
@@ -223,7 +223,8 @@ cJSON *sim_faults_to_json(void)
     if (f->count > 0) cJSON_AddNumberToObject(o, "count", (double)f->count);
     if (f->rate < 1) cJSON_AddNumberToObject(o, "rate", f->rate);
     if (f->latency_ms) cJSON_AddNumberToObject(o, "latency_ms", (double)f->latency_ms);
-    cJSON_AddStringToObject(o, "effect", fx_name(f->effect));
+    const char *fx = sim_fx_name(f->effect);
+    cJSON_AddStringToObject(o, "effect", fx ? fx : "none");
     if (f->status) cJSON_AddNumberToObject(o, "status", f->status);
     if (f->effect == SIM_FX_RESET_BEFORE) cJSON_AddStringToObject(o, "reset", "before");
     if (f->effect == SIM_FX_RESET_AFTER) cJSON_AddStringToObject(o, "reset", "after");

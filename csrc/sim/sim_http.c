@@ -407,19 +407,6 @@ static enum MHD_Result send_fault(sim_req *q, const sim_fault_hit *h, unsigned *
   return ret;
 }
 
-static const char *fault_name(sim_fx fx)
-{
-  switch (fx) {
-  case SIM_FX_STATUS: return "status";
-  case SIM_FX_RESET_BEFORE: return "reset_before";
-  case SIM_FX_RESET_AFTER: return "reset_after";
-  case SIM_FX_HANG: return "hang";
-  case SIM_FX_TRUNCATE: return "truncate";
-  case SIM_FX_MALFORMED: return "malformed_json";
-  case SIM_FX_HUGE: return "huge_body";
-  default: return NULL;
-  }
-}
 
 static void dispatch(sim_req *q, sim_resp *r)
 {
@@ -449,7 +436,7 @@ static enum MHD_Result complete(sim_req *q)
   case SIM_FX_RESET_AFTER:
   case SIM_FX_RESET_BEFORE: /* with apply: the request was processed */
     /* logged before the reset: once the client sees it, the log must too */
-    if (!q->is_control) sim_log_record(q, 0, fault_name(fx));
+    if (!q->is_control) sim_log_record(q, 0, sim_fx_name(fx));
     reset_connection(q->conn);
     free(r.body);
     return MHD_NO;
@@ -466,7 +453,7 @@ static enum MHD_Result complete(sim_req *q)
     break;
   }
   free(r.body);
-  if (!q->is_control) sim_log_record(q, status, fault_name(fx));
+  if (!q->is_control) sim_log_record(q, status, sim_fx_name(fx));
   return ret;
 }
 
