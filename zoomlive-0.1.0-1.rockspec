@@ -1,9 +1,19 @@
+-- The zoomlive rock: the C core, the binding zoomlive.core and the Lua layer,
+-- built by LuaRocks' builtin backend (a C compiler, no cmake).
+--   luarocks --lua-version=5.4 make --deps-mode=none     (in a checkout)
+--   luarocks test                                       (busted, the installed module)
+-- The version comes from the file VERSION (this file's name and `version`
+-- must match it; tests/version_check.sh checks). The simulator zoomlive-sim is
+-- not part of the rock: it builds with CMake (README, "Testing your code").
 rockspec_format = "3.0"
 package = "zoomlive"
 version = "0.1.0-1"
+local release = version:match("^(.*)%-%d+$")   -- "0.1.0"
+
+-- The canonical repository (docs/releasing.md); a release is its tag v<version>.
 source = {
-  url = "git+file:///zoomlive",   -- offline installs use `luarocks make` in a checkout
-  tag = "v0.1.0",
+  url = "git+https://github.com/zoomlive/zoomlive.git",
+  tag = "v" .. release,
 }
 description = {
   summary = "Control Zoom live streams from Lua 5.4 through Zoom's REST API",
@@ -12,7 +22,7 @@ zoomlive starts, stops and configures Zoom meeting and webinar live streams
 (PATCH /v2/meetings/{id}/livestream/status and friends) with a C core on
 libcurl (connection reuse, multipart/form-data, retry timing) and a Lua layer
 (validation, error tables, Server-to-Server OAuth, retries that respect Zoom's
-rate limits). Ships zoomlive-sim, a Zoom API simulator for offline tests.
+rate limits, batches on libcurl's multi interface).
 ]],
   license = "MIT",
   labels = { "zoom", "http", "libcurl", "live-stream" },
@@ -21,27 +31,64 @@ dependencies = {
   "lua >= 5.4, < 5.5",
   "lua-cjson >= 2.1",
 }
+-- libcurl (Debian: libcurl4-openssl-dev). Only the library is declared: the
+-- header sits in a multiarch directory (/usr/include/x86_64-linux-gnu/curl)
+-- that LuaRocks 3.8's header probe does not search, while the compiler does.
 external_dependencies = {
   CURL = { library = "curl" },
 }
-build = {
-  type = "cmake",
-  variables = {
-    CMAKE_BUILD_TYPE = "Release",
-    CMAKE_C_FLAGS = "$(CFLAGS)",
-    CMAKE_INSTALL_PREFIX = "$(PREFIX)",
-    LUA_INCDIR = "$(LUA_INCDIR)",
-    LUA_MODULE_DIR = "$(LUADIR)",
-    LUA_CMODULE_DIR = "$(LIBDIR)",
-    CURL_INCLUDE_DIR = "$(CURL_INCDIR)",
-    ZOOMLIVE_BUILD_TESTS = "OFF",
-    ZOOMLIVE_INSTALL_CLI = "OFF",   -- LuaRocks installs and wraps bin/zoomlive itself
+
+-- zoomlive.core: one line per C file. The core (csrc/zl_*.c) knows nothing
+-- of Lua; the binding is csrc/lzoomlive.c and csrc/lzl_*.c. A ctest test
+-- (tests/rockspec_check.sh) fails when a csrc/zl_*.c or csrc/lzl*.c is missing.
+local core_sources = {
+  "csrc/zl_buf.c",
+  "csrc/zl_multipart.c",
+  "csrc/zl_http.c",
+  "csrc/zl_retry.c",
+  "csrc/zl_rand.c",
+  "csrc/lzoomlive.c",
+  "csrc/lzl_multi.c",
+}
+
+-- The Lua layer: one line per file; lua/zoomlive/NAME.lua is zoomlive.NAME.
+local lua_modules = {
+  "auth",
+  "batch",
+  "cli",
+  "client",
+  "errors",
+  "policy",
+  "testing",
+  "validate",
+}
+
+local modules = {
+  zoomlive = "lua/zoomlive/init.lua",
+  ["zoomlive.core"] = {
+    sources = core_sources,
+    incdirs = { "csrc", "$(CURL_INCDIR)" },
+    libdirs = { "$(CURL_LIBDIR)" },
+    libraries = { "curl" },
+    defines = { "_GNU_SOURCE", "ZOOMLIVE_BUILDING", 'ZOOMLIVE_VERSION="' .. release .. '"' },
   },
+}
+for i = 1, #lua_modules do
+  modules["zoomlive." .. lua_modules[i]] = "lua/zoomlive/" .. lua_modules[i] .. ".lua"
+end
+
+build = {
+  type = "builtin",
+  modules = modules,
   install = {
     bin = { zoomlive = "bin/zoomlive" },
   },
 }
+
+-- busted against the installed module, under the rock's Lua (the script
+-- runs busted's task "installed" from .busted). The specs drive zoomlive-sim:
+-- set ZOOMLIVE_SIM, or put it on PATH, or build it here with CMake.
 test = {
   type = "command",
-  command = "make test",
+  script = "spec/luarocks_test.lua",
 }

@@ -17,6 +17,11 @@
 #include "lauxlib.h"
 #include "zl_internal.h"
 
+/* zoomlive supports Lua 5.4 only (lua_newuserdatauv, to-be-closed variables) */
+#if !defined(LUA_VERSION_NUM) || LUA_VERSION_NUM != 504
+#  error "zoomlive needs Lua 5.4: this lua.h is another version. Point the build at Lua 5.4's headers (Debian: liblua5.4-dev, /usr/include/lua5.4; LuaRocks: --lua-version=5.4; CMake: -DLUA_INCDIR=...)"
+#endif
+
 #define CONN_MT "zoomlive.connection"
 
 typedef struct lconn {

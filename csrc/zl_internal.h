@@ -1,6 +1,9 @@
 /* zl_internal.h - declarations shared by the C core's files; not installed. */
 #ifndef ZL_INTERNAL_H
 #define ZL_INTERNAL_H
+#ifndef ZOOMLIVE_VERSION
+#  error "zoomlive: build with -DZOOMLIVE_VERSION=\"x.y.z\" (the content of the file VERSION); CMake and the rockspec do"
+#endif
 #include "zoomlive.h"
 
 /* zl_buf.c */

@@ -26,7 +26,12 @@ extern "C" {
 #  define ZOOMLIVE_API __attribute__((visibility("default")))
 #endif
 
-#define ZOOMLIVE_VERSION "0.1.0"
+/* The version, from the file VERSION: every build passes it as
+ * -DZOOMLIVE_VERSION="x.y.z" (CMake, the rockspec), and the installed copy
+ * of this header has it written in. */
+#ifndef ZOOMLIVE_VERSION
+#  define ZOOMLIVE_VERSION "@PROJECT_VERSION@"
+#endif
 
 /* The Lua binding: package.preload or require "zoomlive.core" reaches it. */
 struct lua_State;
