@@ -1,10 +1,10 @@
-# zoomlive: make demo | make test | make install | make bench
+# zoomlive: make demo | make test | make install | make bench | make docs | make format
 BUILD   ?= build
 PREFIX  ?= /usr/local
 JOBS    ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build demo test install bench clean check-fresh lint
+.PHONY: all setup build demo test install bench clean check-fresh lint docs format format-check
 
 all: build
 
@@ -31,6 +31,18 @@ install: build
 
 bench: build
 	@sh bench/run.sh $(BUILD)
+
+# the API reference (LDoc, config.ld) into $(BUILD)/docs, then the doc check
+docs: setup
+	@sh scripts/docs.sh $(BUILD)/docs
+
+# one C style (.clang-format) over every C file of the tree
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find csrc tests bench -name '*.[ch]')
+format: setup
+	clang-format -i $(C_FILES)
+
+format-check: setup
+	clang-format --dry-run --Werror $(C_FILES)
 
 clean:
 	rm -rf $(BUILD)

@@ -83,6 +83,8 @@ build = {
   install = {
     bin = { zoomlive = "bin/zoomlive" },
   },
+  -- LuaLS definitions, kept in the rock's directory for editors
+  copy_directories = { "types" },
 }
 
 -- busted against the installed module, under the rock's Lua (the script

@@ -3,7 +3,7 @@
 -- the environment) it does the same to a real meeting.
 local zoomlive = require "zoomlive"
 
-local meeting = tonumber(arg and arg[1]) or 68423085   -- the seed's meeting
+local meeting = tonumber(arg and arg[1]) or 68423085   -- a meeting the simulator knows
 
 local function step(title, ...)
   local result, err, info = ...
@@ -27,7 +27,7 @@ if cfg then
   print(string.format("%-44s    url %s, page %s, key %s", "", cfg.stream_url, cfg.page_url,
     cfg.stream_key and "(set, not shown)" or "(none)"))
 end
-step("start the live stream (multipart, the seed)", zoomlive.update(meeting, "start",
+step("start the live stream (multipart)", zoomlive.update(meeting, "start",
   { active_speaker_name = false, display_name = "Town hall" }))
 step("change settings while live (Zoom refuses)", zoomlive.update(meeting, "stop",
   { display_name = "Renamed while live" }))

@@ -1,17 +1,22 @@
---- zoomlive.testing: start and drive zoomlive-sim, the Zoom API simulator,
+--- Start and drive zoomlive-sim, the simulator of Zoom's live-stream API,
 -- from a test suite.
 --
---   local testing = require "zoomlive.testing"
---   local sim = testing.start{ qps = 1000 }
---   -- point the client at sim.base_url with sim.token ...
---   sim:stop()
---
--- The executable is opts.exe, else $ZOOMLIVE_SIM, else testing.default_exe,
--- else the zoomlive-sim a LuaRocks install put beside the module, else
--- zoomlive-sim on PATH.
--- The control calls go to the simulator's /_sim/ API through zoomlive.core
+-- The executable is `opts.exe`, else `$ZOOMLIVE_SIM`, else
+-- `testing.default_exe`, else a zoomlive-sim installed beside the module,
+-- else zoomlive-sim on `PATH`. The simulator builds with CMake
+-- (`make build` gives `build/bin/zoomlive-sim`; `cmake --install` installs it).
+-- The control calls go to the simulator's `/_sim/` API through zoomlive.core
 -- (libcurl); when that module cannot be loaded they fall back to the curl
--- command-line tool. Errors are raised as Lua errors naming the call.
+-- command-line tool. Failures are raised as Lua errors naming the call.
+-- See docs/simulator.md for the flags, fixtures, faults and control API.
+-- @module zoomlive.testing
+-- @usage
+-- local testing = require "zoomlive.testing"
+-- local sim = testing.start { qps = 1000 }
+-- local client = zoomlive.new { token = sim.token, base_url = sim.base_url }
+-- assert(client:update(68423085, "start") == 204)
+-- assert(sim:requests()[1].fields.action == "start")
+-- sim:stop()
 local cjson = require "cjson"
 
 local testing = {}
@@ -83,10 +88,18 @@ local option_switches = {
   no_ratelimit_headers = "--no-ratelimit-headers", verbose = "--verbose",
 }
 
---- Start a simulator. opts: exe, args (list of extra flags), token, port,
--- and shortcuts qps, daily, fixtures, token_ttl, start_cooldown, client_id,
--- client_secret, account_id, api_url, tls_cert, tls_key, bind, seed,
--- any_meeting, invalidate_old_tokens, no_ratelimit_headers, verbose.
+--- Starts a simulator on 127.0.0.1 (port 0: a free port) and waits until it
+-- listens.
+-- @tparam[opt] table opts `exe` (the executable), `args` (a list of extra
+-- flags), `token` (the bearer token it accepts, default `"sim-token"`),
+-- `port`, and the flags' shortcuts `qps`, `daily`, `fixtures`, `token_ttl`,
+-- `start_cooldown`, `client_id`, `client_secret`, `account_id`, `api_url`,
+-- `tls_cert`, `tls_key`, `bind`, `seed`, and the switches `any_meeting`,
+-- `invalidate_old_tokens`, `no_ratelimit_headers`, `verbose`
+-- @treturn Sim a running simulator: `sim.base_url` (`http://127.0.0.1:PORT/v2`),
+-- `sim.url`, `sim.port`, `sim.pid`, `sim.token`
+-- @raise when opts is not a table, the executable is not found, or it does not start
+-- @usage local sim <close> = testing.start { qps = 100, daily = 0 }
 function testing.start(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("zoomlive.testing.start: options table expected", 2) end
@@ -189,14 +202,38 @@ function Sim:_call(method, path, body)
   return status, resp
 end
 
+--- A running simulator, made by `testing.start`. Every method raises when
+-- the control call fails or the simulator is stopped.
+-- @section Sim
+
+--- The simulator's health: `GET /_sim/health`.
+-- @treturn table `{status = "ok", port = N}`
+-- @usage assert(sim:health().status == "ok")
 function Sim:health() return select(2, self:_call("GET", "/_sim/health")) end
+--- The requests the simulator logged (secrets masked), oldest first.
+-- @tparam[opt] integer since only those with a sequence number above this
+-- @treturn table a list of `{seq, method, path, headers, content_type, fields, payload, body, status,
+-- fault, tracking_id, time, ...}` (Authorization masked)
+-- @usage local last = sim:requests()[#sim:requests()]
 function Sim:requests(since)
   return select(2, self:_call("GET", "/_sim/requests" .. (since and ("?since=" .. id_text(since)) or "")))
 end
+--- Empties the request log.
+-- @return nothing
+-- @usage sim:clear_requests()
 function Sim:clear_requests() self:_call("DELETE", "/_sim/requests") end
+--- Back to the start state: fixtures, log, faults, rate-limit buckets, daily
+-- count, clock offset, issued tokens and configuration.
+-- @return nothing
+-- @usage before_each(function() sim:reset() end)
 function Sim:reset() self:_call("POST", "/_sim/reset") end
 
---- Add a fault (table) or several (list); returns the id(s).
+--- Adds a fault (table) or several (list): `POST /_sim/faults`.
+-- @tparam table f a fault, e.g. `{meeting = 68423085, status = 503, count = 2}`,
+-- or a list of them (docs/simulator.md lists the effects)
+-- @return the fault's id, or the list of ids
+-- @raise when f is not a table
+-- @usage local id = sim:fault { path = "/v2/meetings/", reset = "before", count = 1 }
 function Sim:fault(f)
   if type(f) ~= "table" then error("zoomlive.testing: fault table expected", 2) end
   local _, r = self:_call("POST", "/_sim/faults", f)
@@ -205,31 +242,79 @@ function Sim:fault(f)
   if f[1] ~= nil then return ids end
   return ids[1]
 end
+--- The faults in force.
+-- @treturn table a list of the active faults, each with its `id` and remaining `count`
+-- @usage assert(#sim:faults() == 0)
 function Sim:faults() return select(2, self:_call("GET", "/_sim/faults")) end
+--- Removes every fault.
+-- @return nothing
+-- @usage sim:clear_faults()
 function Sim:clear_faults() self:_call("DELETE", "/_sim/faults") end
+--- Removes one fault.
+-- @param id the id `fault` returned
+-- @return nothing
+-- @usage sim:remove_fault(id)
 function Sim:remove_fault(id) self:_call("DELETE", "/_sim/faults/" .. id_text(id)) end
 
+--- A meeting's state in the simulator.
+-- @param id the meeting id
+-- @treturn table `{id, type, host = {...}, started, stream = {...}, status, settings = {...}, last_start}`
+-- @usage assert(sim:meeting(85746065432).status == "live")
 function Sim:meeting(id) return select(2, self:_call("GET", "/_sim/meetings/" .. id_text(id))) end
+--- A webinar's state in the simulator.
+-- @param id the webinar id
+-- @treturn table the webinar's state, as for `meeting`
+-- @usage print(sim:webinar(81234567890).status)
 function Sim:webinar(id) return select(2, self:_call("GET", "/_sim/webinars/" .. id_text(id))) end
+--- Merges fields into a meeting's state (creating a ready meeting if missing).
+-- @param id the meeting id
+-- @tparam table t the fields to change (as `meeting` returns them)
+-- @treturn table the meeting's new state
+-- @usage sim:set_meeting(555000111, { host = { licensed = false } })
 function Sim:set_meeting(id, t)
   return select(2, self:_call("PUT", "/_sim/meetings/" .. id_text(id), t))
 end
+--- Merges fields into a webinar's state (creating a ready webinar if missing).
+-- @param id the webinar id
+-- @tparam table t the fields to change
+-- @treturn table the webinar's new state
+-- @usage sim:set_webinar(81234567890, { status = "live" })
 function Sim:set_webinar(id, t)
   return select(2, self:_call("PUT", "/_sim/webinars/" .. id_text(id), t))
 end
+--- Deletes a meeting: later calls for it get Zoom's 404 (code 3001).
+-- @param id the meeting id
+-- @return nothing
+-- @usage sim:delete_meeting(68423085)
 function Sim:delete_meeting(id) self:_call("DELETE", "/_sim/meetings/" .. id_text(id)) end
+--- Reads the simulator's configuration, or changes it.
+-- @tparam[opt] table t settings to change: `qps`, `daily`, `ratelimit_headers`, `token_ttl`,
+-- `invalidate_old_tokens`, `start_cooldown`, `any_meeting`
+-- @treturn table the configuration in force
+-- @usage sim:config { qps = 5 }
 function Sim:config(t)
   if t == nil then return select(2, self:_call("GET", "/_sim/config")) end
   return select(2, self:_call("POST", "/_sim/config", t))
 end
+--- Moves the simulator's clock forward (token expiry, rate-limit windows,
+-- cooldowns) without waiting.
+-- @tparam number seconds how far
+-- @treturn table the clock, as `clock` returns it
+-- @raise when seconds is not a number
+-- @usage sim:advance(30)   -- past Zoom's 30-second start cooldown
 function Sim:advance(seconds)
   if type(seconds) ~= "number" then error("zoomlive.testing: seconds expected", 2) end
   return select(2, self:_call("POST", "/_sim/clock", { advance = seconds }))
 end
+--- The simulator's clock.
+-- @treturn table `{now, now_iso, offset}` (seconds)
+-- @usage print(sim:clock().offset)
 function Sim:clock() return select(2, self:_call("GET", "/_sim/clock")) end
 
---- Stop the simulator (SIGTERM by PID, then wait for it). Idempotent.
--- Returns true when it exited cleanly.
+--- Stops the simulator (SIGTERM, then a bounded wait, then SIGKILL).
+-- Idempotent; `__close` and `__gc` call it.
+-- @treturn boolean true when it exited cleanly
+-- @usage assert(sim:stop())
 function Sim:stop()
   if not self._pipe then return self._clean end
   if self._conn then

@@ -1,0 +1,412 @@
+---@meta zoomlive
+-- LuaLS definitions of zoomlive's API, for editor completion and checks.
+-- Add this directory to the workspace library (.luarc.json):
+--   { "workspace.library": ["/path/to/zoomlive/types"] }
+-- tests/doc_check.lua fails when a public function is missing here.
+
+---@alias zoomlive.Id integer|number|string   a positive int64: integer, integral float or digit string
+---@alias zoomlive.Action "start"|"stop"|"mode"
+---@alias zoomlive.ErrorKind "http"|"transport"|"timeout"|"argument"|"auth"|"protocol"|"aborted"|"cancelled"
+
+---@class zoomlive.Settings
+---@field active_speaker_name? boolean
+---@field display_name? string 1-50 characters
+---@field layout? "follow_host"|"gallery_view"|"speaker_view" meetings only
+---@field close_caption? "burnt-in"|"embedded"|"off"
+
+---@class zoomlive.StreamConfig
+---@field stream_url? string at most 1024 characters
+---@field stream_key? string at most 512 characters
+---@field page_url? string an absolute URI, at most 1024 characters
+---@field resolution? "720p"|"1080p"
+
+---@class zoomlive.RateLimit
+---@field category? string X-RateLimit-Category
+---@field type? string X-RateLimit-Type ("QPS", "Daily-limit", ...)
+---@field limit? integer
+---@field remaining? integer
+
+---@class zoomlive.Info
+---@field attempts integer requests sent for the call
+---@field elapsed number seconds
+---@field tracking_id? string Zoom's x-zm-trackingid
+---@field rate_limit? zoomlive.RateLimit
+
+---@class zoomlive.Error
+---@field kind zoomlive.ErrorKind
+---@field message? string
+---@field status? integer the HTTP status (kind "http")
+---@field code? integer Zoom's error code
+---@field errors? table Zoom's field errors
+---@field tracking_id? string
+---@field body? string the raw body, capped at 64 KiB
+---@field rate_limit? zoomlive.RateLimit
+---@field retry_after? number seconds
+---@field attempts? integer
+---@field curl_code? integer libcurl's code (kinds "transport", "timeout")
+---@field field? string the wrong value's name (kind "argument")
+---@field maybe_applied? boolean the request may have reached Zoom although its answer was lost
+
+---@class zoomlive.Options
+---@field token? string|fun(stale: string?): string?, number? a bearer token or a provider
+---@field account_id? string Server-to-Server OAuth
+---@field client_id? string
+---@field client_secret? string
+---@field oauth_url? string default https://zoom.us/oauth/token
+---@field refresh_margin? number seconds, default 60
+---@field base_url? string default env ZOOM_API_BASE, else https://api.zoom.us/v2
+---@field encoding? "multipart"|"json"
+---@field timeout? number seconds per attempt, default 30
+---@field connect_timeout? number seconds, default 10
+---@field retries? integer default 2
+---@field backoff? {base: number, cap: number}
+---@field max_retry_wait? number seconds, default 10
+---@field deadline? number seconds for a whole call
+---@field sleep? fun(seconds: number)
+---@field now? fun(): number monotonic seconds
+---@field time? fun(): number Unix seconds
+---@field budget? table a shared rate-limit budget (`take(now)`, `record(resp)`)
+---@field user_agent? string
+---@field cainfo? string
+---@field capath? string
+---@field insecure? boolean turns TLS verification off
+---@field allow_http? boolean plain http to non-loopback hosts
+---@field debug? fun(event: table)
+
+---@class zoomlive.BatchItem
+---@field [1]? zoomlive.Id
+---@field [2]? zoomlive.Action
+---@field [3]? zoomlive.Settings
+---@field id? zoomlive.Id
+---@field action? zoomlive.Action
+---@field settings? zoomlive.Settings
+---@field webinar? boolean
+
+---@class zoomlive.BatchOptions
+---@field concurrency? integer 1-256, default 8
+---@field rate? number attempts per second
+---@field on_progress? fun(done: integer, total: integer)
+---@field deadline? number seconds for the batch
+---@field webinar? boolean
+
+---@class zoomlive.BatchResult
+---@field status? integer
+---@field err? zoomlive.Error
+---@field info zoomlive.Info
+
+---@class zoomlive.BatchSummary
+---@field total integer
+---@field ok integer
+---@field failed integer
+---@field elapsed number
+---@field attempts integer
+---@field by_kind table<string, integer>
+---@field aborted? string
+
+---A client: made by zoomlive.new.
+---@class zoomlive.Client
+local Client = {}
+
+---Starts, stops or changes a meeting's live stream (PATCH /meetings/{id}/livestream/status).
+---@param id zoomlive.Id
+---@param action zoomlive.Action
+---@param settings? zoomlive.Settings
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:update(id, action, settings) end
+
+---@param id zoomlive.Id
+---@param settings? zoomlive.Settings
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:start(id, settings) end
+
+---@param id zoomlive.Id
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:stop(id) end
+
+---@param id zoomlive.Id
+---@param settings zoomlive.Settings layout and/or close_caption
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:mode(id, settings) end
+
+---@param id zoomlive.Id
+---@return zoomlive.StreamConfig? cfg
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:get(id) end
+
+---@param id zoomlive.Id
+---@param cfg zoomlive.StreamConfig
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:configure(id, cfg) end
+
+---@param id zoomlive.Id
+---@param action "start"|"stop"
+---@param settings? zoomlive.Settings
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:webinar_update(id, action, settings) end
+
+---@param id zoomlive.Id
+---@param settings? zoomlive.Settings
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:webinar_start(id, settings) end
+
+---@param id zoomlive.Id
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:webinar_stop(id) end
+
+---@param id zoomlive.Id
+---@return zoomlive.StreamConfig? cfg
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:webinar_get(id) end
+
+---@param id zoomlive.Id
+---@param cfg zoomlive.StreamConfig
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:webinar_configure(id, cfg) end
+
+---Many updates at once on libcurl's multi interface.
+---@param items zoomlive.BatchItem[]
+---@param opts? zoomlive.BatchOptions
+---@return zoomlive.BatchResult[] results
+---@return zoomlive.BatchSummary summary
+function Client:update_many(items, opts) end
+
+---@return string base_url
+function Client:base_url() end
+
+---Releases the connection; idempotent.
+function Client:close() end
+
+---@class zoomlive
+---@field _VERSION string "zoomlive x.y.z"
+---@field version string "x.y.z"
+---@field curl_version string
+---@field errors zoomlive.errors
+local zoomlive = {}
+
+---A client with its own connection, credentials and retry policy.
+---@param opts? zoomlive.Options
+---@return zoomlive.Client
+function zoomlive.new(opts) end
+
+---The default client, made from the environment on first use.
+---@return zoomlive.Client
+function zoomlive.default() end
+
+---@param c? zoomlive.Client
+function zoomlive.set_default(c) end
+
+---@param id zoomlive.Id
+---@param action zoomlive.Action
+---@param settings? zoomlive.Settings
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.update(id, action, settings) end
+
+---@param id zoomlive.Id
+---@param settings? zoomlive.Settings
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.start(id, settings) end
+
+---@param id zoomlive.Id
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.stop(id) end
+
+---@param id zoomlive.Id
+---@param settings zoomlive.Settings
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.mode(id, settings) end
+
+---@param id zoomlive.Id
+---@return zoomlive.StreamConfig? cfg
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.get(id) end
+
+---@param id zoomlive.Id
+---@param cfg zoomlive.StreamConfig
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.configure(id, cfg) end
+
+---@param id zoomlive.Id
+---@param action "start"|"stop"
+---@param settings? zoomlive.Settings
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.webinar_update(id, action, settings) end
+
+---@param id zoomlive.Id
+---@param settings? zoomlive.Settings
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.webinar_start(id, settings) end
+
+---@param id zoomlive.Id
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.webinar_stop(id) end
+
+---@param id zoomlive.Id
+---@return zoomlive.StreamConfig? cfg
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.webinar_get(id) end
+
+---@param id zoomlive.Id
+---@param cfg zoomlive.StreamConfig
+---@return integer? status
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.webinar_configure(id, cfg) end
+
+---@param items zoomlive.BatchItem[]
+---@param opts? zoomlive.BatchOptions
+---@return zoomlive.BatchResult[] results
+---@return zoomlive.BatchSummary summary
+function zoomlive.update_many(items, opts) end
+
+---Raises err when a call failed (HTTP errors included); otherwise returns the call's results.
+---@generic T
+---@param status T
+---@param err? zoomlive.Error
+---@param ... any
+---@return T
+function zoomlive.assert(status, err, ...) end
+
+---@param v zoomlive.Id
+---@return string? digits
+---@return zoomlive.Error? err
+function zoomlive.normalize_id(v) end
+
+---@class zoomlive.errors
+---@field metatable table
+local errors = {}
+
+---@param kind zoomlive.ErrorKind
+---@param t? table
+---@return zoomlive.Error
+function errors.new(kind, t) end
+
+---@param field string
+---@param message string
+---@return zoomlive.Error
+function errors.argument(field, message) end
+
+---@param v any
+---@return boolean
+function errors.is(v) end
+
+---@class zoomlive.testing.Options
+---@field exe? string
+---@field args? string[]
+---@field token? string
+---@field port? integer
+---@field qps? number
+---@field daily? integer
+---@field fixtures? string
+---@field token_ttl? number
+---@field start_cooldown? number
+---@field client_id? string
+---@field client_secret? string
+---@field account_id? string
+---@field api_url? string
+---@field tls_cert? string
+---@field tls_key? string
+---@field bind? string
+---@field seed? integer
+---@field any_meeting? boolean
+---@field invalidate_old_tokens? boolean
+---@field no_ratelimit_headers? boolean
+---@field verbose? boolean
+
+---A running zoomlive-sim.
+---@class zoomlive.Sim
+---@field pid integer
+---@field port integer
+---@field url string
+---@field base_url string
+---@field token string
+local Sim = {}
+
+---@return table health {status = "ok", port = N}
+function Sim:health() end
+---@param since? integer
+---@return table[] requests
+function Sim:requests(since) end
+function Sim:clear_requests() end
+function Sim:reset() end
+---@param f table a fault or a list of faults
+---@return integer|integer[] id
+function Sim:fault(f) end
+---@return table[] faults
+function Sim:faults() end
+function Sim:clear_faults() end
+---@param id integer
+function Sim:remove_fault(id) end
+---@param id zoomlive.Id
+---@return table state
+function Sim:meeting(id) end
+---@param id zoomlive.Id
+---@return table state
+function Sim:webinar(id) end
+---@param id zoomlive.Id
+---@param t table
+---@return table state
+function Sim:set_meeting(id, t) end
+---@param id zoomlive.Id
+---@param t table
+---@return table state
+function Sim:set_webinar(id, t) end
+---@param id zoomlive.Id
+function Sim:delete_meeting(id) end
+---@param t? table
+---@return table config
+function Sim:config(t) end
+---@param seconds number
+---@return table clock
+function Sim:advance(seconds) end
+---@return table clock {now, now_iso, offset}
+function Sim:clock() end
+---@return boolean clean
+function Sim:stop() end
+
+---@class zoomlive.testing
+---@field default_exe? string
+local testing = {}
+
+---@param opts? zoomlive.testing.Options
+---@return zoomlive.Sim
+function testing.start(opts) end
+
+return zoomlive
