@@ -42,6 +42,29 @@ for _, pat in ipairs({ "csrc/zl_*.c", "csrc/lzl*.c", "csrc/lzoomlive.c" }) do
   end
 end
 
+-- External libraries: a C file including <curl/...> or <openssl/...> needs
+-- the library linked and declared as an external dependency
+local LIBS = { curl = { lib = "curl", dep = "CURL" }, openssl = { lib = "crypto", dep = "OPENSSL" } }
+local SYSTEM = { sys = true, netinet = true, arpa = true, linux = true, bits = true }
+local libraries = {}
+for _, l in ipairs(core and core.libraries or {}) do libraries[l] = true end
+local ext = env.external_dependencies or {}
+for f in pairs(listed) do
+  local src = io.open(root .. "/" .. f)
+  if src then
+    for family in src:read("a"):gmatch("#%s*include%s*<([%w_]+)/") do
+      local want = LIBS[family]
+      if want then
+        if not libraries[want.lib] then problem("%s includes <%s/...>: add \"%s\" to zoomlive.core's libraries", f, family, want.lib) end
+        if not ext[want.dep] then problem("%s includes <%s/...>: declare external_dependencies.%s = { library = \"%s\" }", f, family, want.dep, want.lib) end
+      elseif not SYSTEM[family] then
+        problem("%s includes <%s/...>, a library the rockspec does not know: declare it and teach tests/rockspec_check.lua", f, family)
+      end
+    end
+    src:close()
+  end
+end
+
 -- Lua: lua/zoomlive/NAME.lua is zoomlive.NAME (init.lua is zoomlive)
 local files = {}
 for name, v in pairs(modules) do
