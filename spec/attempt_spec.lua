@@ -84,6 +84,7 @@ describe("zoomlive.attempt.classify", function()
       assert.are.equal("retry", v)
       assert.are.equal(attempt.MIN_429_WAIT, wait)
       v, wait = classify(STOP, r429(nil, { retry_after = "0" }))
+      assert.are.equal("retry", v)
       assert.are.equal(attempt.MIN_429_WAIT, wait)
     end)
 
