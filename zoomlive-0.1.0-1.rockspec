@@ -49,16 +49,19 @@ local core_sources = {
   "csrc/zl_rand.c",
   "csrc/lzoomlive.c",
   "csrc/lzl_multi.c",
+  "csrc/lzl_aux.c",
 }
 
 -- The Lua layer: one line per file; lua/zoomlive/NAME.lua is zoomlive.NAME.
 local lua_modules = {
+  "attempt",
   "auth",
   "batch",
   "cli",
   "client",
   "errors",
-  "policy",
+  "pipeline",
+  "request",
   "testing",
   "validate",
 }

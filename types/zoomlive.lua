@@ -190,6 +190,11 @@ function Client:webinar_configure(id, cfg) end
 ---@return zoomlive.BatchSummary summary
 function Client:update_many(items, opts) end
 
+---Makes sure a token can be had now (fetches a Server-to-Server token unless one is cached).
+---@return true? ok
+---@return zoomlive.Error? err
+function Client:check_credentials() end
+
 ---@return string base_url
 function Client:base_url() end
 

@@ -27,7 +27,6 @@
 --   { active_speaker_name = false, display_name = "Town hall" })
 -- if err then print(tostring(err), info.tracking_id) end
 local core = require "zoomlive.core"
-local cjson = require "cjson"
 local client = require "zoomlive.client"
 local validate = require "zoomlive.validate"
 local errors = require "zoomlive.errors"
@@ -43,8 +42,9 @@ local M = {
   errors = errors,
 }
 
+
 local Client = client.Client
-local vid, vaction, vsettings = validate.id, validate.action, validate.settings
+local vid = validate.id
 local format = string.format
 
 --- A client: its own reused connection, credentials and retry policy.
@@ -76,59 +76,8 @@ function M.new(opts)
   return client.new(opts)
 end
 
-local function argfail(e)
-  return nil, e, { attempts = 0, elapsed = 0 }
-end
-
-local ID_FIELD = { meeting = "meeting_id", webinar = "webinar_id" }
-
--- kind: "meeting" | "webinar"; the path segment is kind .. "s"
-local function status_call(self, kind, fname, id, action, settings)
-  local sid, e = vid(id, ID_FIELD[kind], fname, 1)
-  if not sid then return argfail(e) end
-  local a
-  a, e = vaction(action, kind, fname)
-  if not a then return argfail(e) end
-  local sj
-  sj, e = vsettings(settings, kind, fname, a)
-  if e then return argfail(e) end
-  local status, err, info = self:_call("PATCH", "/" .. kind .. "s/" .. sid .. "/livestream/status",
-    nil, nil, a, sj)
-  if status and status >= 200 and status < 300 then return status, nil, info end
-  return status, err, info
-end
-
-local function get_call(self, kind, fname, id)
-  local sid, e = vid(id, ID_FIELD[kind], fname, 1)
-  if not sid then return argfail(e) end
-  local status, body, info = self:_call("GET", "/" .. kind .. "s/" .. sid .. "/livestream")
-  if not (status and status >= 200 and status < 300) then return nil, body, info end
-  local ok, doc = pcall(cjson.decode, body)
-  if not ok or type(doc) ~= "table" then
-    return nil, errors.new("protocol", { status = status, tracking_id = info.tracking_id,
-      attempts = info.attempts, message = "the live-stream configuration is not a JSON object" }), info
-  end
-  local cfg = {}
-  for _, k in ipairs({ "stream_url", "stream_key", "page_url", "resolution" }) do
-    local v = doc[k]
-    if type(v) == "string" then cfg[k] = v end
-  end
-  return cfg, nil, info
-end
-
-local function configure_call(self, kind, fname, id, cfg)
-  local sid, e = vid(id, ID_FIELD[kind], fname, 1)
-  if not sid then return argfail(e) end
-  local body
-  body, e = validate.stream(cfg, fname)
-  if not body then return argfail(e) end
-  local status, err, info = self:_call("PATCH", "/" .. kind .. "s/" .. sid .. "/livestream",
-    "application/json", body)
-  if status and status >= 200 and status < 300 then return status, nil, info end
-  return status, err, info
-end
-
---- A client, made by `zoomlive.new`. Its calls follow the module's return
+--- A client, made by `zoomlive.new` (the class is in zoomlive.client; its
+-- methods are documented here). Its calls follow the module's return
 -- contract; the module functions of the same names call them on the default
 -- client.
 -- @section Client
@@ -136,6 +85,7 @@ end
 --- Starts, stops or changes a meeting's live stream: Zoom's *Update a live
 -- stream's status*, `PATCH /meetings/{meetingId}/livestream/status`.
 -- Validated before sending; retried as the client's policy says.
+-- @function Client:update
 -- @param id the meeting id (integer, integral float or digit string)
 -- @tparam string action `"start"`, `"stop"` or `"mode"` (exactly; `"Start"` is refused)
 -- @tparam[opt] table settings `active_speaker_name`, `display_name`, `layout`,
@@ -147,27 +97,29 @@ end
 -- @usage
 -- local status, err = client:update(68423085, "start", { display_name = "Town hall" })
 -- if err then io.stderr:write(tostring(err), "\n") end
-function Client:update(id, action, settings)
-  return status_call(self, "meeting", "update", id, action, settings)
-end
+
 --- Starts a meeting's live stream: `client:update(id, "start", settings)`.
+-- @function Client:start
 -- @param id the meeting id
 -- @tparam[opt] table settings as for `update`
 -- @return status, err, info as for `update`
 -- @usage zoomlive.assert(client:start(68423085, { active_speaker_name = false }))
-function Client:start(id, settings) return status_call(self, "meeting", "start", id, "start", settings) end
+
 --- Stops a meeting's live stream: `client:update(id, "stop")`.
+-- @function Client:stop
 -- @param id the meeting id
 -- @return status, err, info as for `update`
 -- @usage local status, err = client:stop(68423085)
-function Client:stop(id) return status_call(self, "meeting", "stop", id, "stop") end
+
 --- Changes a running stream's `layout` or `close_caption`: `client:update(id, "mode", settings)`.
+-- @function Client:mode
 -- @param id the meeting id
 -- @tparam table settings `layout` and/or `close_caption`, nothing else
 -- @return status, err, info as for `update`
 -- @usage client:mode(68423085, { layout = "gallery_view" })
-function Client:mode(id, settings) return status_call(self, "meeting", "mode", id, "mode", settings) end
+
 --- Reads a meeting's live-stream configuration: `GET /meetings/{meetingId}/livestream`.
+-- @function Client:get
 -- @param id the meeting id
 -- @treturn[1] table `{stream_url, stream_key, page_url, resolution}` (strings; absent ones nil), `nil`, info
 -- @treturn[2] nil `nil`, an error (kind `"http"` with `err.status`, `"protocol"` for a body that
@@ -175,8 +127,9 @@ function Client:mode(id, settings) return status_call(self, "meeting", "mode", i
 -- @usage
 -- local cfg, err = client:get(68423085)
 -- if cfg then print(cfg.stream_url, cfg.page_url) end
-function Client:get(id) return get_call(self, "meeting", "get", id) end
+
 --- Sets a meeting's live-stream configuration: `PATCH /meetings/{meetingId}/livestream`.
+-- @function Client:configure
 -- @param id the meeting id
 -- @tparam table cfg `stream_url` (at most 1024 characters), `stream_key` (512),
 -- `page_url` (an absolute URI, 1024), `resolution` (`"720p"`, `"1080p"`)
@@ -184,43 +137,40 @@ function Client:get(id) return get_call(self, "meeting", "get", id) end
 -- @usage
 -- client:configure(68423085, { stream_url = "rtmp://live.example.com/app",
 --   stream_key = key, page_url = "https://example.com/live" })
-function Client:configure(id, cfg) return configure_call(self, "meeting", "configure", id, cfg) end
 
 --- `update` for a webinar: `PATCH /webinars/{webinarId}/livestream/status`.
+-- @function Client:webinar_update
 -- @param id the webinar id
 -- @tparam string action `"start"` or `"stop"` (webinars have no `"mode"`)
 -- @tparam[opt] table settings `active_speaker_name`, `display_name`, `close_caption`
 -- @return status, err, info as for `update`
 -- @usage client:webinar_update(81234567890, "stop")
-function Client:webinar_update(id, action, settings)
-  return status_call(self, "webinar", "webinar_update", id, action, settings)
-end
+
 --- Starts a webinar's live stream.
+-- @function Client:webinar_start
 -- @param id the webinar id
 -- @tparam[opt] table settings as for `webinar_update`
 -- @return status, err, info as for `update`
 -- @usage client:webinar_start(81234567890, { display_name = "Keynote" })
-function Client:webinar_start(id, settings)
-  return status_call(self, "webinar", "webinar_start", id, "start", settings)
-end
+
 --- Stops a webinar's live stream.
+-- @function Client:webinar_stop
 -- @param id the webinar id
 -- @return status, err, info as for `update`
 -- @usage client:webinar_stop(81234567890)
-function Client:webinar_stop(id) return status_call(self, "webinar", "webinar_stop", id, "stop") end
+
 --- Reads a webinar's live-stream configuration: `GET /webinars/{webinarId}/livestream`.
+-- @function Client:webinar_get
 -- @param id the webinar id
 -- @return cfg, err, info as for `get`
 -- @usage local cfg = assert(client:webinar_get(81234567890))
-function Client:webinar_get(id) return get_call(self, "webinar", "webinar_get", id) end
+
 --- Sets a webinar's live-stream configuration: `PATCH /webinars/{webinarId}/livestream`.
+-- @function Client:webinar_configure
 -- @param id the webinar id
 -- @tparam table cfg as for `configure`
 -- @return status, err, info as for `update`
 -- @usage client:webinar_configure(81234567890, { resolution = "1080p" })
-function Client:webinar_configure(id, cfg)
-  return configure_call(self, "webinar", "webinar_configure", id, cfg)
-end
 
 --- Many `update`s at once on libcurl's multi interface, each with the
 -- client's validation, encoding and retry policy; a bad item fails alone.
@@ -238,6 +188,16 @@ end
 -- local results, summary = client:update_many({ { 85746065432, "stop" },
 --   { id = 93398114182, action = "start" } }, { concurrency = 8, rate = 30 })
 -- print(summary.ok .. "/" .. summary.total)
+
+--- Makes sure a token can be had now, before any call: a token or a
+-- provider is asked, a Server-to-Server token is fetched (with the retries
+-- of a call) unless one is cached.
+-- @function Client:check_credentials
+-- @treturn[1] boolean true
+-- @treturn[2] nil `nil`, an error of kind `"auth"` (or the kind of the token
+-- fetch's failure: `"transport"`, `"timeout"`, `"http"`)
+-- @raise when the client is closed
+-- @usage zoomlive.assert(client:check_credentials())
 
 --- The base URL in force: the `base_url` option, else the regional `api_url`
 -- of a Server-to-Server token, else `https://api.zoom.us/v2`.
@@ -363,8 +323,7 @@ end
 -- @return results, summary as for `Client:update_many`
 -- @usage local results, summary = zoomlive.update_many({ { 68423085, "stop" } })
 
-for _, name in ipairs({ "update", "start", "stop", "mode", "get", "configure",
-    "webinar_update", "webinar_start", "webinar_stop", "webinar_get", "webinar_configure" }) do
+for _, name in ipairs(client.CALLS) do
   local method = Client[name]
   M[name] = function(...) return method(M.default(), ...) end
 end
