@@ -52,7 +52,8 @@ local core_sources = {
   "csrc/lzl_aux.c",
 }
 
--- The Lua layer: one line per file; lua/zoomlive/NAME.lua is zoomlive.NAME.
+-- The Lua layer: one line per file, its path under lua/zoomlive/ without
+-- ".lua": "x" is zoomlive.x, "x/y" is zoomlive.x.y, "x/init" is zoomlive.x.
 local lua_modules = {
   "attempt",
   "auth",
@@ -77,7 +78,9 @@ local modules = {
   },
 }
 for i = 1, #lua_modules do
-  modules["zoomlive." .. lua_modules[i]] = "lua/zoomlive/" .. lua_modules[i] .. ".lua"
+  local path = lua_modules[i]
+  local name = ("zoomlive." .. path):gsub("/init$", ""):gsub("/", ".")
+  modules[name] = "lua/zoomlive/" .. path .. ".lua"
 end
 
 build = {

@@ -65,7 +65,8 @@ for f in pairs(listed) do
   end
 end
 
--- Lua: lua/zoomlive/NAME.lua is zoomlive.NAME (init.lua is zoomlive)
+-- Lua: every file under lua/zoomlive/ is a module: lua/zoomlive/x.lua is
+-- zoomlive.x, lua/zoomlive/x/y.lua zoomlive.x.y, lua/zoomlive/x/init.lua zoomlive.x
 local files = {}
 for name, v in pairs(modules) do
   if type(v) == "string" then
@@ -73,19 +74,46 @@ for name, v in pairs(modules) do
     if not io.open(root .. "/" .. v) then problem("%s: module %s is %s, which does not exist", specs[1], name, v) end
   end
 end
-local nl = 0
-for _, f in ipairs(ls("lua/zoomlive/*.lua")) do
-  nl = nl + 1
-  local base = f:match("([^/]+)%.lua$")
-  local want = base == "init" and "zoomlive" or "zoomlive." .. base
+local lua_files = ls("lua/zoomlive/*.lua lua/zoomlive/*/*.lua lua/zoomlive/*/*/*.lua")
+for _, f in ipairs(lua_files) do
+  local path = f:match("^lua/zoomlive/(.*)%.lua$")
+  local want = ("zoomlive/" .. path):gsub("/init$", ""):gsub("/", ".")
   if files[f] ~= want then
-    problem("%s is not in %s as %s: add \"%s\" to lua_modules", f, specs[1], want, base)
+    problem("%s is not in %s as %s: add \"%s\" to lua_modules", f, specs[1], want, path)
   end
+end
+
+-- Rocks: a module required at the top of a Lua file (so loading it needs
+-- it) must come from a declared dependency; requires inside functions are
+-- optional backends, loaded when asked for.
+local ROCKS = { cjson = "lua-cjson", ["cjson.safe"] = "lua-cjson", argparse = "argparse", luv = "luv",
+  socket = "luasocket", cqueues = "cqueues" }
+local STD = { string = true, table = true, math = true, io = true, os = true, coroutine = true,
+  debug = true, utf8 = true, package = true }
+local declared = {}
+for _, d in ipairs(env.dependencies or {}) do declared[d:match("^%s*([%w_.-]+)")] = true end
+for _, f in ipairs(lua_files) do
+  local src = io.open(root .. "/" .. f)
+  local n = 0
+  for line in src:lines() do
+    n = n + 1
+    local mod = line:match("^local%s+[%w_,%s]+=%s*require%s*%(?%s*[\"']([%w_.]+)[\"']")
+      or line:match("^require%s*%(?%s*[\"']([%w_.]+)[\"']")
+    if mod and not mod:match("^zoomlive") and not STD[mod] then
+      local rock = ROCKS[mod]
+      if not rock then
+        problem("%s:%d requires %s at load time: map it to its rock in tests/rockspec_check.lua and declare it", f, n, mod)
+      elseif not declared[rock] then
+        problem("%s:%d requires %s at load time: add \"%s\" to the rockspec's dependencies", f, n, mod, rock)
+      end
+    end
+  end
+  src:close()
 end
 
 if #problems > 0 then
   io.stderr:write(table.concat(problems, "\n"), "\n")
   os.exit(1)
 end
-print(string.format("%s lists all %d C files of csrc/ (zl_*.c, lzl*.c, lzoomlive.c) and all %d Lua modules",
-  specs[1], nc, nl))
+print(string.format("%s lists all %d C files of csrc/ (zl_*.c, lzl*.c, lzoomlive.c) and all %d Lua modules; "
+  .. "their libraries and rocks are declared", specs[1], nc, #lua_files))
