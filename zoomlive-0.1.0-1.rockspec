@@ -8,7 +8,7 @@
 rockspec_format = "3.0"
 package = "zoomlive"
 version = "0.1.0-1"
-local release = version:match("^(.*)%-%d+$")   -- "0.1.0"
+local release = version:match("^(.*)%-%d+$")   -- the version without the rockspec revision
 
 -- The canonical repository (docs/releasing.md); a release is its tag v<version>.
 source = {

@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
     h = curl_slist_append(h, "Expect:");
   }
   h = curl_slist_append(h, "Content-Type: multipart/form-data; boundary=" BOUNDARY);
-  if (argc > 4 && strchr(argv[4], 'U')) h = curl_slist_append(h, "User-Agent: zoomlive/0.1.0 libcurl/7.88.1");
+  if (argc > 4 && strchr(argv[4], 'U')) h = curl_slist_append(h, "User-Agent: zoomlive/" ZOOMLIVE_VERSION " libcurl/7.88.1");
   curl_easy_setopt(e, CURLOPT_URL, argv[1]);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PATCH");
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   hdrs = h;
-  if (strchr(flags, 'u')) curl_easy_setopt(e, CURLOPT_USERAGENT, "zoomlive/0.1.0 libcurl/7.88.1");
+  if (strchr(flags, 'u')) curl_easy_setopt(e, CURLOPT_USERAGENT, "zoomlive/" ZOOMLIVE_VERSION " libcurl/7.88.1");
   if (strchr(flags, 't')) {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);

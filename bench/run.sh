@@ -68,7 +68,8 @@ mkdir -p "$BIN"
 CURL_FLAGS=$(pkg-config --cflags --libs libcurl 2>/dev/null || echo -lcurl)
 for prog in ref_mime ref_prebuilt runloop idle_guard; do
   # shellcheck disable=SC2086
-  cc -O2 -g -Wall -Wextra -I"$ROOT/bench" -o "$BIN/$prog" "$ROOT/bench/$prog.c" $CURL_FLAGS \
+  cc -O2 -g -Wall -Wextra -I"$ROOT/bench" -DZOOMLIVE_VERSION="\"$(cat "$ROOT/VERSION")\"" \
+    -o "$BIN/$prog" "$ROOT/bench/$prog.c" $CURL_FLAGS \
     || die "cannot build bench/$prog.c"
 done
 

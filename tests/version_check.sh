@@ -45,10 +45,20 @@ got=$(LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$build/lib/?.so;;" lua5.4
   print(require("zoomlive.core").version .. "|" .. z.version .. "|" .. z._VERSION)')
 [ "$got" = "$v|$v|zoomlive $v" ] || bad "zoomlive.core.version|zoomlive.version|zoomlive._VERSION = $got"
 cli=$(LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$build/lib/?.so;;" lua5.4 bin/zoomlive --version)
-case $cli in "zoomlive $v "*) ;; *) bad "zoomlive --version says '$cli'" ;; esac
+case $cli in "zoomlive $v" | "zoomlive $v "*) ;; *) bad "zoomlive --version says '$cli'" ;; esac
+
+# the simulator
+sim=$("$build/bin/zoomlive-sim" --version)
+[ "$sim" = "zoomlive-sim $v" ] || bad "zoomlive-sim --version says '$sim'"
+
+# no other copy in code: the version appears in no tracked source, build or
+# test file (the rockspec's version field and file name aside)
+copies=$(git ls-files -- csrc lua bin bench scripts tests spec examples types CMakeLists.txt Makefile config.ld \
+  | xargs grep -n -E "(^|[^0-9.])$(echo "$v" | sed 's/\./\\./g')([^0-9.]|\$)" 2>/dev/null || true)
+[ -z "$copies" ] || bad "written outside VERSION: $copies"
 
 # the changelog has a section for it
 grep -Eq "^## \[$v\]" CHANGELOG.md || bad "CHANGELOG.md has no '## [$v]' section"
 
-[ $fail -eq 0 ] && echo "version $v: VERSION, $rs, CMake, zoomlive.h, zoomlive.core, _VERSION, the CLI and CHANGELOG.md agree"
+[ $fail -eq 0 ] && echo "version $v: VERSION, $rs, CMake, zoomlive.h, zoomlive.core, _VERSION, the CLI, zoomlive-sim and CHANGELOG.md agree; no other copy in code"
 exit $fail

@@ -238,7 +238,7 @@ static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
       *seeded = true;
       break;
     case O_HELP: fputs(usage, stdout); exit(0);
-    case O_VERSION: puts("zoomlive-sim 0.1.0"); exit(0);
+    case O_VERSION: puts("zoomlive-sim " ZOOMLIVE_VERSION); exit(0);
     default:
       if (optopt) {
         char o[2] = {(char)optopt, 0};
