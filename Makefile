@@ -37,12 +37,11 @@ docs: setup
 	@sh scripts/docs.sh $(BUILD)/docs
 
 # one C style (.clang-format) over every C file of the tree
-C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find csrc tests bench -name '*.[ch]')
 format: setup
-	clang-format -i $(C_FILES)
+	@sh scripts/format.sh apply
 
 format-check: setup
-	clang-format --dry-run --Werror $(C_FILES)
+	@sh scripts/format.sh check
 
 clean:
 	rm -rf $(BUILD)
