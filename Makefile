@@ -24,7 +24,7 @@ test: build
 	@sh scripts/test.sh $(BUILD)
 
 lint: setup
-	luacheck lua spec examples bin
+	luacheck lua spec examples bin bench tests types
 
 install: build
 	cmake --install $(BUILD)

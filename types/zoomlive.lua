@@ -45,7 +45,7 @@
 ---@field attempts? integer
 ---@field curl_code? integer libcurl's code (kinds "transport", "timeout")
 ---@field field? string the wrong value's name (kind "argument")
----@field maybe_applied? boolean the request may have reached Zoom although its answer was lost
+---@field outcome_unknown? boolean an attempt's request left but its answer was lost: Zoom may have applied it
 
 ---@class zoomlive.Options
 ---@field token? string|fun(stale: string?): string?, number? a bearer token or a provider

@@ -15,7 +15,11 @@
 --  * `"argument"`: a value was wrong and nothing was sent: `field`, `message`;
 --  * `"auth"`: no usable credentials, or the token endpoint refused them
 --    (Zoom's `code` 4700-4706);
---  * `"protocol"`: a 2xx answer whose body cannot be used.
+--  * `"protocol"`: a 2xx answer whose body cannot be used;
+--  * `"aborted"`, `"cancelled"`: a batch or a scheduler ended the call early.
+--
+-- Any kind may carry `outcome_unknown = true`: an attempt's request left but
+-- its answer was lost, so Zoom may have applied it.
 --
 -- Secrets never enter an error: messages are built from statuses, Zoom's
 -- codes and texts, libcurl's texts and field names, never from tokens.
