@@ -131,6 +131,10 @@ function M.new(opts, getenv)
   self._now = opts.now or core.now     -- monotonic seconds: attempts, deadlines, token expiry
   self._time = opts.time or core.time  -- Unix seconds: Retry-After dates, token providers' expiry
   self._rand = core.random             -- jitter
+  self._clock = pipeline.clock(self._now, self._time, self._rand)
+  -- requests built for this client's blocking calls, reused when a call is
+  -- made again (one call at a time: the blocking scheduler)
+  self._reqs = request.cache()
   self._policy = { retries = self._retries, max_retry_wait = mrw, backoff = self._backoff }
   if opts.debug ~= nil and type(opts.debug) ~= "function" then
     opt_error("option 'debug' must be a function")
@@ -244,16 +248,16 @@ end
 -- "mode"; settings: { active_speaker_name = bool, display_name = string
 -- (1-50 characters), layout =, close_caption = }. 204, nil, info on success.
 function Client:update(id, action, settings)
-  return run(self, request.status("meeting", "update", id, action, settings, self.encoding))
+  return run(self, request.status("meeting", "update", id, action, settings, self.encoding, self._reqs))
 end
 function Client:start(id, settings)
-  return run(self, request.status("meeting", "start", id, "start", settings, self.encoding))
+  return run(self, request.status("meeting", "start", id, "start", settings, self.encoding, self._reqs))
 end
 function Client:stop(id)
-  return run(self, request.status("meeting", "stop", id, "stop", nil, self.encoding))
+  return run(self, request.status("meeting", "stop", id, "stop", nil, self.encoding, self._reqs))
 end
 function Client:mode(id, settings)
-  return run(self, request.status("meeting", "mode", id, "mode", settings, self.encoding))
+  return run(self, request.status("meeting", "mode", id, "mode", settings, self.encoding, self._reqs))
 end
 --- client:get(meeting_id) -> { stream_url, stream_key, page_url, resolution }, nil, info
 function Client:get(id) return run(self, request.get("meeting", "get", id)) end
@@ -261,13 +265,13 @@ function Client:get(id) return run(self, request.get("meeting", "get", id)) end
 function Client:configure(id, cfg) return run(self, request.configure("meeting", "configure", id, cfg)) end
 
 function Client:webinar_update(id, action, settings)
-  return run(self, request.status("webinar", "webinar_update", id, action, settings, self.encoding))
+  return run(self, request.status("webinar", "webinar_update", id, action, settings, self.encoding, self._reqs))
 end
 function Client:webinar_start(id, settings)
-  return run(self, request.status("webinar", "webinar_start", id, "start", settings, self.encoding))
+  return run(self, request.status("webinar", "webinar_start", id, "start", settings, self.encoding, self._reqs))
 end
 function Client:webinar_stop(id)
-  return run(self, request.status("webinar", "webinar_stop", id, "stop", nil, self.encoding))
+  return run(self, request.status("webinar", "webinar_stop", id, "stop", nil, self.encoding, self._reqs))
 end
 function Client:webinar_get(id) return run(self, request.get("webinar", "webinar_get", id)) end
 function Client:webinar_configure(id, cfg)
