@@ -368,9 +368,9 @@ function Handler:handle(method, headers, raw_body)
 end
 
 --- webhook.listener{...}: a small HTTP server that receives Zoom's
--- deliveries and waits for one event; see zoomlive.webhook.listener.
+-- deliveries and waits for one event; see lua/zoomlive/webhook/listener.lua.
 function M.listener(opts)
-  return require("zoomlive.webhook_listener").new(opts, M)
+  return require("zoomlive.webhook.listener").new(opts, M)
 end
 
 return M
