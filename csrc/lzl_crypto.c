@@ -7,9 +7,7 @@
  * Registered by luaopen_zoomlive_core through zl_open_crypto. */
 #include <string.h>
 #include <openssl/crypto.h>
-#include "lua.h"
-#include "lauxlib.h"
-#include "zl_internal.h"
+#include "lzl_aux.h"
 
 static int l_hmac_sha256_hex(lua_State *L) {
   size_t klen, mlen;
