@@ -182,6 +182,16 @@ end)
 
 describe("webhook listener (luv backend)", function()
   local uv = require "luv"
+  -- runs the uv loop until cond() holds; a 30 s uv timer bounds it
+  local function run_until(cond)
+    local expired = false
+    local timer = uv.new_timer()
+    timer:start(30000, 0, function() expired = true end)
+    while not cond() and not expired do uv.run("once") end
+    timer:stop()
+    timer:close()
+    assert.is_false(expired, "the loop never saw the event")
+  end
   it("waits on the uv loop, and calls back from it with expect()", function()
     local l = assert(webhook.listener { secret = SECRET, backend = "luv" })
     local sim = testing.start { qps = 1000, start_cooldown = 0, webhook_url = l:url(), webhook_secret = SECRET }
@@ -196,10 +206,46 @@ describe("webhook listener (luv backend)", function()
     l:expect("meeting.live_streaming_stopped", MEETING, 30, function(e, err)
       got, gerr, called = e, err, called + 1
     end)
-    while called == 0 do uv.run("once") end
+    run_until(function() return called > 0 end)
     assert.are.equal(1, called)
     assert.is_nil(gerr)
     assert.are.equal("meeting.live_streaming_stopped", got.name)
+  end)
+
+  it("the socket backend driven by a loop: uv polls on listener:fds(), step(0) when readable", function()
+    local got = {}
+    local l = assert(webhook.listener { secret = SECRET, on_event = function(ev) got[#got + 1] = ev end })
+    local sim = testing.start { qps = 1000, start_cooldown = 0, webhook_url = l:url(), webhook_secret = SECRET }
+    local client = zoomlive.new { token = sim.token, base_url = sim.base_url, retries = 0 }
+    local polls = {}
+    local function sync()
+      local want = {}
+      for _, fd in ipairs(l:fds()) do want[fd] = true end
+      for fd, p in pairs(polls) do
+        if not want[fd] then p:stop(); p:close(); polls[fd] = nil end
+      end
+      for fd in pairs(want) do
+        if not polls[fd] then
+          local p = uv.new_poll(fd)
+          p:start("r", function() l:step(0); sync() end)
+          polls[fd] = p
+        end
+      end
+    end
+    finally(function()
+      for _, p in pairs(polls) do p:stop(); p:close() end
+      uv.run("nowait")
+      client:close(); sim:stop(); l:close()
+    end)
+    sync()
+    assert.are.equal(1, #l:fds())
+    assert.are.equal(204, zoomlive.assert(client:start(MEETING)))
+    run_until(function() return #got > 0 end)
+    assert.are.equal("meeting.live_streaming_started", got[1].name)
+    assert.are.equal(tostring(MEETING), got[1].id)
+    assert.are.equal(204, zoomlive.assert(client:stop(MEETING)))
+    run_until(function() return #got > 1 end)
+    assert.are.equal("meeting.live_streaming_stopped", got[2].name)
   end)
 
   it("a pending expect() ends with an error when the listener closes", function()

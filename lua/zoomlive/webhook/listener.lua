@@ -279,6 +279,19 @@ function Listener:step(max_wait)
   return served
 end
 
+--- Socket backend, for a host's own event loop: the file descriptors to
+-- watch for reading (the listening socket and each open connection). When
+-- one is readable, call step(0), then take fds() again (connections come
+-- and go). A loop timer of about a second calling step(0) also closes idle
+-- connections.
+function Listener:fds()
+  if self._closed then error("attempt to use a closed zoomlive.webhook.listener", 2) end
+  if self._backend ~= "socket" then error("fds() belongs to the socket backend", 2) end
+  local t = { self._srv:getfd() }
+  for _, c in ipairs(self._conns) do t[#t + 1] = c.sock:getfd() end
+  return t
+end
+
 -- --------------------------------------------------------- luv backend
 
 local function luv_open(self, opts)
