@@ -26,6 +26,18 @@ local function deliveries(sim, event)
   return out
 end
 
+-- the deliveries once none is queued or being sent (the simulator records
+-- the answer after the receiver has handed over the event)
+local function settled(sim)
+  for _ = 1, 5000 do
+    local d = deliveries(sim)
+    local busy = false
+    for _, x in ipairs(d) do if x.state == "queued" or x.state == "sending" then busy = true end end
+    if not busy then return d end
+  end
+  error("the simulator's deliveries did not settle")
+end
+
 -- serves the listener until the sim reports the delivery `seq` finished
 local function serve_until_done(sim, l, seq)
   for _ = 1, 400 do
@@ -74,7 +86,7 @@ describe("webhook listener with zoomlive-sim", function()
     ev, err = l:wait("meeting.live_streaming_stopped", MEETING, 30)
     assert.is_nil(err)
     assert.are.equal(tostring(MEETING), ev.id)
-    local d = deliveries(sim)
+    local d = settled(sim)
     assert.are.equal(2, #d)
     assert.are.same({ "sent", 204, "sent", 204 }, { d[1].state, d[1].status, d[2].state, d[2].status })
   end)
@@ -256,6 +268,71 @@ describe("webhook listener (luv backend)", function()
     assert.is_nil(got)
     assert.are.equal("cancelled", err.kind)
     uv.run("nowait")
+  end)
+end)
+
+describe("webhook listener: hostile and odd clients", function()
+  local socket = require "socket"
+
+  -- sends raw bytes to the listener, serves it, and returns what came back
+  local function exchange(l, bytes, steps)
+    local c = assert(socket.connect("127.0.0.1", l:port()))
+    c:settimeout(0)
+    if bytes ~= "" then assert(c:send(bytes)) end
+    local got = ""
+    for _ = 1, steps or 50 do
+      l:step(0.05)
+      local data, err, partial = c:receive(65536)
+      got = got .. (data or partial or "")
+      if err == "closed" then break end
+    end
+    c:close()
+    return got
+  end
+
+  it("answers bad requests with the right status and closes", function()
+    local l = assert(webhook.listener { secret = SECRET, path = "/zoom" })
+    finally(function() l:close() end)
+    local cases = {
+      { "garbage\r\n\r\n", "^HTTP/1%.1 400 " },
+      { "POST /zoom HTTP/1.1\r\nbad header line\r\n\r\n", "^HTTP/1%.1 400 " },
+      { "BREW /zoom HTTP/1.1\r\n\r\n", "^HTTP/1%.1 405 " },
+      { "POST /zoom HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", "^HTTP/1%.1 413 " },
+      { "POST /zoom HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "^HTTP/1%.1 501 " },
+      { "POST /zoom HTTP/1.1\r\n\r\n", "^HTTP/1%.1 411 " },
+      { "POST /other HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", "^HTTP/1%.1 404 " },
+      { "GET /zoom HTTP/1.1\r\n\r\n", "^HTTP/1%.1 405 " },
+      { "POST /zoom HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", "^HTTP/1%.1 401 " },
+      { "POST /zoom?x=1 HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", "^HTTP/1%.1 401 " },
+      { "POST /zoom HTTP/1.1\r\nX: " .. ("y"):rep(20000), "^HTTP/1%.1 431 " },
+    }
+    for i, c in ipairs(cases) do
+      local got = exchange(l, c[1])
+      assert.matches(c[2], got, 1, false, "case " .. i)
+      assert.matches("Connection: close\r\n", got, 1, false, "case " .. i)
+    end
+    assert.are.equal(0, #l:drain())
+  end)
+
+  it("a client that sends nothing is answered 408 once the idle time has passed on its clock", function()
+    local l = assert(webhook.listener { secret = SECRET, clock = fake_clock(3), poll = 0 })
+    finally(function() l:close() end)
+    local got = exchange(l, "", 20)
+    assert.matches("^HTTP/1%.1 408 ", got)
+    assert.are.equal(1, #l:fds())   -- the connection is gone
+  end)
+
+  it("a stalled client does not hold up a delivery", function()
+    local l = assert(webhook.listener { secret = SECRET })
+    local sim = testing.start { qps = 1000, webhook_url = l:url(), webhook_secret = SECRET }
+    local client = zoomlive.new { token = sim.token, base_url = sim.base_url, retries = 0 }
+    local idle = assert(socket.connect("127.0.0.1", l:port()))
+    finally(function() idle:close(); client:close(); sim:stop(); l:close() end)
+    assert(idle:send("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly part of it"))
+    assert.are.equal(204, zoomlive.assert(client:start(MEETING)))
+    local ev = assert(l:wait("meeting.live_streaming_started", MEETING, 30))
+    assert.are.equal(tostring(MEETING), ev.id)
+    assert.are.equal(2, #l:fds())   -- the stalled one is still open, waiting for its body
   end)
 end)
 

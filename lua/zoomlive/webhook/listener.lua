@@ -42,6 +42,7 @@ local REASONS = { [200] = "OK", [204] = "No Content", [400] = "Bad Request", [40
 local HEAD_MAX = 16 * 1024
 local IDLE = 10          -- seconds a connection may take to send its request
 local QUEUE_MAX = 1000
+local CONNS_MAX = 128    -- open connections; more wait in the kernel's backlog
 
 -- ------------------------------------------------------------- HTTP bytes
 
@@ -242,13 +243,13 @@ end
 function Listener:step(max_wait)
   if self._closed then error("attempt to use a closed zoomlive.webhook.listener", 2) end
   if self._backend ~= "socket" then error("step() belongs to the socket backend", 2) end
-  local rd = { self._srv }
+  local rd = { #self._conns < CONNS_MAX and self._srv or nil }
   for _, c in ipairs(self._conns) do rd[#rd + 1] = c.sock end
   local ready = self._socket.select(rd, nil, max_wait or 0)
   local served = 0
   local now = self._clock()
   if ready[self._srv] then
-    for _ = 1, 64 do
+    for _ = 1, math.min(64, CONNS_MAX - #self._conns) do
       local s = self._srv:accept()
       if not s then break end
       s:settimeout(0)
@@ -303,9 +304,13 @@ local function luv_open(self, opts)
     if lerr then return end
     local client = uv.new_tcp()
     if not tcp:accept(client) then client:close() return end
+    if self._open >= CONNS_MAX then client:close() return end
+    self._open = self._open + 1
     local buf = ""
     local timer = uv.new_timer()
     local function finish(bytes)
+      if timer:is_closing() then return end
+      self._open = self._open - 1
       timer:stop()
       timer:close()
       client:read_stop()
@@ -411,7 +416,7 @@ function M.new(opts, webhook)
     _on_event = opts.on_event, _log = opts.log,
     _clock = opts.clock or core.now, _poll = opts.poll or 0.25,
     _max_body = opts.max_body or webhook.MAX_BODY,
-    _queue = {}, _waiters = {},
+    _queue = {}, _waiters = {}, _open = 0,
   }, Listener)
   local ok, err
   if backend == "socket" then ok, err = socket_open(self, opts) else ok, err = luv_open(self, opts) end
