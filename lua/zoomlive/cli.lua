@@ -410,7 +410,8 @@ local function dry_run(ctx, o, c, ids, settings_json, cfg)
     if o.command == "get" then
       method, path = "GET", "/" .. kind .. "s/" .. id .. "/livestream"
     elseif o.command == "join-token" then
-      method, path = "GET", "/" .. kind .. "s/" .. id .. "/jointoken/live_streaming"
+      local req = assert(require("zoomlive.request").join_token(kind, "zoomlive", id))
+      method, path = req.method, req.path
     elseif o.command == "configure" then
       method, path = "PATCH", "/" .. kind .. "s/" .. id .. "/livestream"
       ctype = "application/json"
