@@ -35,7 +35,7 @@ local listener, err = webhook.listener {
     if LIVE[ev.name] then
       local s = ev.stream or {}
       -- tostring(ev) and ev.stream show the stream key as ***; ev:stream_key() has it
-      print(string.format("%s %s %s at %s (event_ts %d) stream_url=%s",
+      print(string.format("%s %s %s at %s (event_ts %.0f) stream_url=%s",
         ev.kind, ev.id, LIVE[ev.name], s.date_time or "?", ev.event_ts or 0, s.stream_url or "?"))
     else
       print("other event: " .. tostring(ev))

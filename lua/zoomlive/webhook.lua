@@ -112,9 +112,9 @@ function M.verify(secret, headers, raw_body, opts)
   end
   local age = now - tonumber(ts)
   if age > tolerance then
-    return fail("stale", format("the request timestamp is %d s old (tolerance %d s)", age // 1, tolerance // 1))
+    return fail("stale", format("the request timestamp is %.0f s old (tolerance %g s)", math.floor(age), tolerance))
   elseif -age > tolerance then
-    return fail("future", format("the request timestamp is %d s ahead (tolerance %d s)", -age // 1, tolerance // 1))
+    return fail("future", format("the request timestamp is %.0f s ahead (tolerance %g s)", math.floor(-age), tolerance))
   end
   local want = "v0=" .. hmac_hex(secret, "v0:" .. ts .. ":" .. raw_body)
   if not equal_consttime(want, sig:lower()) then
@@ -128,7 +128,11 @@ end
 function M.sign(secret, raw_body, timestamp)
   local ok, e = check_secret(secret, "sign")
   if not ok then return nil, e end
-  local ts = format("%d", (timestamp or core.time()) // 1)
+  local t = timestamp or core.time()
+  if type(t) ~= "number" or t ~= t or t < 0 or t >= 1e15 then
+    return nil, errors.argument("timestamp", "must be Unix seconds")
+  end
+  local ts = format("%.0f", math.floor(t))
   return {
     ["x-zm-request-timestamp"] = ts,
     ["x-zm-signature"] = "v0=" .. hmac_hex(secret, "v0:" .. ts .. ":" .. raw_body),
@@ -216,7 +220,7 @@ end
 Event.__tostring = function(ev)
   local s = "zoomlive.webhook.event " .. tostring(ev.name)
   if ev.kind and ev.id then s = s .. " " .. ev.kind .. " " .. ev.id end
-  if ev.event_ts then s = s .. format(" event_ts %d", ev.event_ts // 1) end
+  if ev.event_ts then s = s .. format(" event_ts %.0f", ev.event_ts) end
   if ev.stream and ev.stream.stream_key then s = s .. " stream_key ***" end
   return s
 end
@@ -252,7 +256,9 @@ function M.parse(raw_body)
   local ev = { name = name }
   local ts = doc.event_ts
   if type(ts) == "string" then ts = tonumber(ts) end
-  if type(ts) == "number" then ev.event_ts, ev.time = ts, ts / 1000 end
+  if type(ts) == "number" and ts >= 0 and ts < 1e18 then   -- finite, plausible
+    ev.event_ts, ev.time = math.tointeger(ts) or ts, ts / 1000
+  end
   local payload = type(doc.payload) == "table" and doc.payload or {}
   ev.account_id, ev.operator, ev.operator_id =
     str(payload.account_id), str(payload.operator), str(payload.operator_id)
