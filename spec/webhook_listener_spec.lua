@@ -122,6 +122,27 @@ describe("webhook listener with zoomlive-sim", function()
     assert.are.equal(tostring(MEETING), ev.id)
   end)
 
+  it("a failed delivery is sent again later: the same event, signed anew", function()
+    -- nothing listens on port 1: the first POST is refused
+    sim:config { webhook_url = "http://127.0.0.1:1/", webhook_retries = 2, webhook_retry_delay = 100 }
+    assert.are.equal(204, zoomlive.assert(client:start(MEETING)))
+    local d
+    for _ = 1, 5000 do
+      d = deliveries(sim)[1]
+      if d.attempts == 1 and d.state == "queued" then break end
+    end
+    assert.are.same({ 1, "queued" }, { d.attempts, d.state })
+    assert.is_string(d.error)
+    sim:config { webhook_url = l:url() }
+    sim:advance(100)   -- within the receiver's 300 s tolerance
+    local ev = assert(l:wait("meeting.live_streaming_started", MEETING, 30))
+    -- the event keeps its own time (100 s before the retry was due), so a
+    -- receiver can tell a retry from a new event
+    assert.is_true(math.abs(ev.event_ts - (d.due - 100) * 1000) < 1000)
+    d = settled(sim)[1]
+    assert.are.same({ 2, "sent", 204 }, { d.attempts, d.state, d.status })
+  end)
+
   it("a stream that fails to go live: no started event, and wait() times out clearly", function()
     sim:set_meeting(MEETING, { fails_to_go_live = true, status = "stopped" })
     assert.are.equal(204, zoomlive.assert(client:start(MEETING)))

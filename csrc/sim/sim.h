@@ -45,6 +45,8 @@ typedef struct sim_config {
   char webhook_url[512];     /* POST live-stream events here; "" = none */
   char webhook_secret[256];  /* signs them (x-zm-signature) */
   double webhook_delay;      /* seconds of sim time between a start/stop and its event */
+  int webhook_retries;       /* POSTs again after a failed delivery (Zoom retries; default 0) */
+  double webhook_retry_delay;/* sim-clock seconds before each retry */
 } sim_config;
 
 extern sim_config sim_cfg;       /* live values (guarded by sim_mutex) */

@@ -40,6 +40,8 @@ static cJSON *config_json(void)
   cJSON_AddStringToObject(o, "webhook_url", sim_cfg.webhook_url);
   cJSON_AddBoolToObject(o, "webhook_secret_set", sim_cfg.webhook_secret[0] != 0); /* never the secret */
   cJSON_AddNumberToObject(o, "webhook_delay", sim_cfg.webhook_delay);
+  cJSON_AddNumberToObject(o, "webhook_retries", sim_cfg.webhook_retries);
+  cJSON_AddNumberToObject(o, "webhook_retry_delay", sim_cfg.webhook_retry_delay);
   return o;
 }
 
@@ -62,6 +64,11 @@ static void post_config(const cJSON *b, sim_resp *r)
       c.any_meeting = cJSON_IsTrue(it);
     else if (strcmp(k, "webhook_delay") == 0 && num && it->valuedouble <= 86400)
       c.webhook_delay = it->valuedouble;
+    else if (strcmp(k, "webhook_retries") == 0 && num && it->valuedouble <= 10 &&
+             it->valuedouble == (int)it->valuedouble)
+      c.webhook_retries = (int)it->valuedouble;
+    else if (strcmp(k, "webhook_retry_delay") == 0 && num && it->valuedouble <= 86400)
+      c.webhook_retry_delay = it->valuedouble;
     else if (strcmp(k, "webhook_url") == 0 && cJSON_IsString(it) &&
              strlen(it->valuestring) < sizeof c.webhook_url &&
              (!*it->valuestring || !strncmp(it->valuestring, "http://", 7) ||

@@ -60,6 +60,8 @@ static const char usage[] =
   "  --webhook-url URL        POST meeting/webinar.live_streaming_started/stopped events to URL\n"
   "  --webhook-secret S       the app's secret token that signs them (x-zm-signature)\n"
   "  --webhook-delay SECONDS  sim-clock seconds from a start/stop to its event (default 0)\n"
+  "  --webhook-retries N      POST a failed delivery again up to N times (default 0)\n"
+  "  --webhook-retry-delay S  sim-clock seconds before each retry (default 300)\n"
   "Faults (the flags below form one fault; --fault adds more):\n"
   "  --latency-ms N           delay each matching response by N ms\n"
   "  --fail-status CODE       answer CODE (e.g. 500, 502, 503, 504) with a Zoom-like body\n"
@@ -107,7 +109,7 @@ enum {
   O_CLIENT_ID, O_CLIENT_SECRET, O_ACCOUNT_ID, O_TOKEN_TTL, O_INVALIDATE, O_API_URL, O_QPS,
   O_DAILY, O_COOLDOWN, O_NO_RL_HEADERS, O_LATENCY, O_FAIL_STATUS, O_RESET, O_HANG, O_TRUNCATE,
   O_MALFORMED, O_HUGE, O_FAIL_COUNT, O_FAIL_RATE, O_FAIL_PATH, O_FAULT, O_SEED, O_HELP, O_VERSION,
-  O_WEBHOOK_URL, O_WEBHOOK_SECRET, O_WEBHOOK_DELAY
+  O_WEBHOOK_URL, O_WEBHOOK_SECRET, O_WEBHOOK_DELAY, O_WEBHOOK_RETRIES, O_WEBHOOK_RETRY_DELAY
 };
 
 static const struct option longopts[] = {
@@ -144,6 +146,8 @@ static const struct option longopts[] = {
   {"webhook-url", required_argument, 0, O_WEBHOOK_URL},
   {"webhook-secret", required_argument, 0, O_WEBHOOK_SECRET},
   {"webhook-delay", required_argument, 0, O_WEBHOOK_DELAY},
+  {"webhook-retries", required_argument, 0, O_WEBHOOK_RETRIES},
+  {"webhook-retry-delay", required_argument, 0, O_WEBHOOK_RETRY_DELAY},
   {"help", no_argument, 0, O_HELP},
   {"version", no_argument, 0, O_VERSION},
   {0, 0, 0, 0},
@@ -164,6 +168,7 @@ static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
   c->qps = 30;
   c->daily = 6000;
   c->start_cooldown = 30;
+  c->webhook_retry_delay = 300;
   c->ratelimit_headers = true;
   token_list = calloc((size_t)argc + 1, sizeof *token_list);
   boot_fault_list = cJSON_CreateArray();
@@ -257,6 +262,10 @@ static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
       snprintf(c->webhook_secret, sizeof c->webhook_secret, "%s", optarg);
       break;
     case O_WEBHOOK_DELAY: c->webhook_delay = num_arg("--webhook-delay", optarg, 0, 86400); break;
+    case O_WEBHOOK_RETRIES: c->webhook_retries = (int)num_arg("--webhook-retries", optarg, 0, 10); break;
+    case O_WEBHOOK_RETRY_DELAY:
+      c->webhook_retry_delay = num_arg("--webhook-retry-delay", optarg, 0, 86400);
+      break;
     case O_HELP: fputs(usage, stdout); exit(0);
     case O_VERSION: puts("zoomlive-sim 0.1.0"); exit(0);
     default:

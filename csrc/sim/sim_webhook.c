@@ -36,7 +36,8 @@ typedef struct wh_item {
                             "validated" (a URL validation answered right) */
   long status;           /* the receiver's HTTP status, 0 none */
   char error[160];
-  double sent_at;        /* sim time of the POST */
+  double sent_at;        /* sim time of the last POST */
+  int attempts;          /* POSTs made so far */
   long long timestamp;   /* x-zm-request-timestamp sent */
   struct wh_item *next;
 } wh_item;
@@ -60,7 +61,7 @@ static void trim(void)
   wh_item **pp = &head, *prev = NULL;
   while (count > WH_LOG_CAP && *pp) {
     wh_item *it = *pp;
-    if (strcmp(it->state, "queued") == 0) {
+    if (strcmp(it->state, "queued") == 0 || strcmp(it->state, "sending") == 0) {
       prev = it;
       pp = &it->next;
       continue;
@@ -211,6 +212,7 @@ cJSON *sim_webhook_to_json(void)
     cJSON_AddNumberToObject(d, "due", it->due);
     if (it->status) cJSON_AddNumberToObject(d, "status", (double)it->status);
     if (it->error[0]) cJSON_AddStringToObject(d, "error", it->error);
+    if (it->attempts) cJSON_AddNumberToObject(d, "attempts", it->attempts);
     if (it->sent_at > 0) {
       cJSON_AddNumberToObject(d, "sent_at", it->sent_at);
       cJSON_AddNumberToObject(d, "timestamp", (double)it->timestamp);
@@ -331,8 +333,8 @@ static void *run(void *arg)
     uint64_t seq = next->seq;
     char plain[sizeof next->plain];
     memcpy(plain, next->plain, sizeof plain);
-    char *body = next->body;
-    next->body = NULL;
+    /* a copy: a reset may free the item while the lock is released */
+    char *body = strdup(next->body);
     next->state = "sending";
     char url[sizeof sim_cfg.webhook_url], secret[sizeof sim_cfg.webhook_secret];
     memcpy(url, sim_cfg.webhook_url, sizeof url);
@@ -342,7 +344,8 @@ static void *run(void *arg)
     sim_unlock();
     long status = 0;
     char error[160] = "";
-    if (url[0]) deliver(url, secret, body, ts, plain, &status, error, sizeof error);
+    if (!body) snprintf(error, sizeof error, "out of memory");
+    else if (url[0]) deliver(url, secret, body, ts, plain, &status, error, sizeof error);
     else snprintf(error, sizeof error, "no webhook URL");
     free(body);
     sim_vlog("webhook #%" PRIu64 ": %s %ld %s", seq, url, status, error);
@@ -353,8 +356,17 @@ static void *run(void *arg)
       it->sent_at = now;
       it->timestamp = ts;
       snprintf(it->error, sizeof it->error, "%s", error);
-      it->state = error[0] || status < 200 || status > 299 ? "failed"
-                  : plain[0] ? "validated" : "sent";
+      it->attempts++;
+      bool failed = error[0] || status < 200 || status > 299;
+      it->state = failed ? "failed" : plain[0] ? "validated" : "sent";
+      if (failed && !plain[0] && it->attempts <= sim_cfg.webhook_retries) {
+        /* the same event (same body, same event_ts) again later, signed anew */
+        it->state = "queued";
+        it->due = sim_now() + sim_cfg.webhook_retry_delay;
+      } else {
+        free(it->body);
+        it->body = NULL;
+      }
       break;
     }
   }

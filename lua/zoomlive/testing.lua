@@ -78,6 +78,7 @@ local option_flags = {
   client_secret = "--client-secret", account_id = "--account-id", api_url = "--api-url",
   tls_cert = "--tls-cert", tls_key = "--tls-key", bind = "--bind", seed = "--seed",
   webhook_url = "--webhook-url", webhook_secret = "--webhook-secret", webhook_delay = "--webhook-delay",
+  webhook_retries = "--webhook-retries", webhook_retry_delay = "--webhook-retry-delay",
 }
 local option_switches = {
   any_meeting = "--any-meeting", invalidate_old_tokens = "--invalidate-old-tokens",
@@ -87,7 +88,7 @@ local option_switches = {
 --- Start a simulator. opts: exe, args (list of extra flags), token, port,
 -- and shortcuts qps, daily, fixtures, token_ttl, start_cooldown, client_id,
 -- client_secret, account_id, api_url, tls_cert, tls_key, bind, seed,
--- webhook_url, webhook_secret, webhook_delay, any_meeting, invalidate_old_tokens, no_ratelimit_headers, verbose.
+-- webhook_url, webhook_secret, webhook_delay, webhook_retries, webhook_retry_delay, any_meeting, invalidate_old_tokens, no_ratelimit_headers, verbose.
 function testing.start(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("zoomlive.testing.start: options table expected", 2) end
