@@ -335,6 +335,26 @@ describe("webhook listener: hostile and odd clients", function()
     assert.are.equal(0, #l:drain())
   end)
 
+  it("logs a request target without control bytes, and survives a log or on_event that raises", function()
+    local lines = {}
+    local l = assert(webhook.listener { secret = SECRET, log = function(line) lines[#lines + 1] = line end })
+    finally(function() l:close() end)
+    local got = exchange(l, "POST /a\27[2Jb\1 HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+    assert.matches("^HTTP/1%.1 401 ", got)
+    assert.matches("^POST /a%?%[2Jb%? %-> 401 ", lines[1])
+    local bad = assert(webhook.listener { secret = SECRET, log = function() error("log broke") end,
+      on_event = function() error("on_event broke") end })
+    finally(function() bad:close() end)
+    local body = '{"event":"meeting.live_streaming_started","event_ts":1,"payload":{"object":{"id":7}}}'
+    local h = webhook.sign(SECRET, body)
+    local req = string.format("POST / HTTP/1.1\r\nx-zm-signature: %s\r\nx-zm-request-timestamp: %s\r\n" ..
+      "Content-Length: %d\r\n\r\n%s", h["x-zm-signature"], h["x-zm-request-timestamp"], #body, body)
+    got = exchange(bad, req)
+    assert.matches("^HTTP/1%.1 204 ", got)
+    local ev = assert(bad:wait("meeting.live_streaming_started", 7, 0))
+    assert.are.equal("7", ev.id)
+  end)
+
   it("a client that sends nothing is answered 408 once the idle time has passed on its clock", function()
     local l = assert(webhook.listener { secret = SECRET, clock = fake_clock(3), poll = 0 })
     finally(function() l:close() end)

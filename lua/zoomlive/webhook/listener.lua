@@ -113,8 +113,11 @@ function Listener:_serve(req)
   end
   local r = self._handler:handle(req.method, req.headers, req.body)
   if self._log then
-    self._log(format("%s %s -> %d%s%s", req.method, req.target, r.status,
+    -- the target as sent, control bytes and non-ASCII shown as ?, cut at 200
+    local target = req.target:sub(1, 200):gsub("[%c\128-\255]", "?")
+    local ok, e = pcall(self._log, format("%s %s -> %d%s%s", req.method, target, r.status,
       r.event and (" " .. tostring(r.event)) or "", r.err and (" (" .. tostring(r.err) .. ")") or ""))
+    if not ok then io.stderr:write("zoomlive.webhook.listener: log raised: ", tostring(e), "\n") end
   end
   if r.event then self:_deliver(r.event) end
   return response(r.status, r.content_type, r.body)
