@@ -48,6 +48,31 @@ local STARTED = [[{"event": "meeting.live_streaming_started", "event_ts": 176446
      "stream_key": "sk-SECRET-\"quoted\"-KEY", "page_url": "https://example.com/live", "resolution": "720p"},
     "date_time": "2025-11-30T00:00:00Z"}}}}]]
 
+describe("zoomlive.core HMAC and comparison", function()
+  local core = require "zoomlive.core"
+  it("hmac_sha256_hex agrees with Python's hmac, NUL and high bytes included", function()
+    for _, kv in ipairs({ { "k", "" }, { "", "m" }, { "a\0b", "c\0d\255" }, { ("K"):rep(200), ("m"):rep(100000) } }) do
+      assert.are.equal(py_hmac(kv[1], kv[2]), core.hmac_sha256_hex(kv[1], kv[2]))
+    end
+    assert.has_error(function() core.hmac_sha256_hex(nil, "m") end)
+    assert.has_error(function() core.hmac_sha256_hex("k", {}) end)
+  end)
+  it("equal_consttime compares whole strings", function()
+    assert.is_true(core.equal_consttime("v0=abc", "v0=abc"))
+    assert.is_false(core.equal_consttime("v0=abc", "v0=abd"))
+    assert.is_false(core.equal_consttime("v0=abc", "v0=ab"))
+    assert.is_false(core.equal_consttime("a\0b", "a\0c"))
+    assert.is_true(core.equal_consttime("", ""))
+    assert.has_error(function() core.equal_consttime("a") end)
+  end)
+  it("parse_date reads ISO-8601 and HTTP dates", function()
+    assert.are.equal(1590883200, core.parse_date("2020-05-31T00:00:00Z"))
+    assert.are.equal(1590883200, core.parse_date("Sun, 31 May 2020 00:00:00 GMT"))
+    assert.is_nil(core.parse_date("yesterday"))
+    assert.is_nil(core.parse_date("2020-05-31T00:00:00Z\0junk"))
+  end)
+end)
+
 describe("webhook.verify", function()
   it("accepts a delivery signed by Python's hmac", function()
     local h = zoom_headers(SECRET, TS, STARTED)
