@@ -264,6 +264,12 @@ function Client:get(id) return run(self, request.get("meeting", "get", id)) end
 --- client:configure(meeting_id, { stream_url, stream_key, page_url[, resolution] }) -> 204, nil, info
 function Client:configure(id, cfg) return run(self, request.configure("meeting", "configure", id, cfg)) end
 
+--- client:join_token(meeting_id) -> { token = string, expire_in = seconds }, nil, info
+-- GET /meetings/{meetingId}/jointoken/live_streaming: lets a bot built on
+-- Zoom's Meeting SDK join and start the stream. The token is a credential:
+-- keep it out of logs (zoomlive's traces show it as ***).
+function Client:join_token(id) return run(self, request.join_token("meeting", "join_token", id)) end
+
 function Client:webinar_update(id, action, settings)
   return run(self, request.status("webinar", "webinar_update", id, action, settings, self.encoding, self._reqs))
 end
@@ -277,10 +283,15 @@ function Client:webinar_get(id) return run(self, request.get("webinar", "webinar
 function Client:webinar_configure(id, cfg)
   return run(self, request.configure("webinar", "webinar_configure", id, cfg))
 end
+--- client:webinar_join_token(webinar_id): GET /webinars/{webinarId}/jointoken/live_streaming
+function Client:webinar_join_token(id)
+  return run(self, request.join_token("webinar", "webinar_join_token", id))
+end
 
 --- The names of the methods that make one call each (module functions too).
-M.CALLS = { "update", "start", "stop", "mode", "get", "configure",
-  "webinar_update", "webinar_start", "webinar_stop", "webinar_get", "webinar_configure" }
+M.CALLS = { "update", "start", "stop", "mode", "get", "configure", "join_token",
+  "webinar_update", "webinar_start", "webinar_stop", "webinar_get", "webinar_configure",
+  "webinar_join_token" }
 
 M.http_error = require("zoomlive.attempt").http_error
 M.redact = request.redact

@@ -116,6 +116,29 @@ function M.get(kind, fname, id)
     path = PLURAL[kind] .. sid .. "/livestream", decode = decode_stream }
 end
 
+-- a join token: {token = string, expire_in = seconds}; the token itself
+-- never enters the message of a failure
+local function decode_join_token(body)
+  local ok, doc = pcall(cjson.decode, body)
+  if not ok or type(doc) ~= "table" then return nil, "the join token answer is not a JSON object" end
+  local token, expire = doc.token, doc.expire_in
+  if type(token) ~= "string" or token == "" then return nil, "the join token answer has no token" end
+  if type(expire) ~= "number" or expire ~= expire or expire < 0 then
+    return nil, "the join token answer has no expire_in (seconds)"
+  end
+  return { token = token, expire_in = math.tointeger(expire) or expire }
+end
+
+--- GET .../jointoken/live_streaming: a join token that lets a Meeting SDK
+-- bot join and start streaming ({token, expire_in = seconds}). The token is
+-- a credential: traces show it as *** (M.redact).
+function M.join_token(kind, fname, id)
+  local sid, e = vid(id, FIELD[kind], fname, 1)
+  if not sid then return nil, e end
+  return { name = fname, method = "GET", kind = kind, id = sid,
+    path = PLURAL[kind] .. sid .. "/jointoken/live_streaming", decode = decode_join_token }
+end
+
 --- PATCH .../livestream with a JSON configuration.
 function M.configure(kind, fname, id, cfg)
   local sid, e = vid(id, FIELD[kind], fname, 1)
@@ -143,13 +166,15 @@ function M.spec(req, base, token, timeout, basic)
     content_type = req.content_type, body = req.body, form = req.form, timeout = timeout }
 end
 
--- Every JSON string value of a "stream_key" member becomes "***"; escapes
--- (\" and \\) inside the value are skipped over, not taken for its end.
-local function redact(s)
-  if not s or not s:find("stream_key", 1, true) then return s end
+-- Every JSON string value of a "stream_key" member (a stream key) or of a
+-- "token" member (a join token) becomes "***"; escapes (\" and \\) inside
+-- the value are skipped over, not taken for its end.
+local function redact_member(s, member)
+  if not s or not s:find(member, 1, true) then return s end
   local out, pos = {}, 1
+  local pattern = '"' .. member .. '"%s*:%s*"'
   while true do
-    local a, b = s:find('"stream_key"%s*:%s*"', pos)
+    local a, b = s:find(pattern, pos)
     if not a then break end
     local i = b + 1
     while i <= #s do
@@ -163,6 +188,9 @@ local function redact(s)
   end
   out[#out + 1] = s:sub(pos)
   return table.concat(out)
+end
+local function redact(s)
+  return redact_member(redact_member(s, "stream_key"), "token")
 end
 M.redact = redact
 
