@@ -30,9 +30,6 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
  * or, when no status came back,
  *   { kind = "transport"|"timeout", curl_code, message, status|nil, elapsed, sent } */
 void zl_push_response(lua_State *L, const zl_response *r);
-/* Refills the response table at index t with r (every field of an earlier
- * response cleared) and pushes it. */
-void zl_refill_response(lua_State *L, int t, const zl_response *r);
 
 /* name, value fields from the array at index t; returns how many */
 size_t zl_collect_fields(lua_State *L, int t, zl_field *f);
