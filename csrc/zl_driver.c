@@ -518,6 +518,7 @@ int zl_driver_timeout_action(zl_driver *d) {
 
 size_t zl_driver_changes(zl_driver *d, zl_watch *out, size_t max) {
   if (d->pid != getpid()) after_fork(d);
+  if (max == 0) return d->nchg;
   size_t n = d->nchg < max ? d->nchg : max;
   if (n == 0) return 0;
   memcpy(out, d->chg, n * sizeof *out);

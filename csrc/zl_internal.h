@@ -25,6 +25,7 @@ void zl_socks_free(zl_socks *s);
 /* header value check: 1 when s has no CR, LF or NUL in its first n bytes */
 int zl_header_safe(const char *s, size_t n);
 int zl_open_multi(struct lua_State *L);   /* lzl_multi.c: sets core.multi */
+int zl_open_driver(struct lua_State *L);  /* lzl_driver.c: sets core.driver */
 /* lzoomlive.c: a string argument bound for a request line or header; one
  * holding a NUL byte is refused (it would be cut silently). opt: nil allowed */
 const char *zl_check_cstr(struct lua_State *L, int i, int opt);

@@ -180,7 +180,8 @@ ZOOMLIVE_API int zl_driver_socket_action(zl_driver *d, int fd, int ev);
 /* The timer is due. Returns 0 or -1 like zl_driver_socket_action. */
 ZOOMLIVE_API int zl_driver_timeout_action(zl_driver *d);
 /* Moves up to max pending socket-watch changes into out, oldest first;
- * returns how many.  Apply them in order. */
+ * returns how many.  Apply them in order.  With max 0 (out may be NULL)
+ * it only counts the pending changes. */
 ZOOMLIVE_API size_t zl_driver_changes(zl_driver *d, zl_watch *out, size_t max);
 /* Milliseconds until the timer is due: -1 none, 0 due now. */
 ZOOMLIVE_API long zl_driver_timeout_ms(zl_driver *d);
