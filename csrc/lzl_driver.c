@@ -25,9 +25,7 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
-#include "lua.h"
-#include "lauxlib.h"
-#include "zl_internal.h"
+#include "lzl_aux.h"
 
 #define DRIVER_MT "zoomlive.driver"
 #define MAX_CONCURRENCY 1024
@@ -101,78 +99,12 @@ static int l_driver(lua_State *L) {
   return 1;
 }
 
-/* ---- the request table --------------------------------------------------- */
-
-static const char *spec_string(lua_State *L, int t, const char *k, int opt, size_t *len) {
-  lua_getfield(L, t, k);   /* the value stays referenced by the spec table */
-  const char *s = NULL;
-  if (lua_isnil(L, -1)) {
-    if (!opt) luaL_error(L, "spec.%s is required", k);
-  } else {
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "spec.%s must be a string", k);
-    size_t n;
-    s = lua_tolstring(L, -1, &n);
-    if (len) *len = n;
-    else if (strlen(s) != n) luaL_error(L, "spec.%s holds a NUL byte", k);
-  }
-  lua_pop(L, 1);
-  return s;
-}
-
-/* spec = { method, url, token?, basic?, content_type?, body?, form?, timeout? } */
-static void read_spec(lua_State *L, int t, ldriver *b, zl_request *q, char *ctype) {
-  luaL_checktype(L, t, LUA_TTABLE);
-  memset(q, 0, sizeof *q);
-  q->method = spec_string(L, t, "method", 0, NULL);
-  q->url = spec_string(L, t, "url", 0, NULL);
-  q->token = spec_string(L, t, "token", 1, NULL);
-  q->basic = spec_string(L, t, "basic", 1, NULL);
-  q->content_type = spec_string(L, t, "content_type", 1, NULL);
-  q->body = spec_string(L, t, "body", 1, &q->body_len);
-  lua_getfield(L, t, "timeout");
-  if (!lua_isnil(L, -1)) {
-    int isnum;
-    lua_Number s = lua_tonumberx(L, -1, &isnum);
-    if (!isnum || !(s > 0) || s > 86400.0 * 365) luaL_error(L, "spec.timeout must be a positive number of seconds");
-    q->timeout_ms = (long)ceil(s * 1000.0);
-  }
-  lua_pop(L, 1);
-  lua_getfield(L, t, "form");
-  if (!lua_isnil(L, -1)) {
-    if (q->body) luaL_error(L, "spec has both body and form");
-    if (!lua_istable(L, -1)) luaL_error(L, "spec.form must be a list of name, value strings");
-    lua_Integer n = luaL_len(L, -1);
-    if (n % 2 != 0) luaL_error(L, "spec.form holds name, value pairs");
-    if (n / 2 > ZL_MAX_FIELDS) luaL_error(L, "spec.form has too many fields");
-    zl_field f[ZL_MAX_FIELDS];
-    for (lua_Integer i = 0; i < n; i++) {
-      lua_rawgeti(L, -1 - (int)i, i + 1);   /* kept on the stack: the strings stay alive */
-      if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "spec.form[%d] must be a string", (int)i + 1);
-      size_t len;
-      const char *s = lua_tolstring(L, -1, &len);
-      if (i % 2 == 0) { f[i / 2].name = s; f[i / 2].name_len = len; }
-      else { f[i / 2].value = s; f[i / 2].value_len = len; }
-    }
-    char boundary[ZL_BOUNDARY_LEN + 1];
-    if (zl_multipart_encode(f, (size_t)n / 2, boundary, &b->form) != 0) {
-      if (errno == ENOMEM) luaL_error(L, "not enough memory");
-      luaL_error(L, "invalid form field name (empty, or holds CR, LF, NUL or '\"')");
-    }
-    lua_pop(L, (int)n);
-    zl_form_content_type(ctype, boundary);
-    q->content_type = ctype;
-    q->body = b->form.data ? b->form.data : "";
-    q->body_len = b->form.len;
-  }
-  lua_pop(L, 1);
-}
-
 /* d:submit(spec) -> id */
 static int l_submit(lua_State *L) {
   ldriver *b = check_open(L);
   zl_request q;
   char ctype[ZL_FORM_CTYPE_LEN];
-  read_spec(L, 2, b, &q, ctype);
+  zl_read_spec(L, 2, &q, &b->form, ctype, NULL);   /* the driver copies the request */
   lua_Integer id = ++b->next_id;
   if (zl_driver_submit(b->d, &q, (uint64_t)id) != 0) {
     zl_buf_reset(&b->form);
@@ -288,59 +220,6 @@ static int l_timer(lua_State *L) {
   return 1;
 }
 
-static void set_hdr(lua_State *L, const char *k, const char *v) {
-  if (!*v) return;
-  lua_pushstring(L, v);
-  lua_setfield(L, -2, k);
-}
-
-static const char *kind_name(zl_kind k) {
-  switch (k) {
-    case ZL_TIMEOUT:  return "timeout";
-    case ZL_ARGUMENT: return "argument";
-    default:          return "transport";
-  }
-}
-
-/* The response table of the request pipeline (see conn:perform):
- *   a status came back: { status, body, truncated, elapsed, sent = true,
- *     tracking_id, retry_after, rl_category, rl_type, rl_limit,
- *     rl_remaining, content_type, location }   (absent headers: nil)
- *   none did: { kind = "transport"|"timeout"|"argument", curl_code, message,
- *     elapsed, status (a reply cut short) | nil, sent = boolean } */
-static void push_resp(lua_State *L, const zl_response *r, int sent) {
-  lua_createtable(L, 0, 14);
-  if (r->kind != ZL_OK) {
-    lua_pushstring(L, kind_name(r->kind));
-    lua_setfield(L, -2, "kind");
-    lua_pushinteger(L, r->curl_code);
-    lua_setfield(L, -2, "curl_code");
-    lua_pushstring(L, r->message);
-    lua_setfield(L, -2, "message");
-  } else {
-    lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
-    lua_setfield(L, -2, "body");
-    lua_pushboolean(L, r->body_truncated);
-    lua_setfield(L, -2, "truncated");
-    set_hdr(L, "tracking_id", r->tracking_id);
-    set_hdr(L, "retry_after", r->retry_after);
-    set_hdr(L, "rl_category", r->rl_category);
-    set_hdr(L, "rl_type", r->rl_type);
-    set_hdr(L, "rl_limit", r->rl_limit);
-    set_hdr(L, "rl_remaining", r->rl_remaining);
-    set_hdr(L, "content_type", r->content_type);
-    set_hdr(L, "location", r->location);
-  }
-  if (r->status > 0) {
-    lua_pushinteger(L, r->status);
-    lua_setfield(L, -2, "status");
-  }
-  lua_pushnumber(L, r->elapsed);
-  lua_setfield(L, -2, "elapsed");
-  lua_pushboolean(L, sent || r->kind == ZL_OK);
-  lua_setfield(L, -2, "sent");
-}
-
 /* d:take() -> id, resp | nil */
 static int l_take(lua_State *L) {
   ldriver *b = check_open(L);
@@ -356,7 +235,7 @@ static int l_take(lua_State *L) {
     return luaL_error(L, "not enough memory");
   }
   lua_pushinteger(L, (lua_Integer)b->held_id);
-  push_resp(L, &b->held, b->held_sent);
+  zl_push_response(L, &b->held);   /* the response table of conn:perform */
   b->has_held = 0;
   zl_buf_reset(&b->held.body);
   return 2;

@@ -305,6 +305,7 @@ static void finish_now(zl_driver *d, xfer *x, zl_kind k, int code, const char *m
   x->resp.kind = k;
   x->resp.curl_code = code;
   x->resp.status = 0;
+  x->resp.request_sent = x->sent;
   snprintf(x->resp.message, sizeof x->resp.message, "%s", msg);
   x->state = DONE;
   xl_push(&d->done, x);
@@ -369,6 +370,9 @@ static void collect(zl_driver *d) {
     if (!x || x->state != RUNNING) continue;
     curl_multi_remove_handle(d->multi, e);
     zl_conn_finish(d->conns[x->slot], (int)rc, &x->resp);
+    /* "may have left" from the moment a connection was ready to send */
+    x->resp.request_sent = x->resp.request_sent || x->sent;
+    x->sent = x->resp.request_sent;
     release_slot(d, x);
     xl_unlink(&d->running, x);
     free(x->mem);   /* the request is no longer needed */
