@@ -31,6 +31,14 @@ extern "C" {
 /* The Lua binding: package.preload or require "zoomlive.core" reaches it. */
 struct lua_State;
 ZOOMLIVE_API int luaopen_zoomlive_core(struct lua_State *L);
+/* libzoomlive only: puts the whole module - zoomlive, every zoomlive.* Lua
+ * module (bundled into the library) and zoomlive.core - into L's
+ * package.preload, replacing entries of those names, so `require "zoomlive"`
+ * needs no file at run time (lua-cjson is still required from the host's
+ * package.cpath).  Call it once per lua_State, after luaL_openlibs.
+ * Returns LUA_OK (0), or a Lua error status with the message pushed on L.
+ * The host's own Lua is the only Lua core: libzoomlive contains none. */
+ZOOMLIVE_API int zoomlive_preload(struct lua_State *L);
 
 /* ---- Growable byte buffer ------------------------------------------------ */
 typedef struct zl_buf {
@@ -39,7 +47,7 @@ typedef struct zl_buf {
   size_t cap;
 } zl_buf;
 
-void zl_buf_free(zl_buf *b);
+ZOOMLIVE_API void zl_buf_free(zl_buf *b);   /* NULL is fine */
 
 /* ---- multipart/form-data ------------------------------------------------- */
 typedef struct zl_field {
@@ -53,7 +61,7 @@ typedef struct zl_field {
  * (replacing its content), with a fresh random boundary that occurs in no
  * name or value.  boundary receives it, NUL-terminated.
  * Returns 0, or -1 on a bad name (EINVAL) or no memory (ENOMEM). */
-int zl_multipart_encode(const zl_field *fields, size_t n,
+ZOOMLIVE_API int zl_multipart_encode(const zl_field *fields, size_t n,
                         char boundary[ZL_BOUNDARY_LEN + 1], zl_buf *out);
 
 /* ---- Requests ------------------------------------------------------------ */
