@@ -274,6 +274,7 @@ static void close_deferred(zl_driver *d) {
 
 void zl_driver_free(zl_driver *d) {
   if (!d) return;
+  if (d->pid != getpid()) zl_socks_orphan(&d->opened);   /* a child: the parent's connections */
   d->freeing = 1;
   multi_teardown(d);
   close_deferred(d);

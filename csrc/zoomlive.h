@@ -1,14 +1,22 @@
 /*
  * zoomlive.h - the public C API of zoomlive, for hosts that embed it.
  *
- * A host that embeds Lua opens the binding with luaopen_zoomlive_core and
- * uses the Lua API.  A host that wants the C core alone (the request engine
+ * A host that embeds Lua links libzoomlive (pkg-config zoomlive) and calls
+ * zoomlive_preload(L): `require "zoomlive"` then works with no file on disk.  A host that wants the C core alone (the request engine
  * and the multipart/form-data encoder) uses the zl_* functions below; they
  * need libcurl and nothing from Lua.
  *
- * Thread safety: one zl_conn belongs to one thread at a time.
- * Call curl_global_init() once before the first zl_conn_new() (the Lua
- * binding does this when it is loaded).
+ * Threads: one zl_conn, zl_driver or lua_State belongs to one thread at a
+ * time; different ones may run in different threads at once.  Loading the
+ * binding from several threads at once is safe (libcurl's global init runs
+ * once, under pthread_once).  A C host that uses zl_* without the binding
+ * calls curl_global_init() once before its first zl_conn_new() or
+ * zl_driver_new().
+ *
+ * fork(): a child that goes on using a zl_conn or zl_driver made before the
+ * fork never shares its parent's connections: the first call in the child
+ * cuts the inherited sockets off (without a word to the peer) and starts
+ * afresh; random numbers (multipart boundaries, jitter) are reseeded.
  */
 #ifndef ZOOMLIVE_H
 #define ZOOMLIVE_H
