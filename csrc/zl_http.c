@@ -120,6 +120,13 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+/* sockets are close-on-exec: a host's child that execs keeps none of them */
+static curl_socket_t open_cloexec(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  (void)ud; (void)purpose;
+  int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  return fd < 0 ? CURL_SOCKET_BAD : (curl_socket_t)fd;
+}
+
 struct seen_sock;
 static int same_sock(const struct seen_sock *e);
 
@@ -191,6 +198,7 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, c);
   SET(CURLOPT_ERRORBUFFER, c->errbuf);
+  SET(CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
   SET(CURLOPT_SSL_VERIFYPEER, (o && o->insecure) ? 0L : 1L);
   SET(CURLOPT_SSL_VERIFYHOST, (o && o->insecure) ? 0L : 2L);
   /* libcurl looks the proxy variables up on every transfer; when none is

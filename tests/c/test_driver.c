@@ -245,6 +245,7 @@ int main(int argc, char **argv) {
   }
   CHECK(in_flight);
   int fd = pfd[0].fd;
+  CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);   /* a host's exec'd child keeps none */
   removes_seen = 0;
   CHECK(zl_driver_cancel(d1, 3) == 1);
   CHECK(fcntl(fd, F_GETFD) != -1);          /* not closed under the host's watch */
