@@ -230,10 +230,6 @@ static int l_take(lua_State *L) {
     }
     b->has_held = 1;   /* kept here until its table is complete */
   }
-  if (b->held.kind == ZL_MEMORY) {   /* as conn:perform does: raise (once) */
-    b->has_held = 0;
-    return luaL_error(L, "not enough memory");
-  }
   lua_pushinteger(L, (lua_Integer)b->held_id);
   zl_push_response(L, &b->held);   /* the response table of conn:perform */
   b->has_held = 0;
