@@ -67,6 +67,7 @@ struct zl_driver {
   zl_socks opened;       /* every socket our handles opened and we have not closed */
   int cb_failed;         /* a callback could not record (no memory) */
   int freeing;
+  int forking;           /* after_fork is letting go of the parent's handles */
   pid_t pid;
   zl_conn_options copt;  /* with its own copies of the strings */
   char *ua, *cainfo, *capath;
@@ -138,6 +139,7 @@ static void ws_drop(zl_driver *d, wsock *w) {
 static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sp) {
   (void)e; (void)sp;
   zl_driver *d = ud;
+  if (d->forking) return 0;   /* after_fork has queued the removals itself */
   int w = what == CURL_POLL_REMOVE ? ZL_WATCH_REMOVE
         : ((what & CURL_POLL_IN) ? ZL_WATCH_IN : 0) | ((what & CURL_POLL_OUT) ? ZL_WATCH_OUT : 0);
   if (w == 0) w = ZL_WATCH_REMOVE;   /* CURL_POLL_NONE: nothing to wait for */
@@ -391,6 +393,7 @@ static void collect(zl_driver *d) {
  * The host hears ZL_WATCH_REMOVE for every socket it watched. */
 static void after_fork(zl_driver *d) {
   zl_socks_orphan(&d->opened);
+  d->forking = 1;
   static const char msg[] = "the process forked: a child does not carry on its parent's transfers";
   while (d->running.head) {
     xfer *x = d->running.head;
@@ -422,6 +425,7 @@ static void after_fork(zl_driver *d) {
     zl_socks_del(&d->opened, fd);
     close(fd);
   }
+  d->forking = 0;
   d->pid = getpid();
   if (multi_setup(d) != 0) {
     snprintf(d->err, sizeof d->err, "out of memory starting afresh after fork");

@@ -135,4 +135,52 @@ describe("after fork()", function()
     assert.are.equal("key-" .. B, child.result())
     d:close()
   end)
+
+  it("a driver forked with a call in flight: the child lets go, the parent's call completes", function()
+    local d = core.driver { concurrency = 2 }
+    local watch = {}
+    local function drain()
+      local removed = {}
+      for _, ch in ipairs(d:changes()) do
+        if ch.what == "remove" then removed[#removed + 1] = ch.fd end
+        watch[ch.fd] = ch.what ~= "remove" and ({ ["in"] = "r", out = "w", inout = "rw" })[ch.what] or nil
+      end
+      return removed
+    end
+    local function turn()
+      local t = d:timer()
+      local ready = sys.poll(watch, t and math.ceil(t * 1000) or 2000)
+      if next(ready) == nil then d:timeout_action() end
+      for fd, ev in pairs(ready) do d:socket_action(fd, ev) end
+      drain()
+    end
+    local call = d:submit { method = "GET", url = sim.base_url .. "/meetings/" .. A .. "/livestream",
+                            token = sim.token }
+    local fd
+    for _ = 1, 2000 do   -- until the request is out and the answer awaited (300 ms away)
+      turn()
+      local f, w = next(watch)
+      if f and w == "r" and next(watch, f) == nil then fd = f break end
+    end
+    assert.is_not_nil(fd)
+    local child = in_child(function()
+      d:timeout_action()                 -- the child's first call starts it afresh
+      local removed = drain()
+      local id, resp = d:take()
+      d:close()
+      return table.concat({ tostring(removed[1] == fd and #removed == 1), tostring(id == call),
+                            tostring(resp.kind), tostring(resp.sent),
+                            tostring(resp.message:find("forked", 1, true) ~= nil) }, " ")
+    end)
+    assert.are.equal("true true transport true true", child.result())
+    local resp
+    for _ = 1, 2000 do
+      local id, r = d:take()
+      if id then assert.are.equal(call, id) resp = r break end
+      turn()
+    end
+    assert.are.equal(200, resp.status)
+    assert.truthy(resp.body:find("key-" .. A, 1, true))
+    d:close()
+  end)
 end)
