@@ -406,9 +406,13 @@ static void after_fork(zl_driver *d) {
     xl_unlink(&d->waiting, x);
     finish_now(d, x, ZL_TRANSPORT, 0, msg);
   }
-  for (size_t i = 0; i < d->nws; i++)
-    if (d->ws[i].known || d->ws[i].queued) {
-      /* a REMOVE the host will drain: on_socket won't be called for these */
+  for (size_t i = 0; i < d->nws; i++) {
+    /* watched once the host has drained what is queued? then one REMOVE
+     * (on_socket queues nothing while forking) */
+    int watched = d->ws[i].known;
+    for (size_t k = d->nchg; k-- > 0;)
+      if (d->chg[k].fd == d->ws[i].fd) { watched = d->chg[k].what != ZL_WATCH_REMOVE; break; }
+    if (watched) {
       if (grow((void **)&d->chg, &d->capchg, d->nchg + 1, sizeof *d->chg) == 0) {
         d->chg[d->nchg].fd = d->ws[i].fd;
         d->chg[d->nchg].what = ZL_WATCH_REMOVE;
@@ -416,6 +420,7 @@ static void after_fork(zl_driver *d) {
         d->ws[i].queued++;
       }
     }
+  }
   multi_teardown(d);   /* closes the cut-off sockets, deferring watched ones */
   /* whatever libcurl kept open of the parent's: close it (not the deferred) */
   for (size_t i = 0; i < d->opened.n;) {
