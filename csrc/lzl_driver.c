@@ -44,6 +44,7 @@ static int l_close(lua_State *L) {
   ldriver *b = luaL_checkudata(L, 1, DRIVER_MT);
   zl_driver_free(b->d);
   b->d = NULL;
+  if (b->form.data) explicit_bzero(b->form.data, b->form.cap);
   zl_buf_free(&b->form);
   zl_buf_free(&b->held.body);
   b->has_held = 0;
@@ -106,12 +107,13 @@ static int l_submit(lua_State *L) {
   char ctype[ZL_FORM_CTYPE_LEN];
   zl_read_spec(L, 2, &q, &b->form, ctype, NULL);   /* the driver copies the request */
   lua_Integer id = ++b->next_id;
-  if (zl_driver_submit(b->d, &q, (uint64_t)id) != 0) {
-    zl_buf_reset(&b->form);
+  int rc = zl_driver_submit(b->d, &q, (uint64_t)id);
+  if (b->form.data) explicit_bzero(b->form.data, b->form.len);   /* may hold a stream key */
+  zl_buf_reset(&b->form);
+  if (rc != 0) {
     return luaL_error(L, errno == ENOMEM ? "not enough memory" : "zoomlive: cannot submit: %s",
                       zl_driver_error(b->d));
   }
-  zl_buf_reset(&b->form);
   lua_pushinteger(L, id);
   return 1;
 }

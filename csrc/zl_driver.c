@@ -36,7 +36,8 @@ typedef struct xfer {
   int sent;              /* a connection was ready to send: bytes may have left */
   int slot;              /* RUNNING: index of its connection */
   zl_request q;          /* its strings and body live in mem */
-  char *mem;
+  char *mem;             /* token, credentials, body: wiped before it is freed */
+  size_t memlen;
   zl_response resp;
   struct xfer *prev, *next;
 } xfer;
@@ -106,9 +107,16 @@ static xfer *find(zl_driver *d, uint64_t id) {
   return NULL;
 }
 
+static void wipe_request(xfer *x) {
+  if (x->mem) explicit_bzero(x->mem, x->memlen);
+  free(x->mem);
+  x->mem = NULL;
+  x->memlen = 0;
+}
+
 static void xfer_free(xfer *x) {
   if (!x) return;
-  free(x->mem);
+  wipe_request(x);
   zl_buf_free(&x->resp.body);
   free(x);
 }
@@ -378,8 +386,7 @@ static void collect(zl_driver *d) {
     x->sent = x->resp.request_sent;
     release_slot(d, x);
     xl_unlink(&d->running, x);
-    free(x->mem);   /* the request is no longer needed */
-    x->mem = NULL;
+    wipe_request(x);   /* the request is no longer needed */
     memset(&x->q, 0, sizeof x->q);
     x->state = DONE;
     xl_push(&d->done, x);
@@ -466,6 +473,7 @@ int zl_driver_submit(zl_driver *d, const zl_request *q, uint64_t id) {
   char *mem = x ? malloc(total ? total : 1) : NULL;
   if (!mem) { free(x); errno = ENOMEM; return -1; }
   x->mem = mem;
+  x->memlen = total ? total : 1;
   x->id = id;
   x->slot = -1;
   x->q = *q;
