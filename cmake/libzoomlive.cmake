@@ -31,7 +31,7 @@ foreach(t zoomlive_shared zoomlive_static)
   target_include_directories(${t} PRIVATE csrc ${LUA_INCDIR})
   target_compile_definitions(${t} PRIVATE ZOOMLIVE_BUILDING
     ZOOMLIVE_VERSION_STRING="${PROJECT_VERSION}")
-  target_link_libraries(${t} PRIVATE CURL::libcurl)
+  target_link_libraries(${t} PRIVATE CURL::libcurl OpenSSL::Crypto)
   set_target_properties(${t} PROPERTIES OUTPUT_NAME zoomlive C_VISIBILITY_PRESET hidden
     ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib
     LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)

@@ -50,7 +50,7 @@ LD_LIBRARY_PATH="$libdir" "$tmp/hello"
 LD_LIBRARY_PATH="$libdir" ldd "$tmp/hello" | grep -q "$libdir/libzoomlive.so"
 # 4. static: the archive, libcurl (shared here: Debian ships no static
 # builds of libcurl's own dependencies, which `pkg-config --static` lists)
-static_libs="$(pkg-config --libs zoomlive | sed 's/-lzoomlive//') $(pkg-config --libs libcurl) -lm -lpthread"
+static_libs="$(pkg-config --libs zoomlive | sed 's/-lzoomlive//') $(pkg-config --libs libcurl libcrypto) -lm -lpthread"
 cc -Wall -Werror -o "$tmp/hello_static" "$src/tests/lib/hello_host.c" $cflags "$a" $static_libs
 if ldd "$tmp/hello_static" | grep -q libzoomlive; then echo "FAIL: static host loads the .so"; exit 1; fi
 "$tmp/hello_static"
