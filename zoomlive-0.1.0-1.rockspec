@@ -31,25 +31,33 @@ dependencies = {
   "lua >= 5.4, < 5.5",
   "lua-cjson >= 2.1",
 }
--- libcurl (Debian: libcurl4-openssl-dev). Only the library is declared: the
--- header sits in a multiarch directory (/usr/include/x86_64-linux-gnu/curl)
--- that LuaRocks 3.8's header probe does not search, while the compiler does.
+-- libcurl (Debian: libcurl4-openssl-dev) and OpenSSL's libcrypto (libssl-dev,
+-- for HMAC-SHA256). Only the libraries are declared: libcurl's header sits in
+-- a multiarch directory (/usr/include/x86_64-linux-gnu/curl) that LuaRocks
+-- 3.8's header probe does not search, while the compiler does.
 external_dependencies = {
   CURL = { library = "curl" },
+  OPENSSL = { library = "crypto" },
 }
 
 -- zoomlive.core: one line per C file. The core (csrc/zl_*.c) knows nothing
 -- of Lua; the binding is csrc/lzoomlive.c and csrc/lzl_*.c. A ctest test
--- (tests/rockspec_check.sh) fails when a csrc/zl_*.c or csrc/lzl*.c is missing.
+-- (tests/rockspec_check.lua) fails when a csrc/zl_*.c or csrc/lzl*.c is missing
+-- (csrc/lzl_preload.c aside: libzoomlive's bundled Lua layer, CMake only).
 local core_sources = {
   "csrc/zl_buf.c",
   "csrc/zl_multipart.c",
   "csrc/zl_http.c",
   "csrc/zl_retry.c",
   "csrc/zl_rand.c",
+  "csrc/zl_hmac.c",
+  "csrc/zl_sock.c",
+  "csrc/zl_driver.c",
   "csrc/lzoomlive.c",
-  "csrc/lzl_multi.c",
   "csrc/lzl_aux.c",
+  "csrc/lzl_multi.c",
+  "csrc/lzl_driver.c",
+  "csrc/lzl_crypto.c",
 }
 
 -- The Lua layer: one line per file, its path under lua/zoomlive/ without
@@ -65,15 +73,17 @@ local lua_modules = {
   "request",
   "testing",
   "validate",
+  "webhook",
+  "webhook/listener",
 }
 
 local modules = {
   zoomlive = "lua/zoomlive/init.lua",
   ["zoomlive.core"] = {
     sources = core_sources,
-    incdirs = { "csrc", "$(CURL_INCDIR)" },
-    libdirs = { "$(CURL_LIBDIR)" },
-    libraries = { "curl" },
+    incdirs = { "csrc", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+    libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+    libraries = { "curl", "crypto" },
     defines = { "_GNU_SOURCE", "ZOOMLIVE_BUILDING", 'ZOOMLIVE_VERSION="' .. release .. '"' },
   },
 }

@@ -151,7 +151,7 @@ static const char *kind_name(zl_kind k) {
 
 void zl_push_response(lua_State *L, const zl_response *r) {
   if (r->kind != ZL_OK) {
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 6);   /* kind, curl_code, message, elapsed, sent, status */
     lua_pushstring(L, kind_name(r->kind));
     lua_setfield(L, -2, "kind");
     lua_pushinteger(L, r->curl_code);
@@ -168,7 +168,11 @@ void zl_push_response(lua_State *L, const zl_response *r) {
     }
     return;
   }
-  lua_createtable(L, 0, 8);
+  /* sized for what it will hold: growing it would rehash on every response */
+  int n = 3 + (r->body_truncated != 0) + !!r->tracking_id[0] + !!r->retry_after[0]
+          + !!r->rl_category[0] + !!r->rl_type[0] + !!r->rl_limit[0] + !!r->rl_remaining[0]
+          + !!r->content_type[0] + !!r->location[0] + !!r->date[0];
+  lua_createtable(L, 0, n);
   lua_pushinteger(L, r->status);
   lua_setfield(L, -2, "status");
   lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);

@@ -7,6 +7,7 @@
  * Lua is touched only before and after curl_easy_perform: the callbacks in
  * zl_http.c copy into C memory, so no Lua error crosses a libcurl frame. */
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -69,7 +70,9 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-/* conn:perform(request) -> response: one table in, one table out (lzl_aux.h) */
+/* conn:perform(request) -> response: one table in, one table out (lzl_aux.h).
+ * (Refilling one table per connection instead was measured: clearing the
+ * fields of the last response costs more than a new table.) */
 static int l_perform(lua_State *L) {
   lconn *c = check_open(L);
   zl_request q;
@@ -192,13 +195,16 @@ static const luaL_Reg funcs[] = {
   {NULL, NULL}
 };
 
+/* curl_global_init is not thread-safe before libcurl 7.84 and must run
+ * once: pthread_once orders it before every loader that returns, in any
+ * thread (the result is written inside the once and read after it). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+static void curl_init_once(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
 ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
-  static int inited = 0;
-  if (!inited) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return luaL_error(L, "zoomlive: curl_global_init failed");
-    inited = 1;
-  }
+  pthread_once(&curl_once, curl_init_once);
+  if (curl_init_rc != CURLE_OK) return luaL_error(L, "zoomlive: curl_global_init failed");
   zl_new_class(L, CONN_MT, conn_meta, conn_methods);
   if (luaL_newmetatable(L, BUF_MT)) {
     lua_pushcfunction(L, l_buf_gc);
@@ -207,6 +213,8 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
   zl_open_multi(L);   /* core.multi: lzl_multi.c */
+  zl_open_driver(L);  /* core.driver: lzl_driver.c */
+  zl_open_crypto(L);  /* core.hmac_sha256_hex, equal_consttime, parse_date: lzl_crypto.c */
   lua_pushliteral(L, ZOOMLIVE_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

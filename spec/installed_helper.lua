@@ -23,3 +23,11 @@ if not os.getenv("ZOOMLIVE_SIM") then
     require("zoomlive.testing").default_exe = exe
   end
 end
+-- testsys (poll, fork, pipe for a few specs) is a test-only C module that
+-- CMake builds beside the simulator: ZOOMLIVE_TESTSYS, else build/lib's
+local testsys = os.getenv("ZOOMLIVE_TESTSYS") or ((os.getenv("ZOOMLIVE_BUILD_DIR") or "build") .. "/lib/testsys.so")
+local f = io.open(testsys)
+if f then
+  f:close()
+  package.preload.testsys = function() return assert(package.loadlib(testsys, "luaopen_testsys"))() end
+end

@@ -5,8 +5,8 @@
 # luarocks: in a fresh copy of the checkout's tracked files, with no cmake on
 # PATH, `luarocks --lua-version=5.4 make --deps-mode=none` installs the rock,
 # `require "zoomlive"` loads the installed copy, and `luarocks test` (busted
-# against the installed module) passes; the simulator for the specs is
-# BUILD_DIR's, built by CMake (it is not part of the rock).
+# against the installed module) passes; the simulator and the test-only
+# module testsys are BUILD_DIR's, built by CMake (they are not in the rock).
 set -eu
 how=$1
 build=$(cd "$2" && pwd)
@@ -85,7 +85,8 @@ echo "$out"
 case $out in "zoomlive $version" | "zoomlive $version "*) ;; *) echo "the installed zoomlive command is not $version" >&2; exit 1 ;; esac
 if [ "$how" = luarocks ]; then
   # busted, every spec, against the installed module
-  ZOOMLIVE_SIM="$build/bin/zoomlive-sim" luarocks --lua-version=5.4 test -- -o TAP \
+  ZOOMLIVE_SIM="$build/bin/zoomlive-sim" ZOOMLIVE_TESTSYS="$build/lib/testsys.so" \
+    luarocks --lua-version=5.4 test -- -o TAP \
     > "$tmp/test.log" 2>&1 || { grep -v '^ok ' "$tmp/test.log"; echo "luarocks test failed" >&2; exit 1; }
   echo "luarocks test: $(grep -c '^ok ' "$tmp/test.log") specs passed against the installed module"
 fi

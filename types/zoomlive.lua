@@ -6,7 +6,7 @@
 
 ---@alias zoomlive.Id integer|number|string   a positive int64: integer, integral float or digit string
 ---@alias zoomlive.Action "start"|"stop"|"mode"
----@alias zoomlive.ErrorKind "http"|"transport"|"timeout"|"argument"|"auth"|"protocol"|"aborted"|"cancelled"
+---@alias zoomlive.ErrorKind "http"|"transport"|"timeout"|"argument"|"auth"|"protocol"|"aborted"|"cancelled"|"webhook"
 
 ---@class zoomlive.Settings
 ---@field active_speaker_name? boolean
@@ -45,6 +45,7 @@
 ---@field attempts? integer
 ---@field curl_code? integer libcurl's code (kinds "transport", "timeout")
 ---@field field? string the wrong value's name (kind "argument")
+---@field reason? string why zoomlive.webhook refused a delivery (kind "webhook")
 ---@field outcome_unknown? boolean an attempt's request left but its answer was lost: Zoom may have applied it
 
 ---@class zoomlive.Options
@@ -183,6 +184,23 @@ function Client:webinar_get(id) end
 ---@return zoomlive.Info info
 function Client:webinar_configure(id, cfg) end
 
+---@class zoomlive.JoinToken
+---@field token string a credential: keep it out of logs
+---@field expire_in number seconds
+
+---A token for a Meeting SDK bot to join and start the live stream.
+---@param id zoomlive.Id
+---@return zoomlive.JoinToken? token
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:join_token(id) end
+
+---@param id zoomlive.Id
+---@return zoomlive.JoinToken? token
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function Client:webinar_join_token(id) end
+
 ---Many updates at once on libcurl's multi interface.
 ---@param items zoomlive.BatchItem[]
 ---@param opts? zoomlive.BatchOptions
@@ -301,6 +319,18 @@ function zoomlive.webinar_configure(id, cfg) end
 ---@return zoomlive.BatchSummary summary
 function zoomlive.update_many(items, opts) end
 
+---@param id zoomlive.Id
+---@return zoomlive.JoinToken? token
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.join_token(id) end
+
+---@param id zoomlive.Id
+---@return zoomlive.JoinToken? token
+---@return zoomlive.Error? err
+---@return zoomlive.Info info
+function zoomlive.webinar_join_token(id) end
+
 ---Raises err when a call failed (HTTP errors included); otherwise returns the call's results.
 ---@generic T
 ---@param status T
@@ -354,6 +384,11 @@ function errors.is(v) end
 ---@field invalidate_old_tokens? boolean
 ---@field no_ratelimit_headers? boolean
 ---@field verbose? boolean
+---@field webhook_url? string
+---@field webhook_secret? string
+---@field webhook_delay? number
+---@field webhook_retries? integer
+---@field webhook_retry_delay? number
 
 ---A running zoomlive-sim.
 ---@class zoomlive.Sim
@@ -403,6 +438,11 @@ function Sim:config(t) end
 function Sim:advance(seconds) end
 ---@return table clock {now, now_iso, offset}
 function Sim:clock() end
+---@return table log {deliveries = {...}}
+function Sim:webhooks() end
+function Sim:clear_webhooks() end
+---@return table log
+function Sim:validate_webhook() end
 ---@return boolean clean
 function Sim:stop() end
 
@@ -413,5 +453,111 @@ local testing = {}
 ---@param opts? zoomlive.testing.Options
 ---@return zoomlive.Sim
 function testing.start(opts) end
+
+---@class zoomlive.webhook.Event
+---@field name string e.g. "meeting.live_streaming_started"
+---@field event_ts number milliseconds since the epoch
+---@field time number seconds since the epoch
+---@field kind? "meeting"|"webinar"
+---@field id? string exact decimal digits
+---@field uuid? string
+---@field host_id? string
+---@field topic? string
+---@field account_id? string
+---@field operator? string
+---@field operator_id? string
+---@field stream? table {service, stream_url, page_url, resolution, stream_key = "***", date_time, at}
+---@field plain_token? string
+local Event = {}
+---@return string? stream_key
+function Event:stream_key() end
+
+---@class zoomlive.webhook.Response
+---@field status integer
+---@field content_type? string
+---@field body string
+---@field event? zoomlive.webhook.Event
+---@field err? zoomlive.Error
+---@field duplicate? boolean
+
+---@class zoomlive.webhook.Handler
+local Handler = {}
+---@param method string
+---@param headers table<string, string>
+---@param raw_body string
+---@return zoomlive.webhook.Response
+function Handler:handle(method, headers, raw_body) end
+
+---@class zoomlive.webhook.Listener
+local Listener = {}
+---@param name string
+---@param id? zoomlive.Id
+---@param timeout number seconds
+---@return zoomlive.webhook.Event? event
+---@return zoomlive.Error? err
+function Listener:wait(name, id, timeout) end
+---@param name string
+---@param id? zoomlive.Id
+---@param timeout number
+---@param callback fun(event: zoomlive.webhook.Event?, err: zoomlive.Error?)
+---@return fun() cancel
+function Listener:expect(name, id, timeout, callback) end
+---@return zoomlive.webhook.Event[]
+function Listener:drain() end
+---@param max_wait number
+---@return integer served
+function Listener:step(max_wait) end
+---@return integer[] fds
+function Listener:fds() end
+---@return integer
+function Listener:port() end
+---@return string
+function Listener:url() end
+function Listener:close() end
+
+---@class zoomlive.webhook
+---@field TOLERANCE number 300
+---@field MAX_BODY integer
+local webhook = {}
+
+---@param headers table<string, string>
+---@param name string lower case
+---@return string? value
+---@return ("missing"|"ambiguous")? why
+function webhook.header(headers, name) end
+
+---@param secret string
+---@param headers table<string, string>
+---@param raw_body string
+---@param opts? number|{now?: number, tolerance?: number}
+---@return true? ok
+---@return zoomlive.Error? err
+function webhook.verify(secret, headers, raw_body, opts) end
+
+---@param secret string
+---@param raw_body string
+---@param timestamp? number
+---@return table<string, string>? headers
+---@return zoomlive.Error? err
+function webhook.sign(secret, raw_body, timestamp) end
+
+---@param secret string
+---@param raw_body string
+---@return string? body
+---@return zoomlive.Error? err
+function webhook.url_validation(secret, raw_body) end
+
+---@param raw_body string
+---@return zoomlive.webhook.Event? event
+---@return zoomlive.Error? err
+function webhook.parse(raw_body) end
+
+---@param opts {secret: string, tolerance?: number, now?: fun(): number, remember?: integer}
+---@return zoomlive.webhook.Handler
+function webhook.handler(opts) end
+
+---@param opts table secret, host, port, path, tolerance, backend, loop, on_event, log, now, clock, poll, max_body
+---@return zoomlive.webhook.Listener
+function webhook.listener(opts) end
 
 return zoomlive

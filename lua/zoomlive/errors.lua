@@ -16,7 +16,8 @@
 --  * `"auth"`: no usable credentials, or the token endpoint refused them
 --    (Zoom's `code` 4700-4706);
 --  * `"protocol"`: a 2xx answer whose body cannot be used;
---  * `"aborted"`, `"cancelled"`: a batch or a scheduler ended the call early.
+--  * `"aborted"`, `"cancelled"`: a batch or a scheduler ended the call early;
+--  * `"webhook"`: `zoomlive.webhook` refused a delivery (`reason` says why).
 --
 -- Any kind may carry `outcome_unknown = true`: an attempt's request left but
 -- its answer was lost, so Zoom may have applied it.

@@ -138,6 +138,17 @@ end
 -- client:configure(68423085, { stream_url = "rtmp://live.example.com/app",
 --   stream_key = key, page_url = "https://example.com/live" })
 
+--- A token that lets a bot built on Zoom's Meeting SDK join the meeting and
+-- start its live stream: `GET /meetings/{meetingId}/jointoken/live_streaming`.
+-- The token is a credential: keep it out of logs (zoomlive's traces show it as `***`).
+-- @function Client:join_token
+-- @param id the meeting id
+-- @treturn[1] table `{token = string, expire_in = seconds}`, `nil`, info
+-- @treturn[2] nil `nil`, an error (any kind of `get`), info
+-- @usage
+-- local jt, err = client:join_token(68423085)
+-- if jt then sdk_join(jt.token) end
+
 --- `update` for a webinar: `PATCH /webinars/{webinarId}/livestream/status`.
 -- @function Client:webinar_update
 -- @param id the webinar id
@@ -171,6 +182,12 @@ end
 -- @tparam table cfg as for `configure`
 -- @return status, err, info as for `update`
 -- @usage client:webinar_configure(81234567890, { resolution = "1080p" })
+
+--- `join_token` for a webinar: `GET /webinars/{webinarId}/jointoken/live_streaming`.
+-- @function Client:webinar_join_token
+-- @param id the webinar id
+-- @return token, err, info as for `join_token`
+-- @usage local jt = assert(client:webinar_join_token(81234567890))
 
 --- Many `update`s at once on libcurl's multi interface, each with the
 -- client's validation, encoding and retry policy; a bad item fails alone.
@@ -282,6 +299,12 @@ end
 -- @return status, err, info as for `Client:update`
 -- @usage zoomlive.configure(68423085, { resolution = "720p" })
 
+--- `join_token` on the default client.
+-- @function join_token
+-- @param id the meeting id
+-- @return token, err, info as for `Client:join_token`
+-- @usage local jt, err = zoomlive.join_token(68423085)
+
 --- `webinar_update` on the default client.
 -- @function webinar_update
 -- @param id the webinar id
@@ -315,6 +338,12 @@ end
 -- @tparam table cfg as for `Client:configure`
 -- @return status, err, info as for `Client:update`
 -- @usage zoomlive.webinar_configure(81234567890, { resolution = "1080p" })
+
+--- `webinar_join_token` on the default client.
+-- @function webinar_join_token
+-- @param id the webinar id
+-- @return token, err, info as for `Client:join_token`
+-- @usage local jt, err = zoomlive.webinar_join_token(81234567890)
 
 --- `update_many` on the default client.
 -- @function update_many

@@ -82,6 +82,8 @@ local option_flags = {
   start_cooldown = "--start-cooldown", client_id = "--client-id",
   client_secret = "--client-secret", account_id = "--account-id", api_url = "--api-url",
   tls_cert = "--tls-cert", tls_key = "--tls-key", bind = "--bind", seed = "--seed",
+  webhook_url = "--webhook-url", webhook_secret = "--webhook-secret", webhook_delay = "--webhook-delay",
+  webhook_retries = "--webhook-retries", webhook_retry_delay = "--webhook-retry-delay",
 }
 local option_switches = {
   any_meeting = "--any-meeting", invalidate_old_tokens = "--invalidate-old-tokens",
@@ -94,7 +96,8 @@ local option_switches = {
 -- flags), `token` (the bearer token it accepts, default `"sim-token"`),
 -- `port`, and the flags' shortcuts `qps`, `daily`, `fixtures`, `token_ttl`,
 -- `start_cooldown`, `client_id`, `client_secret`, `account_id`, `api_url`,
--- `tls_cert`, `tls_key`, `bind`, `seed`, and the switches `any_meeting`,
+-- `tls_cert`, `tls_key`, `bind`, `seed`, `webhook_url`, `webhook_secret`,
+-- `webhook_delay`, `webhook_retries`, `webhook_retry_delay`, and the switches `any_meeting`,
 -- `invalidate_old_tokens`, `no_ratelimit_headers`, `verbose`
 -- @treturn Sim a running simulator: `sim.base_url` (`http://127.0.0.1:PORT/v2`),
 -- `sim.url`, `sim.port`, `sim.pid`, `sim.token`
@@ -307,6 +310,19 @@ function Sim:advance(seconds)
   if type(seconds) ~= "number" then error("zoomlive.testing: seconds expected", 2) end
   return select(2, self:_call("POST", "/_sim/clock", { advance = seconds }))
 end
+--- The webhook deliveries the simulator made or has queued.
+-- @treturn table `{deliveries = {{seq, event, type, id, state, due, status, error, sent_at, timestamp}, ...}}`
+-- @usage local d = sim:webhooks().deliveries
+function Sim:webhooks() return select(2, self:_call("GET", "/_sim/webhooks")) end
+--- Forgets the webhook deliveries.
+-- @return nothing
+-- @usage sim:clear_webhooks()
+function Sim:clear_webhooks() self:_call("DELETE", "/_sim/webhooks") end
+--- Queues an `endpoint.url_validation` request to the webhook URL; the
+-- delivery's state becomes `"validated"` when the answer is right.
+-- @treturn table the delivery log, as `webhooks` returns it
+-- @usage sim:validate_webhook()
+function Sim:validate_webhook() return select(2, self:_call("POST", "/_sim/webhooks/validate")) end
 --- The simulator's clock.
 -- @treturn table `{now, now_iso, offset}` (seconds)
 -- @usage print(sim:clock().offset)
