@@ -134,6 +134,7 @@ static const char *kind_name(zl_kind k) {
     case ZL_TIMEOUT:  return "timeout";
     case ZL_ARGUMENT: return "argument";
     case ZL_MEMORY:   return "memory";
+    case ZL_CANCELLED: return "cancelled";
     default:          return "transport";
   }
 }
@@ -365,6 +366,7 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
   zl_open_multi(L);   /* core.multi: lzl_multi.c */
+  zl_open_signal(L);  /* core.signal_*: lzl_signal.c */
   lua_pushliteral(L, ZOOMLIVE_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

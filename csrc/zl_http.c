@@ -4,6 +4,7 @@
  * callbacks only copy bytes into C memory: nothing here calls Lua, so no Lua
  * error can ever unwind through a libcurl frame. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,34 @@ struct zl_conn {
   double started;
   char errbuf[CURL_ERROR_SIZE];
 };
+
+/* ---- abort requested: process-wide, set by a host's signal handler ------- */
+/* zl_abort_all(1) is async-signal-safe (it stores a sig_atomic_t).  From then
+ * on zl_conn_prepare refuses to start a transfer (ZL_CANCELLED, nothing sent),
+ * and transfers already running are aborted through the progress callback
+ * once the grace (zl_abort_grace, default 0 s) has passed since the core
+ * first noticed; zl_abort_all(2) aborts them at once.  Nothing in the
+ * library sets it on its own. */
+static volatile sig_atomic_t abort_flag;
+static double abort_seen;     /* when a progress callback first saw the flag */
+static double abort_grace_s;
+
+void zl_abort_all(int on) {
+  abort_flag = on > 1 ? 2 : on ? 1 : 0;
+  if (!on) abort_seen = 0;
+}
+int zl_abort_requested(void) { return abort_flag != 0; }
+void zl_abort_grace(double seconds) { abort_grace_s = seconds > 0 ? seconds : 0; }
+
+static int on_xferinfo(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
+  (void)dt; (void)dn; (void)ut; (void)un;
+  if (!abort_flag) return 0;
+  if (abort_flag > 1) return 1;   /* asked twice: no grace */
+  zl_conn *c = ud;
+  double now = zl_monotonic();
+  if (abort_seen == 0) abort_seen = now;
+  return c->started >= abort_seen || now - abort_seen >= abort_grace_s;
+}
 
 /* ---- callbacks: bytes into C memory, nothing else ------------------------ */
 
@@ -175,6 +204,9 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, c);
   SET(CURLOPT_ERRORBUFFER, c->errbuf);
+  SET(CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+  SET(CURLOPT_XFERINFODATA, c);
+  SET(CURLOPT_NOPROGRESS, 0L);
   SET(CURLOPT_SSL_VERIFYPEER, (o && o->insecure) ? 0L : 1L);
   SET(CURLOPT_SSL_VERIFYHOST, (o && o->insecure) ? 0L : 2L);
   /* libcurl looks the proxy variables up on every transfer; when none is
@@ -287,6 +319,7 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   c->resp = r;
   c->seen_body = 0;
   c->errbuf[0] = '\0';
+  if (abort_flag) return fail(r, ZL_CANCELLED, CURLE_ABORTED_BY_CALLBACK, "stopped before sending: nothing sent");
   if (!q->method || !q->url) return fail(r, ZL_ARGUMENT, 0, "method and url are required");
   if (!zl_header_safe(q->method, strlen(q->method)) || !zl_header_safe(q->url, strlen(q->url)))
     return fail(r, ZL_ARGUMENT, 0, "method or url holds CR, LF or NUL");
@@ -373,9 +406,11 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
   /* our own cut of an oversized body: the status and the capped body stand */
   if (cc == CURLE_WRITE_ERROR && valid && r->body_truncated) { r->kind = ZL_OK; return ZL_OK; }
   const char *msg = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
-  zl_kind k = cc == CURLE_OPERATION_TIMEDOUT ? ZL_TIMEOUT
-            : cc == CURLE_OUT_OF_MEMORY     ? ZL_MEMORY
-                                            : ZL_TRANSPORT;
+  zl_kind k = cc == CURLE_OPERATION_TIMEDOUT   ? ZL_TIMEOUT
+            : cc == CURLE_OUT_OF_MEMORY       ? ZL_MEMORY
+            : cc == CURLE_ABORTED_BY_CALLBACK ? ZL_CANCELLED
+                                              : ZL_TRANSPORT;
+  if (k == ZL_CANCELLED) msg = "aborted in flight: the request may have reached the server";
   fail(r, k, cc, msg);
   return k;
 }

@@ -14,6 +14,12 @@ uint64_t zl_rand64(void);
 double zl_rand_unit(void);                              /* [0, 1) */
 void zl_rand_boundary(char *out, size_t n);             /* n chars of [0-9A-Za-z] */
 
+/* zl_http.c: process-wide abort (a host's signal handler may call zl_abort_all) */
+void zl_abort_all(int on);              /* 1: after a grace, 2: at once; async-signal-safe */
+int zl_abort_requested(void);
+void zl_abort_grace(double seconds);    /* running transfers get this long */
+int zl_open_signal(struct lua_State *L);  /* lzl_signal.c: core.signal_* */
+
 /* header value check: 1 when s has no CR, LF or NUL in its first n bytes */
 int zl_header_safe(const char *s, size_t n);
 int zl_open_multi(struct lua_State *L);   /* lzl_multi.c: sets core.multi */

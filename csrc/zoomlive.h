@@ -62,7 +62,8 @@ typedef enum zl_kind {
   ZL_TRANSPORT,      /* refused, DNS, TLS, reset, malformed reply */
   ZL_TIMEOUT,        /* the time bound ran out */
   ZL_ARGUMENT,       /* a request field was unusable (e.g. CR/LF in a header) */
-  ZL_MEMORY          /* out of memory */
+  ZL_MEMORY,         /* out of memory */
+  ZL_CANCELLED       /* zl_abort_all: refused before sending, or aborted in flight */
 } zl_kind;
 
 typedef struct zl_request {

@@ -124,22 +124,44 @@ describe("zoomlive command", function()
   end
 
   describe("usage", function()
-    it("prints a help text with commands, flags, environment, exit codes and examples", function()
+    it("prints a help text with commands, environment, exit codes and examples; each command its flags", function()
       local code, out, err = run({ "--help" })
       assert.are.equal(0, code)
       assert.are.equal("", err)
-      for _, s in ipairs({ "usage: zoomlive", "start", "stop", "mode", "get", "configure",
-          "--webinar", "--display-name", "--active-speaker-name", "--layout", "--close-caption",
-          "--stream-url", "--page-url", "--resolution", "--stream-key-file", "--encoding",
-          "--base-url", "--json", "--dry-run", "--timeout", "--retries", "--show-key", "--version",
-          "ZOOM_ACCESS_TOKEN", "ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET",
-          "ZOOM_API_BASE", "Exit status", "4 beats 3 beats 1",
+      for _, s in ipairs({ "usage: zoomlive", "start", "stop", "mode", "get", "configure", "completion",
+          "--version", "ZOOM_ACCESS_TOKEN", "ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET",
+          "ZOOM_API_BASE", "Exit status", "4 beats 3 beats 1", "130, 143",
           "zoomlive configure 68423085", "zoomlive start 68423085", "zoomlive get 68423085",
-          "zoomlive stop 68423085" }) do
+          "zoomlive stop 68423085", "--from ids.txt" }) do
         assert.truthy(out:find(s, 1, true), "help lacks " .. s)
       end
       assert.are.equal(out, select(2, run({ "-h" })))
       assert.are.equal(out, select(2, run({ "help" })))
+      -- each command's own help: its flags and only those
+      local flags = {
+        start = { "--webinar", "--display-name", "--active-speaker-name", "--layout", "--close-caption",
+          "--from", "--column", "--rate", "--concurrency", "--report", "--resume" },
+        mode = { "--layout", "--close-caption", "--display-name" },
+        stop = { "--webinar", "--from", "--rate", "--concurrency", "--report", "--resume" },
+        get = { "--show-key", "--webinar", "--from" },
+        configure = { "--stream-url", "--page-url", "--resolution", "--stream-key-file", "--webinar" },
+      }
+      local common = { "--encoding", "--base-url", "--json", "--dry-run", "--timeout", "--retries", "--help" }
+      local absent = { stop = { "--display-name", "--stream-url", "--show-key" }, get = { "--layout" },
+        mode = { "--webinar" }, configure = { "--show-key", "--display-name" } }
+      for cmd, list in pairs(flags) do
+        local c, h, e = run({ cmd, "--help" })
+        assert.are.equal(0, c)
+        assert.are.equal("", e)
+        assert.truthy(h:find("^usage: zoomlive " .. cmd))
+        assert.are.equal(h, select(2, run({ "help", cmd })))
+        for _, f in ipairs(list) do assert.truthy(h:find(f, 1, true), cmd .. " help lacks " .. f) end
+        for _, f in ipairs(common) do assert.truthy(h:find(f, 1, true), cmd .. " help lacks " .. f) end
+        for _, f in ipairs(absent[cmd] or {}) do
+          assert.is_nil(h:find(f .. " ", 1, true), cmd .. " help has " .. f)
+        end
+      end
+      assert.are.same({}, api_requests())
     end)
 
     it("prints the version", function()
@@ -249,7 +271,10 @@ describe("zoomlive command", function()
       local code, out, err = run({ "stop", SEED, "1234", "--json" })
       assert.are.equal(1, code)
       local l = lines(out)
-      assert.are.equal(2, #l)
+      assert.are.equal(3, #l)
+      local sum = cjson.decode(l[3])
+      assert.is_true(sum.summary)
+      assert.are.same({ 2, 1, 1, 1 }, { sum.total, sum.ok, sum.failed, sum.exit })
       local a, b = cjson.decode(l[1]), cjson.decode(l[2])
       assert.are.equal(SEED, a.id)
       assert.is_true(a.ok)
@@ -271,7 +296,10 @@ describe("zoomlive command", function()
       local code, out, err = run({ "start", SEED, "1234", OTHER })
       assert.are.equal(1, code)
       assert.are.same({ SEED .. ": live stream started", OTHER .. ": live stream started" }, lines(out))
-      assert.are.same({ "zoomlive: 1234: HTTP 404 (Zoom 3001) Meeting does not exist: 1234." }, lines(err))
+      local e1 = lines(err)
+      assert.are.equal(2, #e1)
+      assert.are.equal("zoomlive: 1234: HTTP 404 (Zoom 3001) Meeting does not exist: 1234.", e1[1])
+      assert.truthy(e1[2]:find("^zoomlive: start: 3 IDs: 2 ok, 1 failed in %d+ s$"), e1[2])
       -- (update_many may send them concurrently: the output keeps the order,
       -- the arrival order is free)
       local paths = {}
@@ -287,7 +315,7 @@ describe("zoomlive command", function()
       assert.are.equal(3, code)
       assert.are.same({ SEED .. ": live stream stopped" }, lines(out))
       local e = lines(err)
-      assert.are.equal(2, #e)
+      assert.are.equal(3, #e)
       assert.truthy(e[1]:find("^zoomlive: 1234: HTTP 404"))
       assert.truthy(e[2]:find("^zoomlive: " .. OTHER .. ": transport %(curl %d+%)"))
     end)
@@ -297,12 +325,13 @@ describe("zoomlive command", function()
       assert.are.equal(0, code)
       assert.are.equal(3, #lines(out))
       assert.truthy(err:find("\r", 1, true))
-      assert.truthy(err:find("3/3 done", 1, true))
-      -- and none off a terminal
+      assert.truthy(err:find("3/3 done, 3 ok, 0 failed", 1, true))
+      -- and none off a terminal: the summary line alone
       code, out, err = run({ "stop", SEED, OTHER, LIVE })
       assert.are.equal(0, code)
       assert.are.equal(3, #lines(out))
-      assert.are.equal("", err)
+      assert.is_nil(err:find("\r", 1, true))
+      assert.truthy(err:find("^zoomlive: stop: 3 IDs: 3 ok, 0 failed in %d+ s\n$"), err)
     end)
 
     it("uses client:update_many for several IDs when it exists", function()
@@ -331,11 +360,14 @@ describe("zoomlive command", function()
       assert.are.same({ SEED .. ": live stream started", OTHER .. ": live stream started" }, lines(out))
       assert.truthy(err:find("3/3 done", 1, true))
       assert.truthy(err:find("zoomlive: 1234: HTTP 404", 1, true))
-      -- one ID, webinars, get and configure never go through it
+      -- one ID, get and configure never go through it; webinar lists do
       run({ "stop", SEED })
-      run({ "stop", "--webinar", WEBINAR, "82000000003" })
       run({ "get", SEED, OTHER })
       assert.are.equal(1, #calls)
+      run({ "stop", "--webinar", WEBINAR, "82000000003" })
+      assert.are.equal(2, #calls)
+      assert.is_true(calls[2].opts.webinar)
+      assert.are.same({ { WEBINAR, "stop" }, { "82000000003", "stop" } }, calls[2].items)
     end)
 
     it("falls back to one client:update after another without update_many", function()
@@ -358,8 +390,10 @@ describe("zoomlive command", function()
         local code, out = run({ "stop", SEED, OTHER, LIVE, "1234", "--json" })
         assert.are.equal(1, code)
         local ids, oks = {}, {}
-        for i, l in ipairs(lines(out)) do
-          local o = cjson.decode(l)
+        local l = lines(out)
+        assert.is_true(cjson.decode(table.remove(l)).summary)
+        for i, s in ipairs(l) do
+          local o = cjson.decode(s)
           ids[i], oks[i] = o.id, o.ok
         end
         assert.are.same({ SEED, OTHER, LIVE, "1234" }, ids)
@@ -563,12 +597,12 @@ describe("zoomlive command", function()
       local code, out, err = run({ "stop", SEED, OTHER }, { env = { ZOOM_ACCESS_TOKEN = false } })
       assert.are.equal(4, code)
       assert.are.equal("", out)
-      assert.are.equal(1, #lines(err))
+      assert.are.equal(2, #lines(err))   -- said once, then the summary
       assert.truthy(err:find("^zoomlive: auth: no credentials"))
       code, out = run({ "stop", SEED, OTHER, "--json" }, { env = { ZOOM_ACCESS_TOKEN = false } })
       assert.are.equal(4, code)
       local l = lines(out)
-      assert.are.equal(2, #l)
+      assert.are.equal(3, #l)
       assert.are.equal("auth", cjson.decode(l[2]).error.kind)
       assert.are.same({}, sim:requests())
     end)
@@ -597,7 +631,7 @@ describe("zoomlive command", function()
         ZOOM_CLIENT_SECRET = "sim-client-secret", ZOOM_OAUTH_URL = url .. "/oauth/token" } })
       assert.are.equal(3, code)
       assert.are.equal("", out)
-      assert.are.equal(1, #lines(err))
+      assert.are.equal(2, #lines(err))   -- said once, then the summary
       assert.truthy(err:find("^zoomlive: auth: token endpoint unreachable"), err)
       assert.are.same({}, sim:requests())
     end)
@@ -678,7 +712,8 @@ describe("zoomlive command", function()
       local code, out = sh("stop --json " .. SEED .. " " .. LIVE .. " 1234")
       assert.are.equal(1, code)
       local l = lines(out)
-      assert.are.equal(3, #l)
+      assert.are.equal(4, #l)
+      assert.is_true(cjson.decode(table.remove(l)).summary)
       local ids = {}
       for i, s in ipairs(l) do ids[i] = cjson.decode(s).id end
       assert.are.same({ SEED, LIVE, "1234" }, ids)

@@ -6,6 +6,7 @@
 -- | outcome                                  | retried? | wait                                  |
 -- |------------------------------------------|----------|---------------------------------------|
 -- | 2xx                                      | done     |                                       |
+-- | cancelled (the host asked for an abort)  | never    |                                       |
 -- | transport failure, timeout               | yes      | backoff                               |
 -- | 502, 503, 504                            | yes      | Retry-After if given, else backoff    |
 -- | 500 without a Zoom error code            | yes      | backoff                               |
@@ -26,6 +27,7 @@ M.START_WAIT = 30   -- Zoom: "retry making a new request after 30 seconds"
 function M.decide(o, attempt, backoff)
   local status = o.status
   if status and status >= 200 and status < 300 then return "done" end
+  if o.kind == "cancelled" then return "fail" end   -- the host asked to stop
   local base, cap = backoff.base, backoff.cap
   if not status then
     return "retry", core.backoff(attempt, base, cap)
