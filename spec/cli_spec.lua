@@ -78,10 +78,12 @@ describe("zoomlive command", function()
     local env = { ZOOM_ACCESS_TOKEN = TOKEN, ZOOM_API_BASE = sim.base_url }
     for k, v in pairs(o.env or {}) do env[k] = v or nil end
     local out, err = sink(), sink()
-    local code = cli.main(argv, {
+    local code, signal = cli.main(argv, {
       stdout = out, stderr = err, stdin = o.stdin or stdin_of(""),
       isatty = o.isatty or false, getenv = function(k) return env[k] end,
+      now = o.now, sleep = o.sleep, signals = o.signals,
     })
+    if o.signal_out then o.signal_out[1] = signal end
     local so, se = out.text(), err.text()
     assert_no_secrets(so .. se)
     return code, so, se
@@ -658,6 +660,391 @@ describe("zoomlive command", function()
       local code, _, err = run({ "stop", SEED, "--retries", "0", "--timeout", "0.3" })
       assert.are.equal(3, code)
       assert.truthy(err:find("^zoomlive: " .. SEED .. ": timeout"), err)
+    end)
+  end)
+
+
+  -- clean-ups of a test (busted keeps one finally per test)
+  local cleanups = {}
+  local function later(fn) cleanups[#cleanups + 1] = fn end
+  after_each(function()
+    for i = #cleanups, 1, -1 do cleanups[i]() end
+    cleanups = {}
+  end)
+
+  -- the decoded NDJSON lines of a run's stdout
+  local function records(out)
+    local t = {}
+    for _, l in ipairs(lines(out)) do t[#t + 1] = cjson.decode(l) end
+    return t
+  end
+
+  local function read_file(name)
+    local f = assert(io.open(name, "rb"))
+    local s = f:read("a")
+    f:close()
+    return s
+  end
+
+  local function sent_ids()
+    local t = {}
+    for _, r in ipairs(api_requests()) do
+      local id = r.path:match("^/v2/%a+s/(%d+)/")
+      t[#t + 1] = id
+    end
+    table.sort(t)
+    return t
+  end
+
+  local function sorted(t)
+    table.sort(t)
+    return t
+  end
+
+  describe("lists", function()
+    it("reads IDs from a file: BOM, CR LF, no final newline, blanks, comments, a duplicate, bad rows", function()
+      local name = tmpfile_with("\239\187\191# meetings for the town hall\r\n" .. SEED .. "\r\n\r\n  \r\n"
+        .. "abc\r\n" .. OTHER .. "  \r\n# " .. LIVE .. "\r\n0\r\n" .. SEED .. "\r\n12,34\r\n" .. LIVE)
+      later(function() os.remove(name) end)
+      local code, out, err = run({ "stop", "--from", name })
+      assert.are.equal(1, code, err)    -- bad rows: partial failure, the good rows sent
+      assert.are.same({ SEED .. ": live stream stopped", OTHER .. ": live stream stopped",
+        LIVE .. ": live stream stopped" }, lines(out))
+      assert.are.same(sorted { LIVE, OTHER, SEED }, sent_ids())   -- once each
+      local e = lines(err)
+      assert.truthy(e[1]:find("^zoomlive: line 5: abc: bad argument 'meeting_id'"), e[1])
+      assert.truthy(e[2]:find("^zoomlive: line 8: 0: bad argument 'meeting_id'"), e[2])
+      assert.are.equal("zoomlive: line 9: " .. SEED .. ": listed before (row 2); sent once", e[3])
+      assert.truthy(e[4]:find("^zoomlive: line 10: 12,34: bad argument 'meeting_id': holds a comma"), e[4])
+      assert.truthy(e[5]:find("^zoomlive: stop: 7 IDs: 3 ok, 0 failed, 3 bad rows, 1 duplicates in %d+ s$"),
+        e[5])
+      assert.are.equal(5, #e)
+    end)
+
+    it("--json: one object per input row, bad rows and duplicates included, then a summary", function()
+      local name = tmpfile_with(SEED .. "\nabc\n1234\n" .. SEED .. "\n")
+      later(function() os.remove(name) end)
+      local code, out = run({ "stop", "--from", name, "--json" })
+      assert.are.equal(1, code)
+      local r = records(out)
+      assert.are.equal(5, #r)
+      assert.are.same({ SEED, 1, true, 204 }, { r[1].id, r[1].line, r[1].ok, r[1].status })
+      assert.are.same({ "abc", 2, false, "argument" }, { r[2].row, r[2].line, r[2].ok, r[2].error.kind })
+      assert.is_nil(r[2].id)
+      assert.are.same({ "1234", 3, false, 404 }, { r[3].id, r[3].line, r[3].ok, r[3].status })
+      assert.are.same({ SEED, 4, "duplicate", 1 }, { r[4].id, r[4].line, r[4].skipped, r[4].duplicate_of })
+      assert.is_nil(r[4].ok)
+      assert.are.same({ true, 4, 1, 1, 1, 1, 0, 1 }, { r[5].summary, r[5].total, r[5].ok, r[5].failed,
+        r[5].bad_rows, r[5].duplicates, r[5].not_sent, r[5].exit })
+    end)
+
+    it("reads the list from stdin with --from -, after IDs given as arguments", function()
+      local code, out, err = run({ "stop", SEED, "--from", "-" }, { stdin = stdin_of(OTHER .. "\n" .. LIVE) })
+      assert.are.equal(0, code, err)
+      assert.are.equal(3, #lines(out))
+      assert.are.same(sorted { LIVE, OTHER, SEED }, sent_ids())
+    end)
+
+    it("reads a CSV column named by --column; quoted fields; the header names the columns", function()
+      local name = tmpfile_with('\239\187\191topic,"meeting id",host\r\n"Town hall, Q3",' .. SEED
+        .. ',ann\r\n"Say ""hi""", ' .. OTHER .. ' ,bob\r\nbroken,abc,carl\r\nshort\r\n')
+      later(function() os.remove(name) end)
+      local code, out, err = run({ "stop", "--from", name, "--column", "meeting id", "--json" })
+      assert.are.equal(1, code, err)
+      local r = records(out)
+      assert.are.same({ SEED, OTHER }, { r[1].id, r[2].id })
+      assert.are.same({ 2, 3, 4, 5 }, { r[1].line, r[2].line, r[3].line, r[4].line })
+      assert.are.same({ true, true, false, false }, { r[1].ok, r[2].ok, r[3].ok, r[4].ok })
+      assert.truthy(r[4].error.message:find("no column 2", 1, true))
+      assert.are.same(sorted { OTHER, SEED }, sent_ids())
+    end)
+
+    it("refuses a list it cannot use, sending nothing (exit 2)", function()
+      local csv = tmpfile_with("a,b\n1,2\n")
+      local bad = tmpfile_with("abc\n\n0\n")
+      local utf16 = tmpfile_with("\255\254" .. ("1\0002\0"):rep(2))
+      local missing = os.tmpname()
+      os.remove(missing)
+      later(function() os.remove(csv) os.remove(bad) os.remove(utf16) end)
+      local cases = {
+        { { "stop", "--from", csv, "--column", "meeting_id" }, "has no column 'meeting_id' (its header has: a, b)" },
+        { { "stop", SEED, "--column", "id" }, "--column needs --from FILE" },
+        { { "stop", "--from", missing }, "cannot read --from" },
+        { { "stop", "--from", utf16 }, "is UTF-16: save it as UTF-8" },
+        { { "stop", "--from", "-" }, "stop: no ID given (the list holds none)" },
+        { { "stop", "--from", bad }, "line 3: 0: bad argument" },
+        { { "stop", "--from", bad, "--rate", "0" }, "--rate must be a number of requests per second" },
+        { { "stop", SEED, "--concurrency", "0" }, "--concurrency must be an integer from 1 to 64" },
+      }
+      for _, c in ipairs(cases) do
+        local code, _, err = run(c[1])
+        assert.are.equal(2, code, table.concat(c[1], " ") .. ": " .. err)
+        assert.truthy(err:find(c[2], 1, true), "stderr lacks '" .. c[2] .. "': " .. err)
+      end
+      assert.are.same({}, api_requests())
+    end)
+  end)
+
+  describe("pacing", function()
+    -- update_many stood in for: records its calls, answers 204 for every item
+    local function fake_many(calls)
+      local Client = client.Client
+      local saved = rawget(Client, "update_many")
+      later(function() Client.update_many = saved end)
+      Client.update_many = function(_, items, opts)
+        calls[#calls + 1] = { items = items, opts = opts }
+        local res = {}
+        for i in ipairs(items) do res[i] = { status = 204, info = { attempts = 1 } } end
+        return res, { total = #items, ok = #items, failed = 0, attempts = #items }
+      end
+    end
+
+    local function ids(n)
+      local t = {}
+      for i = 1, n do t[i] = tostring(90000000000 + i) end
+      return t
+    end
+
+    it("passes --rate and --concurrency to update_many; defaults are a safe share of Pro's 30/s", function()
+      local calls = {}
+      fake_many(calls)
+      local argv = { "start", table.unpack(ids(5)) }
+      assert.are.equal(0, (run(argv)))
+      assert.are.equal(20, calls[1].opts.rate)
+      assert.are.equal(4, calls[1].opts.concurrency)
+      argv[#argv + 1] = "--rate=7.5"
+      argv[#argv + 1] = "--concurrency=3"
+      assert.are.equal(0, (run(argv)))
+      assert.are.equal(7.5, calls[2].opts.rate)
+      assert.are.equal(3, calls[2].opts.concurrency)
+    end)
+
+    it("sends a long list in chunks of about a second at --rate, each after the last one's time", function()
+      local calls = {}
+      fake_many(calls)
+      local t = 1000
+      local starts, sleeps = {}, {}
+      local saved = client.Client.update_many
+      client.Client.update_many = function(self, items, opts)
+        starts[#starts + 1] = t
+        t = t + 0.25          -- the chunk's calls take a quarter of a second
+        return saved(self, items, opts)
+      end
+      local name = tmpfile_with(table.concat(ids(45), "\n"))
+      later(function() os.remove(name) end)
+      local code, out = run({ "stop", "--from", name, "--rate", "10", "--json" }, {
+        now = function() return t end,
+        sleep = function(s) sleeps[#sleeps + 1] = s; t = t + s end,
+      })
+      assert.are.equal(0, code)
+      assert.are.same({ 10, 10, 10, 10, 5 }, (function()
+        local n = {}
+        for i, c in ipairs(calls) do n[i] = #c.items end
+        return n end)())
+      -- chunk k starts k seconds after the first: 10 requests at 10/s each
+      assert.are.same({ 1000, 1001, 1002, 1003, 1004 }, starts)
+      assert.are.equal(46, #lines(out))
+    end)
+
+    if type(client.Client.update_many) == "function" then
+      it("keeps a list under the simulator's per-second limit (no 429)", function()
+        local limited = testing.start { exe = SIM_EXE, qps = 20, token = TOKEN, args = { "--any-meeting" } }
+        later(function() limited:stop() end)
+        local name = tmpfile_with(table.concat(ids(30), "\n"))
+        later(function() os.remove(name) end)
+        local code, out, err = run({ "stop", "--from", name, "--rate", "18", "--concurrency", "4", "--json",
+          "--retries", "0" }, { env = { ZOOM_API_BASE = limited.base_url } })
+        local statuses = {}
+        for _, r in ipairs(limited:requests()) do statuses[r.status] = (statuses[r.status] or 0) + 1 end
+        assert.is_nil(statuses[429], "429s: " .. tostring(statuses[429]))
+        assert.are.equal(30, #limited:requests())
+        assert.are.equal(31, #lines(out), err)
+        assert.truthy(code == 0 or code == 1, err)
+      end)
+    end
+  end)
+
+  describe("--report and --resume", function()
+    it("appends one record per row as it ends, flushed; a torn last line gets its own line", function()
+      local report = tmpfile_with('{"id":"1","command":"stop","ok":tr')   -- a killed run's last line
+      local list = tmpfile_with(SEED .. "\nabc\n1234\n")
+      later(function() os.remove(report) os.remove(list) end)
+      local code = run({ "stop", "--from", list, "--report", report })
+      assert.are.equal(1, code)
+      local l = lines(read_file(report))
+      assert.are.equal(4, #l)
+      assert.are.equal('{"id":"1","command":"stop","ok":tr', l[1])
+      local a, b, c = cjson.decode(l[2]), cjson.decode(l[3]), cjson.decode(l[4])
+      assert.are.same({ SEED, true, "stop", "meeting" }, { a.id, a.ok, a.command, a.type })
+      assert.are.same({ "abc", false }, { b.row, b.ok })
+      assert.are.same({ "1234", false, 404 }, { c.id, c.ok, c.status })
+    end)
+
+    it("never writes the stream key to a report, --show-key or not", function()
+      local report = os.tmpname()
+      later(function() os.remove(report) end)
+      local code, out = run({ "get", SEED, "--show-key", "--report", report, "--json" })
+      assert.are.equal(0, code)
+      assert.are.equal("key-" .. SEED, cjson.decode(out).config.stream_key)
+      assert.are.equal("***", cjson.decode(read_file(report)).config.stream_key)
+    end)
+
+    it("--resume skips what a report records as done (ok), sends the rest; tolerates a torn line", function()
+      local report = tmpfile_with(table.concat({
+        '{"id":"' .. SEED .. '","type":"meeting","command":"stop","ok":true,"status":204}',
+        '{"id":"' .. OTHER .. '","type":"meeting","command":"stop","ok":false,"status":503}',
+        '{"id":"' .. LIVE .. '","type":"meeting","command":"start","ok":true,"status":204}',
+        '{"id":"' .. LIVE .. '","type":"meeting","command":"stop","ok":tr' }, "\n"))
+      later(function() os.remove(report) end)
+      local code, out, err = run({ "stop", SEED, OTHER, LIVE, "--resume", report, "--report", report, "--json" })
+      assert.are.equal(0, code, err)
+      assert.are.same(sorted { LIVE, OTHER }, sent_ids())
+      local r = records(out)
+      assert.are.same({ "done", nil, nil }, { r[1].skipped, r[2].skipped, r[3].skipped })
+      assert.are.same({ 3, 2, 1 }, { r[4].total, r[4].ok, r[4].skipped_done })
+      assert.truthy(err:find("1 unreadable line(s) skipped", 1, true), err)
+      -- the report now says both are done: a second resume sends nothing
+      sim:clear_requests()
+      code = run({ "stop", SEED, OTHER, LIVE, "--resume", report })
+      assert.are.equal(0, code)
+      assert.are.same({}, sent_ids())
+    end)
+
+    it("--resume FILE must exist unless it is the --report file (a first run)", function()
+      local missing = os.tmpname()
+      os.remove(missing)
+      later(function() os.remove(missing) end)
+      local code, _, err = run({ "stop", SEED, "--resume", missing })
+      assert.are.equal(2, code)
+      assert.truthy(err:find("cannot read --resume", 1, true))
+      assert.are.same({}, api_requests())
+      code = run({ "stop", SEED, "--resume", missing, "--report", missing })
+      assert.are.equal(0, code)
+      assert.are.equal(1, #lines(read_file(missing)))
+    end)
+  end)
+
+  describe("interruption", function()
+    it("stops between chunks on a signal: records the rest as not sent, summary, 128 + signal", function()
+      local n = 0
+      local signals = { trap = function() end, untrap = function() end,
+        pending = function() return n >= 1 and "INT" or nil end }
+      local saved = rawget(client.Client, "update_many")
+      later(function() client.Client.update_many = saved end)
+      client.Client.update_many = function(self, items, opts)
+        n = n + 1
+        return saved(self, items, opts)
+      end
+      local ids = {}
+      for i = 1, 5 do ids[i] = tostring(91000000000 + i) end
+      local list = tmpfile_with(table.concat(ids, "\n"))
+      local report = os.tmpname()
+      later(function() os.remove(list) os.remove(report) end)
+      local sig = {}
+      local code, out, err = run({ "stop", "--from", list, "--rate", "2", "--concurrency", "1", "--json",
+        "--report", report }, { signals = signals, signal_out = sig,
+        env = { ZOOM_API_BASE = sim.base_url } })
+      assert.are.equal(130, code, err)
+      assert.are.equal("INT", sig[1])
+      local r = records(out)
+      assert.are.equal(6, #r)
+      assert.are.same({ "not sent", "not sent", "not sent" }, { r[3].skipped, r[4].skipped, r[5].skipped })
+      assert.are.same({ 5, 3, "INT", 130 }, { r[6].total, r[6].not_sent, r[6].interrupted, r[6].exit })
+      assert.are.equal(2, #api_requests())
+      assert.are.equal(5, #lines(read_file(report)))
+    end)
+  end)
+
+  describe("configure keys from editors", function()
+    local FLAGS = { "--stream-url", "rtmp://new.example.com/app", "--page-url", "https://example.com/live" }
+    it("takes away a BOM, CR LF, blanks, trailing blank lines and NULs", function()
+      for _, text in ipairs({ "\239\187\191" .. KEY .. "\r\n", KEY .. "  \n\n\n", "\t" .. KEY .. "\0",
+          KEY .. "\r\n\0\0", KEY }) do
+        sim:reset()
+        local name = tmpfile_with(text)
+        later(function() os.remove(name) end)
+        local code, _, err = run({ "configure", SEED, "--stream-key-file", name, table.unpack(FLAGS) })
+        assert.are.equal(0, code, err)
+        assert.are.equal(KEY, sim:meeting(SEED).stream.stream_key)
+        sim:reset()
+        code = run({ "configure", SEED, table.unpack(FLAGS) }, { stdin = stdin_of(text) })
+        assert.are.equal(0, code)
+        assert.are.equal(KEY, sim:meeting(SEED).stream.stream_key)
+      end
+    end)
+
+    it("refuses what cannot be one key, saying why and never showing it", function()
+      local cases = {
+        { KEY .. "\n" .. KEY .. "-2\n", "holds more than one line" },
+        { "\255\254k\0e\0y\0", "is UTF-16 text" },
+        { KEY .. "\0" .. KEY, "holds a NUL byte inside the key" },
+        { KEY .. "\27[0m", "holds a control character" },
+        { " \r\n\t\n", "holds only blank space" },
+        { KEY .. "\255", "is not valid UTF-8" },
+      }
+      for _, c in ipairs(cases) do
+        local name = tmpfile_with(c[1])
+        later(function() os.remove(name) end)
+        local code, out, err = run({ "configure", SEED, "--stream-key-file", name, table.unpack(FLAGS) })
+        assert.are.equal(2, code, err)
+        assert.are.equal("", out)
+        assert.truthy(err:find(c[2], 1, true), err)
+        assert.are.equal(1, #lines(err))
+      end
+      assert.are.same({}, api_requests())
+    end)
+  end)
+
+  describe("completion scripts and man page", function()
+    local args = require "zoomlive.cli.args"
+    local SHARE = BUILD .. "/share"
+
+    it("the built files are those of the current definition", function()
+      assert.are.equal(args.completion("bash"), read_file(SHARE .. "/completions/zoomlive.bash"))
+      assert.are.equal(args.completion("zsh"), read_file(SHARE .. "/completions/_zoomlive"))
+      assert.are.equal(args.completion("fish"), read_file(SHARE .. "/completions/zoomlive.fish"))
+      local man = read_file(SHARE .. "/man/man1/zoomlive.1")
+      assert.truthy(man:find("^%.TH ZOOMLIVE 1"))
+      assert.are.equal(args.manpage(man:match('"zoomlive ([^"]*)"')), man)
+      -- and `zoomlive completion SHELL` prints them
+      for _, sh_name in ipairs({ "bash", "zsh", "fish" }) do
+        local code, out = run({ "completion", sh_name })
+        assert.are.equal(0, code)
+        assert.are.equal(args.completion(sh_name), out)
+      end
+    end)
+
+    it("bash completes commands, each command's flags, and the values of a flag", function()
+      local script = SHARE .. "/completions/zoomlive.bash"
+      local function complete(...)
+        local words = { ... }
+        local w = {}
+        for i, x in ipairs(words) do w[i] = q(x) end
+        local p = io.popen("bash -c " .. q("source " .. q(script) .. "; COMP_WORDS=(" .. table.concat(w, " ")
+          .. "); COMP_CWORD=" .. (#words - 1) .. '; _zoomlive; echo "${COMPREPLY[*]}"'))
+        local s = p:read("a")
+        p:close()
+        return s:gsub("\n$", "")
+      end
+      assert.are.equal("start stop", complete("zoomlive", "st"))
+      assert.are.equal("--rate --report --resume --retries", complete("zoomlive", "start", "--r"))
+      assert.are.equal("--stream-url --stream-key-file", complete("zoomlive", "configure", "--stream-"))
+      assert.are.equal("follow_host gallery_view speaker_view", complete("zoomlive", "start", "--layout", ""))
+      assert.are.equal("", complete("zoomlive", "stop", "--display"))
+    end)
+
+    it("docs/cli.md and the man page name every flag of the definition", function()
+      local doc = read_file("docs/cli.md")
+      local man = read_file(SHARE .. "/man/man1/zoomlive.1"):gsub("\\%-", "-")
+      local help = ""
+      for _, cmd in ipairs(args.COMMANDS) do help = help .. args.help(cmd) end
+      for flag in help:gmatch("%-%-[%w-]+") do
+        assert.truthy(doc:find("`" .. flag, 1, true), "docs/cli.md lacks " .. flag)
+        assert.truthy(man:find(flag, 1, true), "the man page lacks " .. flag)
+      end
+      for _, cmd in ipairs(args.COMMANDS) do
+        assert.truthy(doc:find("`" .. cmd, 1, true), "docs/cli.md lacks " .. cmd)
+      end
     end)
   end)
 

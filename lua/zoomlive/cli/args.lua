@@ -125,6 +125,15 @@ local FLAGS = {
   dry_run = { "--dry-run", nil, "print each request and an equivalent curl command; send nothing" },
 }
 
+-- the values completion scripts offer (the converters check them too)
+local CHOICES = {
+  active_speaker_name = { "false", "true" },
+  layout = sorted_keys(validate.LAYOUTS),
+  close_caption = sorted_keys(validate.CAPTIONS),
+  resolution = sorted_keys(validate.RESOLUTIONS),
+  encoding = { "json", "multipart" },
+}
+
 local SETTINGS = { "display_name", "active_speaker_name", "layout", "close_caption" }
 local STREAM = { "stream_url", "page_url", "stream_key_file", "resolution" }
 local LIST = { "from", "column" }
@@ -143,10 +152,11 @@ local COMMAND_DEFS = {
   mode = { "change layout or captions of a running stream (meetings only)",
     { { "Settings", SETTINGS }, { "Lists", LIST }, { "Pacing and records", PACING }, { "Other", COMMON } } },
   get = { "print the live-stream configuration (the stream key as ***)",
-    { { "Lists", LIST }, { "Other", { "show_key", "webinar", "encoding", "base_url", "timeout", "retries",
+    { { "Lists", LIST }, { "Pacing and records", { "rate", "report", "resume" } },
+      { "Other", { "show_key", "webinar", "encoding", "base_url", "timeout", "retries",
       "json", "dry_run" } } } },
   configure = { "set the stream URL, stream key, page URL and resolution",
-    { { "Configuration", STREAM }, { "Lists", LIST },
+    { { "Configuration", STREAM }, { "Lists", LIST }, { "Pacing and records", { "rate", "report", "resume" } },
       { "Other", { "webinar", "encoding", "base_url", "timeout", "retries", "json", "dry_run" } } } },
 }
 M.COMMAND_DEFS = COMMAND_DEFS
@@ -205,6 +215,7 @@ local function add_flag(p, field)
   if f[2] then
     el = p:option(f[1]):argname(f[2]):description(f[3]):target(field)
     el:convert(f[4] or function(v) return v end)
+    if CHOICES[field] then el:choices(CHOICES[field]) end
   else
     el = p:flag(f[1]):description(f[3]):target(field)
   end
@@ -272,6 +283,19 @@ local function reword(msg, argv)
     local hint = name:find("key", 1, true)
       and "; the stream key is never taken on the command line: use --stream-key-file FILE or stdin" or ""
     return format("unknown flag '%s'%s", printable(name, 40), hint)
+  end
+  local list
+  name, list = msg:match("^argument for option '([^']*)' must be one of (.*)$")
+  if name then
+    local value
+    for k, a in ipairs(argv) do
+      if a == name then value = argv[k + 1] end
+      if a:sub(1, #name + 1) == name .. "=" then value = a:sub(#name + 2) end
+    end
+    local t = {}
+    for c in list:gmatch("'([^']*)'") do t[#t + 1] = c end
+    local mustbe = #t == 2 and t[1] == "false" and (t[2] .. " or " .. t[1]) or ("one of " .. concat(t, ", "))
+    return format("%s must be %s, got '%s'", name, mustbe, printable(value or "", 40))
   end
   name = msg:match("^option '([^']*)' requires an argument")
   if name then return name .. " needs a value" end
