@@ -20,7 +20,7 @@
 #include <string.h>
 #include <lua.h>
 #include <lauxlib.h>
-#include "zl_internal.h"
+#include "lzl_aux.h"
 
 static const struct { const char *name; int sig; } SIGNALS[] = {
   {"INT", SIGINT}, {"TERM", SIGTERM}, {"HUP", SIGHUP}, {"QUIT", SIGQUIT}, {NULL, 0}

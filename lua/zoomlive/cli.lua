@@ -236,7 +236,21 @@ local function run(argv, ctx)
     for _, row in ipairs(rows) do
       if row.id and not row.dup_of then ids[#ids + 1] = row.id end
     end
-    return dryrun.run(out, o, c, ids, env.settings_json, env.cfg)
+    return dryrun.run(env, ids)
+  end
+
+  -- credentials first, once: a missing or refused token is one failure,
+  -- not one per ID
+  local tok, aerr = c:check_credentials()
+  if not tok then
+    for _, row in ipairs(rows) do
+      if o.json and row.id then
+        out:line(output.record_json { id = row.id, line = row.line, type = kind, command = cmd, ok = false,
+          error = aerr })
+      end
+    end
+    out:warn(output.err_text(aerr))
+    return M.exit_of(aerr)
   end
 
   if o.resume then

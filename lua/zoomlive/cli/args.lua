@@ -116,7 +116,7 @@ local FLAGS = {
     integer("--concurrency", 1, M.MAX_CONCURRENCY) },
   report = { "--report", "FILE", "append one JSON record per ID to FILE as each one ends" },
   resume = { "--resume", "FILE", "skip the IDs that the report FILE records as done (ok)" },
-  encoding = { "--encoding", "multipart|json", "body of start/stop/mode requests (default multipart)",
+  encoding = { "--encoding", "multipart|json", "body of start/stop/mode requests (default json, as Zoom documents)",
     one_of("--encoding", { multipart = true, json = true }) },
   base_url = { "--base-url", "URL", "API base URL (default $ZOOM_API_BASE, else https://api.zoom.us/v2)" },
   timeout = { "--timeout", "S", "seconds allowed per attempt (default 30)", seconds("--timeout") },

@@ -1,11 +1,16 @@
 --- zoomlive.cli.dryrun: prints what would be sent, sends nothing.
 --
---   dryrun.run(out, o, client, ids, settings_json, cfg) -> exit code
+--   dryrun.run(env, ids) -> exit code
 --
--- For each ID: method, URL, headers (the token as ***), the body (for
--- multipart, its parts as text; the stream key as ***) and an equivalent
--- curl command that takes the token and the key from the shell.
-local validate = require "zoomlive.validate"
+-- For each ID the request is built by zoomlive.request, the one place every
+-- call builds its request, and turned into the core's value by
+-- request.spec: method, URL, the headers the core sends (the token as
+-- ***), and the body byte for byte (a multipart body as core.multipart
+-- encodes the same fields, with this run's boundary; a stream key as ***),
+-- then an equivalent curl command that takes the token and the key from the
+-- shell.
+local core = require "zoomlive.core"
+local request = require "zoomlive.request"
 local output = require "zoomlive.cli.output"
 
 local format, concat = string.format, table.concat
@@ -21,81 +26,79 @@ local function shquote(s)
 end
 M.shquote = shquote
 
--- The request of one ID: method, path, content type, body | parts, curl body.
-local function request_of(o, encoding, kind, id, settings_json, cfg)
-  if o.command == "get" then
-    return { method = "GET", path = "/" .. kind .. "s/" .. id .. "/livestream" }
-  elseif o.command == "configure" then
-    local shown = {}
-    for k, v in pairs(cfg) do shown[k] = v end
-    shown.stream_key = "***"
-    local body = assert(validate.stream(shown, "configure"))
-    shown.stream_key = KEY_PLACEHOLDER
-    local templ = shquote(assert(validate.stream(shown, "configure")))
-    -- the key comes from the shell at run time, never from us
-    return { method = "PATCH", path = "/" .. kind .. "s/" .. id .. "/livestream",
-      ctype = "application/json", body = body,
-      curl_body = "--data-raw " .. templ:gsub(KEY_PLACEHOLDER, "'\"$ZOOM_STREAM_KEY\"'", 1) }
-  end
-  local r = { method = "PATCH", path = "/" .. kind .. "s/" .. id .. "/livestream/status" }
-  if encoding == "json" then
-    r.ctype = "application/json"
-    r.body = settings_json and ('{"action":"' .. o.command .. '","settings":' .. settings_json .. "}")
-      or ('{"action":"' .. o.command .. '"}')
-    r.curl_body = "--data-raw " .. shquote(r.body)
-  else
-    r.ctype = "multipart/form-data"
-    r.parts = { { "action", o.command } }
-    if settings_json then r.parts[2] = { "settings", settings_json } end
-    local f = {}
-    for i, p in ipairs(r.parts) do f[i] = "--form-string " .. shquote(p[1] .. "=" .. p[2]) end
-    r.curl_body = concat(f, " ")
-  end
-  return r
+-- the request of one ID (zoomlive.request), or nil, err
+local function request_of(env, id)
+  local o = env.o
+  local cmd, kind = o.command, env.kind
+  if cmd == "get" then return request.get(kind, "zoomlive", id) end
+  if cmd == "configure" then return request.configure(kind, "zoomlive", id, env.cfg) end
+  return request.status(kind, "zoomlive", id, cmd, env.settings, env.client.encoding)
 end
 
-function M.run(out, o, c, ids, settings_json, cfg)
-  local kind = o.webinar and "webinar" or "meeting"
+-- the curl option that sends the same body
+local function curl_body(env, req, spec)
+  if spec.form then
+    local f = {}
+    for i = 1, #spec.form, 2 do f[#f + 1] = "--form-string " .. shquote(spec.form[i] .. "=" .. spec.form[i + 1]) end
+    return concat(f, " ")
+  end
+  if not spec.body then return nil end
+  if req.secret_body then
+    -- the key comes from the shell at run time, never from us
+    local cfg = {}
+    for k, v in pairs(env.cfg) do cfg[k] = v end
+    cfg.stream_key = KEY_PLACEHOLDER
+    local templ = shquote(assert(request.configure(env.kind, "zoomlive", req.id, cfg)).body)
+    return "--data-raw " .. templ:gsub(KEY_PLACEHOLDER, "'\"$ZOOM_STREAM_KEY\"'", 1)
+  end
+  return "--data-raw " .. shquote(spec.body)
+end
+
+function M.run(env, ids)
+  local out, o, c = env.out, env.o, env.client
   local base = c:base_url()
   for n, id in ipairs(ids) do
-    local r = request_of(o, c.encoding, kind, id, settings_json, cfg)
-    local url = base .. r.path
-    local headers = { { "Authorization", "Bearer ***" }, { "Accept", "application/json" } }
-    if r.ctype then headers[3] = { "Content-Type", r.ctype } end
-    local curl = { "curl -sS -X " .. r.method .. " " .. shquote(url),
+    local req = assert(request_of(env, id))
+    local spec = request.spec(req, base)
+    local ctype, body = spec.content_type, spec.body
+    if spec.form then body, ctype = core.multipart(spec.form) end
+    if req.secret_body then body = request.redact(body) end
+    local headers = { { "Authorization", "Bearer ***" }, { "Accept", "application/json" },
+      { "User-Agent", format("zoomlive/%s libcurl/%s", core.version, core.curl_version) } }
+    if ctype then headers[#headers + 1] = { "Content-Type", ctype } end
+    local curl = { "curl -sS -X " .. spec.method .. " " .. shquote(spec.url),
       "-H \"Authorization: Bearer $ZOOM_ACCESS_TOKEN\"", "-H 'Accept: application/json'" }
-    if r.ctype == "application/json" then curl[#curl + 1] = "-H 'Content-Type: application/json'" end
-    if r.curl_body then curl[#curl + 1] = r.curl_body end
+    if spec.content_type then curl[#curl + 1] = "-H " .. shquote("Content-Type: " .. spec.content_type) end
+    curl[#curl + 1] = curl_body(env, req, spec)
     local curl_line = concat(curl, " \\\n  ")
     if o.json then
-      local ps
-      if r.parts then
-        ps = {}
-        for i, p in ipairs(r.parts) do ps[i] = jobj { { "name", p[1] }, { "value", p[2] } }.__json end
-        ps = { __json = "[" .. concat(ps, ",") .. "]" }
+      local parts
+      if spec.form then
+        parts = {}
+        for i = 1, #spec.form, 2 do
+          parts[#parts + 1] = jobj { { "name", spec.form[i] }, { "value", spec.form[i + 1] } }.__json
+        end
+        parts = { __json = "[" .. concat(parts, ",") .. "]" }
       end
+      local hs = {}
+      for i, h in ipairs(headers) do hs[i] = h end
       out:line(jobj {
-        { "id", id }, { "type", kind }, { "command", o.command }, { "ok", true }, { "dry_run", true },
-        { "method", r.method }, { "url", url }, { "headers", jobj(headers) }, { "body", r.body },
-        { "parts", ps }, { "curl", (curl_line:gsub(" \\\n  ", " ")) },
+        { "id", id }, { "type", env.kind }, { "command", o.command }, { "ok", true }, { "dry_run", true },
+        { "method", spec.method }, { "url", spec.url }, { "headers", jobj(hs) }, { "body", body },
+        { "parts", parts }, { "curl", (curl_line:gsub(" \\\n  ", " ")) },
       }.__json)
     else
       if n > 1 then out:line("") end
-      out:line(format("# %s %s (dry run: nothing sent)", kind, id))
-      out:line(r.method .. " " .. url)
+      out:line(format("# %s %s (dry run: nothing sent)", env.kind, id))
+      out:line(spec.method .. " " .. spec.url)
       for _, h in ipairs(headers) do out:line(h[1] .. ": " .. h[2]) end
-      if r.body then
+      if body then
         out:line("")
-        out:line(r.body)
-      elseif r.parts then
-        for _, p in ipairs(r.parts) do
-          out:line("")
-          out:line(format("--- part %q", p[1]))
-          out:line(p[2])
-        end
+        out:raw(body)
+        if body:sub(-1) ~= "\n" then out:raw("\n") end
       end
       out:line("")
-      if o.command == "configure" then out:line("# with ZOOM_STREAM_KEY set to the stream key:") end
+      if req.secret_body then out:line("# with ZOOM_STREAM_KEY set to the stream key:") end
       out:line(curl_line)
     end
   end

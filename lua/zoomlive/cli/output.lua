@@ -185,11 +185,7 @@ function Out:record(rec, json, text)
   end
   local who = rec.id or rec.row
   if rec.line and not rec.arg then who = format("line %d: %s", rec.line, who) end
-  if rec.error and rec.error.kind == "auth" then
-    -- credentials fail every ID alike: said once
-    if not self.auth_said then self:warn(M.err_text(rec.error)) end
-    self.auth_said = true
-  elseif rec.error then
+  if rec.error then
     self:warn(who .. ": " .. M.err_text(rec.error))
   elseif rec.skipped == "duplicate" then
     self:warn(format("%s: listed before (row %d); sent once", who, rec.duplicate_of))

@@ -20,7 +20,7 @@ function M.prepare(env)
   end
   local settings_json, err = validate.settings(settings, kind, "zoomlive", o.command)
   if err then return nil, output.err_text(err) end
-  env.settings_json = settings_json
+  env.settings_json, env.settings = settings_json, settings
   local update = o.webinar and c.webinar_update or c.update
   local batch = type(c.update_many) == "function"
     and function(items, opts) return c:update_many(items, opts) end or nil
