@@ -1079,6 +1079,123 @@ describe("zoomlive command", function()
     end)
   end)
 
+
+  describe("signals (bin/zoomlive in a subprocess)", function()
+    local slow   -- a simulator that answers every meeting, 300 ms late
+
+    before_each(function()
+      slow = testing.start { exe = SIM_EXE, qps = 100000, token = TOKEN, args = { "--any-meeting" } }
+      slow:fault { path = "/v2/meetings/", latency_ms = 300 }
+    end)
+    after_each(function() slow:stop() end)
+
+    -- Runs `script` (bash, $0 $1 ... = extra) in a new process group with
+    -- the CLI's environment; returns the group's id and a function that
+    -- waits for it and says "signal N" or "exit N".
+    local function spawn(script, extra)
+      local env = { "env -u ZOOM_ACCOUNT_ID -u ZOOM_CLIENT_ID -u ZOOM_CLIENT_SECRET",
+        "LUA_PATH=" .. q("lua/?.lua;lua/?/init.lua;;"), "LUA_CPATH=" .. q(BUILD .. "/lib/?.so;;"),
+        "ZOOM_ACCESS_TOKEN=" .. q(TOKEN), "ZOOM_API_BASE=" .. q(slow.base_url), "ZOOMLIVE_LUA=" .. q(LUA) }
+      local perl = [[$| = 1; use POSIX; my $pid = fork(); die "fork" unless defined $pid;
+        if ($pid == 0) { setsid(); open(STDOUT, ">", "/dev/null"); exec("bash", "-c", @ARGV) or POSIX::_exit(127) }
+        print "pid $pid\n"; waitpid($pid, 0); my $s = $?;
+        print(($s & 127) ? "signal " . ($s & 127) . "\n" : "exit " . ($s >> 8) . "\n");]]
+      local parts = { table.concat(env, " "), "perl -e", q(perl), q(script) }
+      for _, a in ipairs(extra) do parts[#parts + 1] = q(a) end
+      local p = assert(io.popen(table.concat(parts, " ") .. " 2>/dev/null", "r"))
+      local pid = assert(tonumber(p:read("l"):match("^pid (%d+)$")))
+      return pid, function()
+        local how = p:read("l")
+        p:close()
+        return how
+      end
+    end
+
+    -- waits (at most 20 s) for the file to hold n lines
+    local function wait_lines(name, n)
+      for _ = 1, 400 do
+        local f = io.open(name, "rb")
+        local c = 0
+        if f then
+          for _ in f:lines() do c = c + 1 end
+          f:close()
+        end
+        if c >= n then return c end
+        os.execute("sleep 0.05")
+      end
+      error("no " .. n .. " lines in " .. name)
+    end
+
+    local function list_of(n)
+      local t = {}
+      for i = 1, n do t[i] = tostring(90000000000 + i) end
+      return t
+    end
+
+    it("SIGINT: nothing sent after it, the report complete, the process ends by SIGINT and a shell loop stops",
+      function()
+        local ids = list_of(16)
+        local list = tmpfile_with(table.concat(ids, "\n") .. "\n")
+        local report = os.tmpname()
+        local err = os.tmpname()
+        later(function() os.remove(list) os.remove(report) os.remove(err) end)
+        local pid, wait = spawn([[for i in 1 2; do "$ZOOMLIVE_LUA" bin/zoomlive stop --from "$0" --rate 4 ]]
+          .. [[--concurrency 2 --report "$1" 2>>"$2"; echo "after $i: $?" >>"$2"; done]], { list, report, err })
+        wait_lines(report, 4)                       -- the first chunk is done
+        os.execute("kill -INT -" .. pid)            -- Ctrl-C: the whole group
+        assert.are.equal("signal 2", wait())      -- bash stopped its loop by SIGINT too
+        local e = read_file(err)
+        assert.is_nil(e:find("after", 1, true), e)
+        assert.truthy(e:find("interrupted by SIGINT", 1, true), e)
+        -- one record per row; the rows sent are exactly the simulator's requests
+        local recs = records(read_file(report))
+        assert.are.equal(16, #recs)
+        local logged = {}
+        for _, r in ipairs(slow:requests()) do
+          local id = r.path:match("^/v2/meetings/(%d+)/")
+          assert.is_nil(logged[id], "sent twice: " .. tostring(id))
+          logged[id] = true
+        end
+        local not_sent = 0
+        for i, r in ipairs(recs) do
+          assert.are.equal(ids[i], r.id)
+          if r.skipped == "not sent" or (r.error and r.error.kind == "cancelled" and not r.error.outcome_unknown) then
+            not_sent = not_sent + 1
+            assert.is_nil(logged[r.id], r.id .. " was sent after the signal")
+          else
+            assert.is_true(r.ok, cjson.encode(r))
+            assert.is_true(logged[r.id], r.id .. " is recorded done but was never sent")
+          end
+        end
+        assert.truthy(not_sent > 0 and not_sent < 16, not_sent)
+      end)
+
+    it("SIGTERM during a call that never ends: a second signal cuts the grace; ends by SIGTERM", function()
+      slow:fault { meeting = "90000000002", hang = true }
+      local list = tmpfile_with("90000000001\n90000000002\n")
+      local report = os.tmpname()
+      local err = os.tmpname()
+      later(function() os.remove(list) os.remove(report) os.remove(err) end)
+      -- exec: the command itself leads the group (a bash waiting for it
+      -- would die of SIGTERM at once)
+      local pid, wait = spawn([[exec "$ZOOMLIVE_LUA" bin/zoomlive stop --from "$0" --concurrency 1 --report "$1" ]]
+        .. [[--timeout 60 2>"$2"]], { list, report, err })
+      for _ = 1, 400 do
+        if #slow:requests() >= 1 then break end   -- the first is answered; the second goes out
+        os.execute("sleep 0.05")
+      end
+      os.execute("sleep 0.2")
+      os.execute("kill -TERM -" .. pid .. "; kill -INT -" .. pid)
+      assert.are.equal("signal 15", wait())
+      local recs = records(read_file(report))
+      assert.are.equal(2, #recs)
+      assert.is_true(recs[1].ok)
+      assert.are.equal("cancelled", recs[2].error.kind)
+      assert.is_true(recs[2].error.outcome_unknown)    -- its request had left
+      assert.truthy(read_file(err):find("interrupted by SIGTERM", 1, true))
+    end)
+  end)
+
   describe("bin/zoomlive", function()
     it("runs: --help and --version exit 0", function()
       local code, out = sh("--help")

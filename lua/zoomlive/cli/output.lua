@@ -46,7 +46,7 @@ function M.jerr(err)
     { "kind", err.kind }, { "status", err.status }, { "code", err.code },
     { "field", err.field }, { "message", err.message and printable(err.message, 500) },
     { "tracking_id", err.tracking_id }, { "retry_after", err.retry_after },
-    { "maybe_applied", err.maybe_applied },
+    { "outcome_unknown", err.outcome_unknown },
   }
 end
 
