@@ -12,7 +12,8 @@
 #   BENCH_ROUNDS (9 interleaved rounds, best of; wrk and the curl CLI
 #   run in the first 3 only) BENCH_WRK_SECS (3)
 #   BENCH_MEM_N (100000) BENCH_PROFILE (1; 0 skips callgrind; 2 adds the libcurl option experiments) BENCH_PROF_N (2000)
-#   BENCH_BATCH (1; 0 skips the simulator targets)
+#   BENCH_BATCH (1; 0 skips the simulator targets, the command's among them:
+#     bench/cli_list.sh)
 #   BENCH_IDLE_GUARD (1: hold /dev/cpu_dma_latency at 0 during the run, see
 #     bench/idle_guard.c; 0: leave the CPU idle states alone)
 #   BENCH_PROFILE_DIR (unset; a directory to keep the callgrind outputs in:
@@ -346,7 +347,7 @@ start_sim() {   # out-file args... ; sets SIM_PORT, SIM_PID
   return 1
 }
 stop_sim() { kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; }
-lat_v="SKIP (BENCH_BATCH=0)" rate_v="SKIP (BENCH_BATCH=0)"
+lat_v="SKIP (BENCH_BATCH=0)" rate_v="SKIP (BENCH_BATCH=0)" cli_full="" cli_sig=""
 lat_detail="" rate_detail=""
 if [ "$BATCH" = 1 ]; then
   echo "== batch targets against zoomlive-sim"
@@ -379,6 +380,10 @@ if [ "$BATCH" = 1 ]; then
         rate_v=${rate_detail##* }
       else note_broken "zoomlive_batch (rate)"; rate_v="FAIL (could not run)"; fi
     else note_broken "zoomlive-sim (rate)"; fi
+    # the zoomlive command on a 1,000-row list (bench/cli_list.sh)
+    bash "$ROOT/bench/cli_list.sh" "$BUILD" >"$TMP/cl" 2>&1 || note_broken "cli_list"
+    sed 's/^/  /' "$TMP/cl"
+    cli_full=$(sed -n 's/^RESULT full: //p' "$TMP/cl") cli_sig=$(sed -n 's/^RESULT sigint: //p' "$TMP/cl")
   fi
 fi
 
@@ -487,6 +492,8 @@ echo "| zoomlive vs prebuilt-body C loop | >= 0.85x | ${t2% -> *} | ${t2##* } |"
 echo "| memory: peak RSS after $MEM_N calls vs after 1,000 | <= +2 MiB | $mem_line | $mem_verdict |"
 echo "| batch: 1,000 updates, 20 ms latency, concurrency 32 | <= 1.15x ideal (0.625 s) | ${lat_detail% -> *} | $lat_v |"
 echo "| batch: 500 updates, sim 50/s, rate=50 | all ok, <1% 429, <= 11 s | ${rate_detail% -> *} | $rate_v |"
+echo "| zoomlive start --from (1,000 rows, 10 bad), sim 30/s, --rate 30 | 990 started, 10 reported, <1% 429, <= 36.3 s | ${cli_full% -> *} | ${cli_full##* } |"
+echo "| the same, SIGINT halfway | exit by SIGINT (130) <= 2 s, report lists every started ID | ${cli_sig% -> *} | ${cli_sig##* } |"
 if [ -n "$prof_rows" ]; then
   echo
   echo "| client (callgrind) | instructions/request |"

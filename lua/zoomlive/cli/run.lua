@@ -81,7 +81,8 @@ function M.rows(env, rows, how)
         rec = { id = row.id, line = row.line, arg = row.arg, type = env.kind, command = o.command,
           skipped = "done" }
         st.done_before = st.done_before + 1
-      elseif results[row] then
+      elseif results[row] and not (results[row].err and results[row].err.kind == "cancelled"
+          and not results[row].err.outcome_unknown) then
         local r = results[row]
         rec = record_of(env, row, r)
         if r.err then
@@ -91,6 +92,7 @@ function M.rows(env, rows, how)
           st.ok = st.ok + 1
         end
       else
+        -- not reached before the signal, or stopped before its request left
         rec = record_of(env, row)
         rec.skipped = "not sent"
         st.not_sent = st.not_sent + 1
