@@ -1170,6 +1170,47 @@ describe("zoomlive command", function()
         assert.truthy(not_sent > 0 and not_sent < 16, not_sent)
       end)
 
+    it("core.signal_trap: a caught signal stops calls before they send; untrap restores the host's handler",
+      function()
+        local core = require "zoomlive.core"
+        local f = assert(io.open("/proc/self/stat", "rb"))
+        local pid = f:read("n")
+        f:close()
+        assert.is_nil(core.signal_pending())
+        assert.is_true(core.signal_trap({ "TERM" }, 0))
+        local c = client.new({ base_url = slow.base_url, retries = 0 }, function(k)
+          return k == "ZOOM_ACCESS_TOKEN" and TOKEN or nil
+        end)
+        local ok_trap = pcall(function()
+          os.execute("kill -TERM " .. pid)
+          assert.are.equal("TERM", core.signal_pending())
+          local status, err = c:update("90000000001", "stop")
+          assert.is_nil(status)
+          assert.are.equal("cancelled", err.kind)
+          assert.is_nil(err.outcome_unknown)
+        end)
+        core.signal_untrap()
+        assert.is_true(ok_trap)
+        assert.is_nil(core.signal_pending())
+        assert.are.same({}, slow:requests())       -- nothing was sent
+        assert.are.equal(204, (c:update("90000000001", "stop")))
+        c:close()
+      end)
+
+    it("the library alone installs no handler: a host that never asks dies of SIGTERM as usual", function()
+      local pid, wait = spawn([[exec "$ZOOMLIVE_LUA" -e '
+        local z = require "zoomlive"
+        local c = z.new { base_url = os.getenv("ZOOM_API_BASE") }
+        assert(c:update("90000000001", "stop") == 204)
+        local f = io.open("/proc/self/stat", "rb")
+        local me = f:read("n")
+        f:close()
+        os.execute("kill -TERM " .. me)
+        os.exit(0)']], {})
+      assert.truthy(pid > 0)
+      assert.are.equal("signal 15", wait())
+    end)
+
     it("SIGTERM during a call that never ends: a second signal cuts the grace; ends by SIGTERM", function()
       slow:fault { meeting = "90000000002", hang = true }
       local list = tmpfile_with("90000000001\n90000000002\n")
