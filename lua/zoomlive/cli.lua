@@ -148,56 +148,39 @@ local function done_set(path, report_path, o, kind, out)
   return done
 end
 
-local function run(argv, ctx)
-  local out = ctx.out
-  local o, why = args.parse(argv)
-  if not o then
-    out:warn(why .. " (see zoomlive --help)")
-    return EXIT.usage
-  end
+-- --help, --version, completion: the answers that need no run
+local function informational(o, out)
   if o.help then
     out:raw(args.help(o.help_topic))
-    return EXIT.ok
-  end
-  if o.version then
+  elseif o.version then
     out:line(format("%s (libcurl %s, %s)", zoomlive._VERSION,
       tostring(zoomlive.curl_version):gsub("^libcurl/", ""), _VERSION))
-    return EXIT.ok
-  end
-  if o.completion then
+  elseif o.completion then
     out:raw(args.completion(o.completion))
-    return EXIT.ok
+  else
+    return false
   end
-  local cmd = o.command
-  if not cmd then
-    out:warn("no command given (see zoomlive --help)")
-    return EXIT.usage
-  end
-  local kind = o.webinar and "webinar" or "meeting"
-  o.rate = o.rate or args.DEFAULT_RATE
-  o.concurrency = o.concurrency or args.DEFAULT_CONCURRENCY
+  return true
+end
 
-  local env = { ctx = ctx, out = out, o = o, kind = kind, now = ctx.now, sleep = ctx.sleep,
-    signals = ctx.signals, exit_of = M.exit_of, worst = worst,
-    missing_result = function()
-      return errors.new("protocol", { message = "update_many returned no result for this ID" })
-    end }
-
-  local rows, lerr = lists.read(o, reader(ctx, env), kind)
+-- The rows of the run, or nil and an exit code (messages printed).
+-- IDs on the command line are checked before anything is sent: a typo
+-- there is a usage error; the rows of a file are reported and skipped.
+local function read_rows(env)
+  local o, out, cmd, kind = env.o, env.out, env.o.command, env.kind
+  local rows, lerr = lists.read(o, reader(env.ctx, env), kind)
   if not rows then
     out:warn(lerr)
-    return EXIT.usage
+    return nil, EXIT.usage
   end
   if #rows == 0 then
     out:warn(cmd .. ": no ID given" .. (o.from and " (the list holds none)" or "") .. " (see zoomlive --help)")
-    return EXIT.usage
+    return nil, EXIT.usage
   end
-  -- IDs on the command line are checked before anything is sent: a typo
-  -- there is a usage error; the rows of a file are reported and skipped
-  local bad_arg = false
+  local bad = false
   for _, row in ipairs(rows) do
     if row.arg and not row.id then
-      bad_arg = true
+      bad = true
       if o.json then
         out:line(output.record_json { id = output.printable(row.raw, 40), type = kind, command = cmd,
           ok = false, error = row.err })
@@ -205,56 +188,58 @@ local function run(argv, ctx)
       out:warn(output.printable(row.raw, 40) .. ": " .. output.err_text(row.err))
     end
   end
-  if bad_arg then return EXIT.usage end
+  if bad then return nil, EXIT.usage end
+  return rows
+end
 
+-- The client, or nil and an exit code. Credentials the environment holds
+-- that cannot work are an exit 4, decided here (never from error text).
+local function make_client(env)
+  local o, out, ctx = env.o, env.out, env.ctx
   local problem = credentials_problem(ctx.getenv)
   if problem and not o.dry_run then
     out:warn("auth: " .. problem)
-    return EXIT.auth
+    return nil, EXIT.auth
+  end
+  local getenv = ctx.getenv
+  if problem then   -- a dry run needs no credentials: leave them out
+    getenv = function(n)
+      if n:match("^ZOOM_A") or n:match("^ZOOM_C") then return nil end
+      return ctx.getenv(n)
+    end
   end
   local copts = { base_url = o.base_url, encoding = o.encoding, timeout = o.timeout, retries = o.retries }
   if o.timeout and o.timeout < 10 then copts.connect_timeout = o.timeout end
-  local ok, c = pcall(client.new, copts, problem and function(n)
-    if n:match("^ZOOM_A") or n:match("^ZOOM_C") then return nil end
-    return ctx.getenv(n)
-  end or ctx.getenv)
+  local ok, c = pcall(client.new, copts, getenv)
   if not ok then
     out:warn(output.printable((tostring(c):gsub("^[^:]*:%d+: ", ""):gsub("^zoomlive[.%w]*: ", ""))))
-    return EXIT.usage
+    return nil, EXIT.usage
   end
   ctx.client = c
-  env.client = c
+  return c
+end
 
-  local how, perr = require(COMMANDS[cmd]).prepare(env)
-  if not how then
-    out:warn(perr)
-    return EXIT.usage
-  end
-
-  if o.dry_run then
-    local ids = {}
-    for _, row in ipairs(rows) do
-      if row.id and not row.dup_of then ids[#ids + 1] = row.id end
+-- Credentials first, once: a missing or refused token is one failure, not
+-- one per ID. Returns nil, or the exit code.
+local function credentials_fail(env, rows)
+  local tok, aerr = env.client:check_credentials()
+  if tok then return nil end
+  local o = env.o
+  for _, row in ipairs(rows) do
+    if o.json and row.id then
+      env.out:line(output.record_json { id = row.id, line = row.line, type = env.kind, command = o.command,
+        ok = false, error = aerr })
     end
-    return dryrun.run(env, ids)
   end
+  env.out:warn(output.err_text(aerr))
+  return M.exit_of(aerr)
+end
 
-  -- credentials first, once: a missing or refused token is one failure,
-  -- not one per ID
-  local tok, aerr = c:check_credentials()
-  if not tok then
-    for _, row in ipairs(rows) do
-      if o.json and row.id then
-        out:line(output.record_json { id = row.id, line = row.line, type = kind, command = cmd, ok = false,
-          error = aerr })
-      end
-    end
-    out:warn(output.err_text(aerr))
-    return M.exit_of(aerr)
-  end
-
+-- --resume and --report: nil, or the exit code of a usage error
+local function records_setup(env, how)
+  local o, out = env.o, env.out
   if o.resume then
-    local done, derr = done_set(o.resume, o.report, o, kind, out)
+    local done, derr = done_set(o.resume, o.report, o, env.kind, out)
     if not done then
       out:warn(derr)
       return EXIT.usage
@@ -268,6 +253,46 @@ local function run(argv, ctx)
       return EXIT.usage
     end
   end
+end
+
+local function run(argv, ctx)
+  local out = ctx.out
+  local o, why = args.parse(argv)
+  if not o then
+    out:warn(why .. " (see zoomlive --help)")
+    return EXIT.usage
+  end
+  if informational(o, out) then return EXIT.ok end
+  if not o.command then
+    out:warn("no command given (see zoomlive --help)")
+    return EXIT.usage
+  end
+  o.rate = o.rate or args.DEFAULT_RATE
+  o.concurrency = o.concurrency or args.DEFAULT_CONCURRENCY
+  local env = { ctx = ctx, out = out, o = o, kind = o.webinar and "webinar" or "meeting",
+    now = ctx.now, sleep = ctx.sleep, signals = ctx.signals, exit_of = M.exit_of, worst = worst,
+    missing_result = function()
+      return errors.new("protocol", { message = "update_many returned no result for this ID" })
+    end }
+
+  local rows, code = read_rows(env)
+  if not rows then return code end
+  env.client, code = make_client(env)
+  if not env.client then return code end
+  local how, perr = require(COMMANDS[o.command]).prepare(env)
+  if not how then
+    out:warn(perr)
+    return EXIT.usage
+  end
+  if o.dry_run then
+    local ids = {}
+    for _, row in ipairs(rows) do
+      if row.id and not row.dup_of then ids[#ids + 1] = row.id end
+    end
+    return dryrun.run(env, ids)
+  end
+  code = credentials_fail(env, rows) or records_setup(env, how)
+  if code then return code end
   ctx.signals.trap()
   ctx.trapped = true
   return run_mod.rows(env, rows, how)
