@@ -78,7 +78,7 @@ end
 
 -- seconds that calls in flight get after SIGINT or SIGTERM (a second
 -- signal ends them at once)
-M.GRACE = 2
+M.GRACE = args.GRACE
 
 local NO_SIGNALS = { trap = function() end, pending = function() return nil end, untrap = function() end }
 local CORE_SIGNALS = {

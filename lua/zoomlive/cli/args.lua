@@ -18,6 +18,7 @@ M.COMMANDS = { "start", "stop", "mode", "get", "configure" }
 M.DEFAULT_RATE = 20          -- requests per second: two thirds of Pro's 30/s (docs/cli.md)
 M.DEFAULT_CONCURRENCY = 4
 M.MAX_RATE = 1000
+M.GRACE = 2                  -- seconds calls in flight get after SIGINT/SIGTERM
 M.MAX_CONCURRENCY = 64
 
 local function sorted_keys(set)
@@ -82,7 +83,7 @@ local function rate(flag)
   end
 end
 
-local function text(flag)
+local function nonempty(flag)
   return function(v)
     if v == "" then return nil, flag .. " needs a value" end
     return v
@@ -109,7 +110,7 @@ local FLAGS = {
   from = { "--from", "FILE", "read the IDs from FILE ('-': stdin): one per line, or CSV with --column; "
     .. "blank lines and lines starting with # are skipped" },
   column = { "--column", "NAME", "the IDs are in this column of a CSV file whose first line names the columns",
-    text("--column") },
+    nonempty("--column") },
   rate = { "--rate", "N", format("at most N requests per second (default %d)", M.DEFAULT_RATE),
     rate("--rate") },
   concurrency = { "--concurrency", "N", format("at most N requests in flight (default %d)", M.DEFAULT_CONCURRENCY),
@@ -181,6 +182,23 @@ M.EXIT_STATUS = {
   { "130, 143", "interrupted by SIGINT or SIGTERM: the command ends by the same signal, "
     .. "after recording what was done" },
 }
+-- paragraphs of the help text and the man page alike
+M.NOTES = {
+  { "Lists", "--from FILE reads IDs one per line, or a CSV column with --column NAME; blank lines and "
+    .. "lines starting with # are skipped; CR LF, a missing final newline and a UTF-8 byte-order mark are "
+    .. "handled. A bad row is reported with its line number and skipped, the good rows are sent; an ID "
+    .. "listed twice is sent once. IDs on the command line are all checked before anything is sent." },
+  { "Pacing", format("--rate defaults to %d requests per second, two thirds of the Light limit of Zoom's "
+    .. "lowest paid plan (Pro, 30/s, shared by every app of the account).", M.DEFAULT_RATE) },
+  { "Records", "--json prints one JSON object per input row, then a summary object; --report FILE "
+    .. "appends the same records as the calls end; --resume FILE skips the IDs such a report records "
+    .. "as done (ok)." },
+  { "Signals", "On SIGINT or SIGTERM nothing more is sent; calls in flight get up to " .. M.GRACE
+    .. " s (a second "
+    .. "signal ends them at once), every row gets its record, the summary is printed, and the command "
+    .. "ends by the same signal, so a shell loop around it stops too." },
+}
+
 M.WORST_ORDER = "With several IDs the worst outcome decides: 4 beats 3 beats 1 beats 0."
 
 M.EXAMPLES = {
@@ -196,8 +214,28 @@ M.EXAMPLES = {
   "zoomlive start --dry-run 68423085       # show the request, send nothing",
 }
 
+-- text wrapped at width, each line indented
+local function wrap(text, indent, width)
+  local lines, line = {}, indent
+  for word in text:gmatch("%S+") do
+    if #line + #word + 1 > width and line ~= indent then
+      lines[#lines + 1] = line
+      line = indent
+    end
+    line = line == indent and (indent .. word) or (line .. " " .. word)
+  end
+  lines[#lines + 1] = line
+  return concat(lines, "\n")
+end
+
 local function epilog()
-  local b = { "Environment:" }
+  local b = {}
+  for _, n in ipairs(M.NOTES) do
+    b[#b + 1] = n[1] .. ":"
+    b[#b + 1] = wrap(n[2], "  ", 79)
+    b[#b + 1] = ""
+  end
+  b[#b + 1] = "Environment:"
   for _, e in ipairs(M.ENVIRONMENT) do b[#b + 1] = format("  %-26s %s", e[1], e[2]) end
   b[#b + 1] = ""
   b[#b + 1] = "Exit status:"
@@ -417,6 +455,10 @@ function M.manpage(version)
   b[#b + 1] = ".TP"
   b[#b + 1] = "\\fB\\-\\-version\\fR"
   b[#b + 1] = "print the version"
+  for _, n in ipairs(M.NOTES) do
+    b[#b + 1] = ".SH " .. n[1]:upper()
+    b[#b + 1] = roff(n[2])
+  end
   b[#b + 1] = ".SH ENVIRONMENT"
   for _, e in ipairs(M.ENVIRONMENT) do
     b[#b + 1] = ".TP"
