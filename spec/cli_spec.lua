@@ -208,6 +208,16 @@ describe("zoomlive command", function()
       assert.are.same({}, api_requests())
     end)
 
+    it("refuses help for an unknown command, and completion for an unknown shell", function()
+      local code, out, err = run({ "help", "launch" })
+      assert.are.equal(2, code)
+      assert.are.equal("", out)
+      assert.truthy(err:find("unknown command 'launch'", 1, true))
+      code, _, err = run({ "completion", "tcsh" })
+      assert.are.equal(2, code)
+      assert.truthy(err:find("must be one of", 1, true), err)
+    end)
+
     it("never echoes a stream key typed on the command line", function()
       local code, out, err = run({ "configure", SEED, "--stream-key=" .. KEY })
       assert.are.equal(2, code)
@@ -875,6 +885,30 @@ describe("zoomlive command", function()
       -- chunk k starts k seconds after the first: 10 requests at 10/s each
       assert.are.same({ 1000, 1001, 1002, 1003, 1004 }, starts)
       assert.are.equal(46, #lines(out))
+    end)
+
+    it("paces get and configure, which go one by one, at --rate too", function()
+      local t = 500
+      local sleeps = {}
+      local code, out = run({ "get", SEED, OTHER, LIVE, "--rate", "4", "--json" }, {
+        now = function() return t end,
+        sleep = function(sec) sleeps[#sleeps + 1] = sec; t = t + sec end,
+      })
+      assert.are.equal(0, code)
+      assert.are.same({ 0.25, 0.25 }, sleeps)      -- the calls themselves take no time on this clock
+      assert.are.equal(4, #lines(out))
+      assert.are.equal(3, #api_requests())
+    end)
+
+    it("sends a list of webinars through update_many", function()
+      local code, out, err = run({ "stop", "--webinar", WEBINAR, "82000000003", "--json" })
+      assert.are.equal(0, code, err)
+      local paths = {}
+      for i, r in ipairs(api_requests()) do paths[i] = r.path end
+      table.sort(paths)
+      assert.are.same({ "/v2/webinars/81234567890/livestream/status", "/v2/webinars/82000000003/livestream/status" },
+        paths)
+      assert.are.equal("webinar", records(out)[1].type)
     end)
 
     if type(client.Client.update_many) == "function" then
