@@ -215,6 +215,7 @@ describe("zoomlive command", function()
       assert.truthy(err:find("unknown command 'launch'", 1, true))
       code, out, err = run({ "completion", "tcsh" })
       assert.are.equal(2, code)
+      assert.are.equal("", out)
       assert.truthy(err:find("must be one of", 1, true), err)
     end)
 
