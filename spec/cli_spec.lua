@@ -651,6 +651,30 @@ describe("zoomlive command", function()
       assert.are.same({}, sim:requests())
     end)
 
+    it("takes a token or S2S secret with an editor's BOM, CR or blanks; refuses one that cannot be right", function()
+      for _, t in ipairs({ TOKEN .. "\r", "\239\187\191" .. TOKEN, " " .. TOKEN .. " \n" }) do
+        local code, _, err = run({ "stop", SEED }, { env = { ZOOM_ACCESS_TOKEN = t } })
+        assert.are.equal(0, code, err)
+      end
+      local code, _, err = run({ "stop", SEED }, { env = { ZOOM_ACCESS_TOKEN = false,
+        ZOOM_ACCOUNT_ID = "sim-account\r\n", ZOOM_CLIENT_ID = "sim-client-id",
+        ZOOM_CLIENT_SECRET = "\239\187\191sim-client-secret\r\n", ZOOM_OAUTH_URL = sim.url .. "/oauth/token" } })
+      assert.are.equal(0, code, err)
+      local out
+      code, out, err = run({ "stop", SEED }, { env = { ZOOM_ACCESS_TOKEN = TOKEN .. "\n" .. TOKEN } })
+      assert.are.equal(4, code)
+      assert.are.equal("", out)
+      assert.are.equal("zoomlive: auth: ZOOM_ACCESS_TOKEN holds more than one line: put the token alone on its line\n",
+        err)
+      code, _, err = run({ "stop", SEED }, { env = { ZOOM_ACCESS_TOKEN = TOKEN .. "\0x" } })
+      assert.are.equal(4, code)
+      assert.truthy(err:find("holds a NUL byte inside the token", 1, true), err)
+      -- the four good runs were sent, the two refused ones not
+      local reqs = api_requests()
+      assert.are.equal(4, #reqs)
+      for _, r in ipairs(reqs) do assert.are.equal("/v2/meetings/" .. SEED .. "/livestream/status", r.path) end
+    end)
+
     it("exits 4 when Zoom refuses the token (HTTP 401)", function()
       local code, _, err = run({ "stop", SEED }, { env = { ZOOM_ACCESS_TOKEN = "wrong-token" } })
       assert.are.equal(4, code)

@@ -35,6 +35,7 @@ local lists = require "zoomlive.cli.lists"
 local output = require "zoomlive.cli.output"
 local run_mod = require "zoomlive.cli.run"
 local dryrun = require "zoomlive.cli.dryrun"
+local secret = require "zoomlive.cli.secret"
 
 local format = string.format
 
@@ -89,7 +90,10 @@ local CORE_SIGNALS = {
 
 -- Credentials in the environment that cannot work: an exit 4 before
 -- anything else, decided here rather than read from an error's text.
-local function credentials_problem(getenv)
+local CREDENTIALS = { ZOOM_ACCESS_TOKEN = "token", ZOOM_ACCOUNT_ID = "account ID", ZOOM_CLIENT_ID = "client ID",
+  ZOOM_CLIENT_SECRET = "secret" }
+
+local function credentials_problem(getenv, rawenv)
   local s2s = { "ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET" }
   local set = 0
   for _, n in ipairs(s2s) do if getenv(n) then set = set + 1 end end
@@ -97,8 +101,11 @@ local function credentials_problem(getenv)
     return "Server-to-Server OAuth needs ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET together"
   end
   for _, n in ipairs({ "ZOOM_ACCESS_TOKEN", table.unpack(s2s) }) do
-    local v = getenv(n)
-    if v and v:find("[\r\n\0]") then return n .. " holds CR, LF or NUL" end
+    local v = rawenv(n)
+    if v then
+      local ok, why = secret.clean(v, n, CREDENTIALS[n])
+      if not ok then return why end
+    end
   end
 end
 
@@ -196,7 +203,7 @@ end
 -- that cannot work are an exit 4, decided here (never from error text).
 local function make_client(env)
   local o, out, ctx = env.o, env.out, env.ctx
-  local problem = credentials_problem(ctx.getenv)
+  local problem = credentials_problem(ctx.getenv, ctx.rawenv)
   if problem and not o.dry_run then
     out:warn("auth: " .. problem)
     return nil, EXIT.auth
@@ -315,14 +322,25 @@ function M.main(argv, iot)
   }
   -- an empty variable is an unset one, as in most shells' idioms
   local getenv = iot.getenv or os.getenv
-  ctx.getenv = function(name)
+  ctx.rawenv = function(name)
     local v = getenv(name)
     if v == "" then return nil end
+    return v
+  end
+  -- credentials the shell took from a file (TOKEN=$(cat f)) lose what an
+  -- editor left around them: a BOM, a CR, blanks, a trailing NUL
+  ctx.getenv = function(name)
+    local v = ctx.rawenv(name)
+    if v and CREDENTIALS[name] then
+      local clean = secret.clean(v, name, CREDENTIALS[name])
+      if clean then return clean end
+    end
     return v
   end
   ctx.out = output.new(ctx)
   for _, name in ipairs({ "ZOOM_ACCESS_TOKEN", "ZOOM_CLIENT_SECRET" }) do
     ctx.out:secret(ctx.getenv(name))
+    ctx.out:secret(ctx.rawenv(name))
   end
   local ok, code, signal = xpcall(run, debug.traceback, argv or {}, ctx)
   if ctx.client then ctx.client:close() end

@@ -1,4 +1,5 @@
---- zoomlive.cli.secret: a secret (stream key) as an editor or a pipe gives it.
+--- zoomlive.cli.secret: a secret (a stream key; a token or client secret
+-- the shell took from a file) as an editor or a pipe gives it.
 --
 --   local key, why = secret.clean(text, "--stream-key-file x")
 --
@@ -14,7 +15,9 @@ local M = {}
 
 M.MAX = 64 * 1024   -- bytes read at most
 
-function M.clean(text, what)
+-- noun: what the secret is called in messages ("key" by default)
+function M.clean(text, what, noun)
+  noun = noun or "key"
   if text == nil or text == "" then return nil, what .. " is empty" end
   if #text > M.MAX then return nil, format("%s is longer than %d bytes: not a key", what, M.MAX) end
   local s = text
@@ -26,10 +29,10 @@ function M.clean(text, what)
   s = s:gsub("^[ \t\r\n]+", ""):gsub("[ \t\r\n\0]+$", "")
   if s == "" then return nil, what .. " holds only blank space" end
   if s:find("[\r\n]") then
-    return nil, what .. " holds more than one line: put the key alone on its line"
+    return nil, what .. " holds more than one line: put the " .. noun .. " alone on its line"
   end
-  if s:find("\0", 1, true) then return nil, what .. " holds a NUL byte inside the key" end
-  if s:find("%c") then return nil, what .. " holds a control character inside the key" end
+  if s:find("\0", 1, true) then return nil, what .. " holds a NUL byte inside the " .. noun end
+  if s:find("%c") then return nil, what .. " holds a control character inside the " .. noun end
   if not utf8.len(s) then return nil, what .. " is not valid UTF-8 text" end
   return s
 end
