@@ -49,7 +49,7 @@ local RANK = { [0] = 0, [1] = 1, [3] = 2, [4] = 3, [2] = 4, [70] = 5 }
 
 local COMMANDS = {
   start = "zoomlive.cli.update", stop = "zoomlive.cli.update", mode = "zoomlive.cli.update",
-  get = "zoomlive.cli.get", configure = "zoomlive.cli.configure",
+  get = "zoomlive.cli.get", configure = "zoomlive.cli.configure", ["join-token"] = "zoomlive.cli.join_token",
 }
 
 --- The exit code of one error, by its kind.

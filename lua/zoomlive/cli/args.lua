@@ -13,7 +13,7 @@ local format, concat = string.format, table.concat
 
 local M = {}
 
-M.COMMANDS = { "start", "stop", "mode", "get", "configure" }
+M.COMMANDS = { "start", "stop", "mode", "get", "configure", "join-token" }
 
 M.DEFAULT_RATE = 20          -- requests per second: two thirds of Pro's 30/s (docs/cli.md)
 M.DEFAULT_CONCURRENCY = 4
@@ -106,6 +106,7 @@ local FLAGS = {
     .. "is not a terminal. The key is never taken on the command line and never printed" },
   resolution = { "--resolution", "720p|1080p", "stream resolution", one_of("--resolution", validate.RESOLUTIONS) },
   show_key = { "--show-key", nil, "print the stream key instead of ***" },
+  show_token = { "--show-token", nil, "print the join token instead of ***" },
   webinar = { "--webinar", nil, "the IDs are webinars" },
   from = { "--from", "FILE", "read the IDs from FILE ('-': stdin): one per line, or CSV with --column; "
     .. "blank lines and lines starting with # are skipped" },
@@ -159,6 +160,10 @@ local COMMAND_DEFS = {
   configure = { "set the stream URL, stream key, page URL and resolution",
     { { "Configuration", STREAM }, { "Lists", LIST }, { "Pacing and records", { "rate", "report", "resume" } },
       { "Other", { "webinar", "encoding", "base_url", "timeout", "retries", "json", "dry_run" } } } },
+  ["join-token"] = { "get a join token for live streaming (for a Meeting SDK bot); shown as *** unless "
+    .. "--show-token is given",
+    { { "Lists", LIST }, { "Pacing and records", { "rate", "report", "resume" } },
+      { "Other", { "show_token", "webinar", "base_url", "timeout", "retries", "json", "dry_run" } } } },
 }
 M.COMMAND_DEFS = COMMAND_DEFS
 
@@ -207,6 +212,7 @@ M.EXAMPLES = {
   "    --page-url https://example.com/live --stream-key-file ~/.zoom-stream-key",
   "zoomlive start 68423085 --display-name \"Town hall\" --layout speaker_view",
   "zoomlive get 68423085",
+  "zoomlive join-token --show-token 68423085",
   "zoomlive stop 68423085",
   "zoomlive start --from ids.txt --rate 20 --report run.ndjson",
   "zoomlive start --from ids.txt --resume run.ndjson --report run.ndjson",
@@ -356,9 +362,8 @@ function M.parse(argv)
   local ok, o = M.parser():pparse(argv)
   if not ok then return nil, reword(o, argv) end
   o.ids = o.ids or {}
-  for _, name in ipairs({ "start", "stop", "mode", "get", "configure", "help", "completion" }) do
-    o[name] = nil
-  end
+  for _, name in ipairs(M.COMMANDS) do o[name] = nil end
+  o.help, o.completion = nil, nil   -- argparse marks the command used; ours are set below
   if o.command == "help" then
     o.help, o.command, o.help_topic = true, nil, o.topic
     if o.topic and not COMMAND_DEFS[o.topic] then

@@ -31,6 +31,7 @@ local function request_of(env, id)
   local o = env.o
   local cmd, kind = o.command, env.kind
   if cmd == "get" then return request.get(kind, "zoomlive", id) end
+  if cmd == "join-token" then return request.join_token(kind, "zoomlive", id) end
   if cmd == "configure" then return request.configure(kind, "zoomlive", id, env.cfg) end
   return request.status(kind, "zoomlive", id, cmd, env.settings, env.client.encoding)
 end
@@ -43,7 +44,7 @@ local function curl_body(env, req, spec)
     return concat(f, " ")
   end
   if not spec.body then return nil end
-  if req.secret_body then
+  if env.o.command == "configure" then
     -- the key comes from the shell at run time, never from us
     local cfg = {}
     for k, v in pairs(env.cfg) do cfg[k] = v end
@@ -62,7 +63,7 @@ function M.run(env, ids)
     local spec = request.spec(req, base)
     local ctype, body = spec.content_type, spec.body
     if spec.form then body, ctype = core.multipart(spec.form) end
-    if req.secret_body then body = request.redact(body) end
+    if o.command == "configure" then body = request.redact(body) end
     local headers = { { "Authorization", "Bearer ***" }, { "Accept", "application/json" },
       { "User-Agent", format("zoomlive/%s libcurl/%s", core.version, core.curl_version) } }
     if ctype then headers[#headers + 1] = { "Content-Type", ctype } end
@@ -98,7 +99,7 @@ function M.run(env, ids)
         if body:sub(-1) ~= "\n" then out:raw("\n") end
       end
       out:line("")
-      if req.secret_body then out:line("# with ZOOM_STREAM_KEY set to the stream key:") end
+      if o.command == "configure" then out:line("# with ZOOM_STREAM_KEY set to the stream key:") end
       out:line(curl_line)
     end
   end

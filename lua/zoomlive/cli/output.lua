@@ -128,10 +128,14 @@ function M.record_json(rec)
       { "page_url", c.page_url }, { "resolution", c.resolution },
     }
   end
+  local jt
+  if rec.join_token then
+    jt = jobj { { "token", rec.join_token.token }, { "expire_in", rec.join_token.expire_in } }
+  end
   return jobj {
     { "id", rec.id }, { "row", rec.row }, { "line", rec.line }, { "type", rec.type },
     { "command", rec.command }, { "ok", rec.ok }, { "status", rec.status },
-    { "tracking_id", rec.tracking_id }, { "config", cfg }, { "skipped", rec.skipped },
+    { "tracking_id", rec.tracking_id }, { "config", cfg }, { "join_token", jt }, { "skipped", rec.skipped },
     { "duplicate_of", rec.duplicate_of }, { "error", M.jerr(rec.error) },
   }.__json
 end
@@ -166,17 +170,18 @@ function Out:record(rec, json, text)
   local j
   if json then j = self:scrub(M.record_json(rec)) end
   if self.report then
-    -- a report file never holds a stream key, --show-key or not
-    local cfg = rec.config
+    -- a report file never holds a stream key or a join token, --show-* or not
+    local cfg, jt = rec.config, rec.join_token
     if cfg and cfg.stream_key ~= nil and cfg.stream_key ~= "***" then
       local masked = {}
       for k, v in pairs(cfg) do masked[k] = v end
       masked.stream_key = "***"
       rec.config = masked
     end
+    if jt and jt.token ~= "***" then rec.join_token = { token = "***", expire_in = jt.expire_in } end
     self.report:write(self:scrub(M.record_json(rec)), "\n")
     self.report:flush()
-    rec.config = cfg
+    rec.config, rec.join_token = cfg, jt
   end
   if json then
     self:line(j)

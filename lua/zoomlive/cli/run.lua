@@ -34,6 +34,7 @@ local function record_of(env, row, r)
     rec.tracking_id = r.info and r.info.tracking_id or (r.err and r.err.tracking_id)
     rec.error = r.err
     rec.config = r.config
+    rec.join_token = r.join_token
   end
   return rec
 end
