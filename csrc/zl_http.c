@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include "zl_internal.h"
 
@@ -38,6 +41,13 @@ struct zl_conn {
   zl_response *resp;           /* the response being filled */
   double started;
   char errbuf[CURL_ERROR_SIZE];
+  pid_t pid;                   /* the process the handle's connections belong to */
+  struct seen_sock {           /* connections this handle used, by 4-tuple */
+    int fd;
+    struct sockaddr_storage local, peer;
+    socklen_t llen, plen;
+  } seen[4];
+  int nseen;
 };
 
 /* ---- abort requested: process-wide, set by a host's signal handler ------- */
@@ -139,6 +149,16 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+/* sockets are close-on-exec: a host's child that execs keeps none of them */
+static curl_socket_t open_cloexec(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  (void)ud; (void)purpose;
+  int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  return fd < 0 ? CURL_SOCKET_BAD : (curl_socket_t)fd;
+}
+
+struct seen_sock;
+static int same_sock(const struct seen_sock *e);
+
 static void wipe_free(char *s) {
   if (!s) return;
   volatile char *v = s;
@@ -177,6 +197,7 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
              curl_version_info(CURLVERSION_NOW)->version);
   }
   c->set_has_body = -1;
+  c->pid = getpid();
   /* curl #11101: before 8.1.0 a reused easy handle keeps a dangling pointer
    * to the last transfer's headers, which a reply opening with a folded
    * header line dereferences. Where replies are not authenticated, each
@@ -209,6 +230,7 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   SET(CURLOPT_XFERINFOFUNCTION, on_xferinfo);
   SET(CURLOPT_XFERINFODATA, c);
   SET(CURLOPT_NOPROGRESS, 0L);
+  SET(CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
   SET(CURLOPT_SSL_VERIFYPEER, (o && o->insecure) ? 0L : 1L);
   SET(CURLOPT_SSL_VERIFYHOST, (o && o->insecure) ? 0L : 2L);
   /* libcurl looks the proxy variables up on every transfer; when none is
@@ -230,8 +252,18 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   return c;
 }
 
+static void cut_inherited(zl_conn *c) {
+  zl_socks cut = {0};
+  for (int i = 0; i < c->nseen; i++)
+    if (same_sock(&c->seen[i])) (void)zl_socks_add(&cut, c->seen[i].fd);
+  zl_socks_orphan(&cut);
+  zl_socks_free(&cut);
+  c->nseen = 0;
+}
+
 void zl_conn_free(zl_conn *c) {
   if (!c) return;
+  if (c->pid != getpid()) cut_inherited(c);   /* a child: no goodbye on the parent's connections */
   if (c->easy) curl_easy_cleanup(c->easy);
   if (c->share) curl_share_cleanup(c->share);   /* after every handle using it */
   free_headers(c);
@@ -309,6 +341,72 @@ static zl_kind fail(zl_response *r, zl_kind k, int code, const char *msg) {
   return k;
 }
 
+/* ---- fork: a child never shares its parent's connections ---------------- */
+
+/* Remembers the connection the last transfer used (its socket and both
+ * addresses), so a child after fork() can tell it from a reused number. */
+static void remember_socket(zl_conn *c) {
+  curl_socket_t sk = CURL_SOCKET_BAD;
+  if (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &sk) != CURLE_OK || sk == CURL_SOCKET_BAD)
+    return;
+  int k = 0;
+  while (k < c->nseen && c->seen[k].fd != (int)sk) k++;
+  long made = 1;
+  if (k < c->nseen && curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &made) == CURLE_OK && made == 0)
+    return;   /* a reused connection: already known */
+  if (k == c->nseen) {
+    if (c->nseen < (int)(sizeof c->seen / sizeof c->seen[0])) c->nseen++;
+    else k = 0;   /* the oldest goes: curl keeps few connections per handle */
+  }
+  struct seen_sock *e = &c->seen[k];
+  e->fd = (int)sk;
+  e->llen = sizeof e->local;
+  e->plen = sizeof e->peer;
+  if (getsockname(e->fd, (struct sockaddr *)&e->local, &e->llen) != 0 ||
+      getpeername(e->fd, (struct sockaddr *)&e->peer, &e->plen) != 0)
+    e->fd = -1;
+}
+
+static int same_sock(const struct seen_sock *e) {
+  struct sockaddr_storage l, p;
+  socklen_t ll = sizeof l, pl = sizeof p;
+  return e->fd >= 0 && getsockname(e->fd, (struct sockaddr *)&l, &ll) == 0 &&
+         getpeername(e->fd, (struct sockaddr *)&p, &pl) == 0 && ll == e->llen && pl == e->plen &&
+         memcmp(&l, &e->local, ll) == 0 && memcmp(&p, &e->peer, pl) == 0;
+}
+
+/* In a child after fork(): the handle's connections are its parent's.  Each
+ * one still open is cut off first (its descriptor now points at a dead local
+ * socket, so nothing libcurl does on the way out reaches the parent's
+ * peer), then the handle is replaced by a copy without connections (and the
+ * share by a new one).  Returns 0, or -1 when no memory was left. */
+static int after_fork(zl_conn *c) {
+  cut_inherited(c);
+  CURL *n = curl_easy_duphandle(c->easy);   /* options, not connections */
+  CURLSH *sh = NULL;
+  if (n && c->share) {
+    sh = curl_share_init();
+    if (!sh || curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+        curl_easy_setopt(n, CURLOPT_SHARE, sh) != CURLE_OK) {
+      if (sh) curl_share_cleanup(sh);
+      curl_easy_cleanup(n);
+      return -1;
+    }
+  }
+  if (!n) return -1;
+  curl_easy_cleanup(c->easy);
+  c->easy = n;
+  if (c->share) {
+    curl_share_cleanup(c->share);
+    c->share = sh;
+  }
+  c->used = 0;
+  c->pid = getpid();
+  return 0;
+}
+
 zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   r->status = 0;
   r->kind = ZL_OK;
@@ -328,6 +426,8 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
     return fail(r, ZL_ARGUMENT, 0, "method or url holds CR, LF or NUL");
   if (q->basic && !zl_header_safe(q->basic, strlen(q->basic)))
     return fail(r, ZL_ARGUMENT, 0, "credentials hold CR, LF or NUL");
+  if (c->pid != getpid() && after_fork(c) != 0)
+    return fail(r, ZL_MEMORY, CURLE_OUT_OF_MEMORY, "out of memory");
   int hk = set_headers(c, q);
   if (hk == ZL_ARGUMENT) return fail(r, ZL_ARGUMENT, 0, "a header value holds CR, LF or NUL");
   if (hk == ZL_MEMORY) return fail(r, ZL_MEMORY, CURLE_OUT_OF_MEMORY, "out of memory");
@@ -398,6 +498,7 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
   r->status = status;
   c->resp = NULL;
+  remember_socket(c);
   long reqsize = 0;
   r->request_sent = curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &reqsize) == CURLE_OK
                     && reqsize > 0;
