@@ -128,10 +128,23 @@ function M.rows(env, rows, how)
       if how.batch and #chunk > 0 and (sendable > 1 or #chunk > 1) then
         local items = {}
         for k, row in ipairs(chunk) do items[k] = how.item(row) end
+        -- each result is recorded as it comes (in input order: a record
+        -- waits only for the rows before it in this chunk)
         local res, sum = how.batch(items, {
           concurrency = min(o.concurrency, #items), rate = rate,
           webinar = o.webinar or nil,
           on_progress = out.ctx.isatty("stderr") and function(done) progress(done) end or nil,
+          on_result = function(k, r)
+            results[chunk[k]] = r
+            local u = emitted
+            while u < last do
+              local row = rows[u + 1]
+              if row.id and not row.dup_of and not (how.done and how.done[row.id])
+                  and not results[row] then break end
+              u = u + 1
+            end
+            if u > emitted then emit(u, results) end
+          end,
         })
         for k, row in ipairs(chunk) do
           local r = res and res[k]
