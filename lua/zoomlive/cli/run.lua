@@ -8,10 +8,10 @@
 --         text = function(rec) -> success text | nil,
 --         done = set of IDs a report records as done | nil }
 --
--- Rows go out in chunks of about a second's worth (--rate) so that every
--- record is written (stdout, --report) soon after its call ends, in input
--- order, and a signal is seen between chunks; within a chunk
--- client:update_many paces and overlaps the calls. Rows that are bad,
+-- Rows go out in chunks of about a second's worth (--rate) so that a
+-- signal is seen between chunks; within a chunk client:update_many paces
+-- and overlaps the calls, and each record is written (stdout, --report) as
+-- its result comes in (on_result), in input order. Rows that are bad,
 -- listed twice, or done before get their record in their place.
 local output = require "zoomlive.cli.output"
 
