@@ -12,6 +12,7 @@
 local cjson = require "cjson"
 local errors = require "zoomlive.errors"
 local core = require "zoomlive.core"
+local validate = require "zoomlive.validate"
 
 local M = {}
 
@@ -133,7 +134,15 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, clie
         or not header_safe(doc.access_token) then
       return fail("malformed token response (no access_token)", { status = status, tracking_id = tid })
     end
-    local ttl = tonumber(doc.expires_in) or 3599
+    -- a number from decoded JSON: finite, positive, at most 31 days
+    local ttl = 3599
+    if doc.expires_in ~= nil then
+      ttl = validate.finite(tonumber(doc.expires_in) or 0 / 0, "expires_in", 1, 31 * 86400)
+      if not ttl then
+        return fail("malformed token response (expires_in is not a number of seconds from 1 to 2678400)",
+          { status = status, tracking_id = tid })
+      end
+    end
     token = doc.access_token
     expires = core.now() + ttl
     local m = math.min(margin, ttl / 2)

@@ -210,7 +210,8 @@ local function http_error(status, body, tid, ctype)
     local ok, doc = pcall(cjson.decode, body)
     if ok and type(doc) == "table" then
       local code = doc.code
-      if type(code) == "number" then e.code = tointeger(code) or code end
+      -- Zoom's codes are integers; a float from JSON is taken only when exact
+      if type(code) == "number" then e.code = validate.integer(code, "code") end
       if type(doc.message) == "string" then e.message = doc.message end
       if type(doc.errors) == "table" then e.errors = doc.errors end
     end
