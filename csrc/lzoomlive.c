@@ -365,6 +365,7 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
   zl_open_multi(L);   /* core.multi: lzl_multi.c */
+  zl_open_url(L);     /* core.url_parse: lzl_url.c */
   lua_pushliteral(L, ZOOMLIVE_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

@@ -188,6 +188,24 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
     if (v && *v) proxied = 1;
   }
   if (!proxied) SET(CURLOPT_PROXY, "");
+  /* Loopback never goes through a proxy: a proxy would see the request,
+   * Authorization included, and plain http to loopback is allowed only
+   * because it never leaves the machine.  CURLOPT_NOPROXY replaces the
+   * environment's no_proxy, so that list is kept in front of ours. */
+  const char *envnp = getenv("no_proxy");
+  if (!envnp || !*envnp) envnp = getenv("NO_PROXY");
+  if (!envnp || !*envnp) {
+    SET(CURLOPT_NOPROXY, ZL_LOOPBACK_NOPROXY);
+  } else {
+    size_t need = strlen(envnp) + sizeof ZL_LOOPBACK_NOPROXY + 1;
+    char *np = malloc(need);   /* libcurl keeps its own copy */
+    if (!np) rc = CURLE_OUT_OF_MEMORY;
+    else {
+      snprintf(np, need, "%s,%s", envnp, ZL_LOOPBACK_NOPROXY);
+      SET(CURLOPT_NOPROXY, np);
+      free(np);
+    }
+  }
   if (c->share) SET(CURLOPT_SHARE, c->share);
   if (o && o->cainfo) SET(CURLOPT_CAINFO, o->cainfo);
   if (o && o->capath) SET(CURLOPT_CAPATH, o->capath);

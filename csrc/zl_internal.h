@@ -17,6 +17,7 @@ void zl_rand_boundary(char *out, size_t n);             /* n chars of [0-9A-Za-z
 /* header value check: 1 when s has no CR, LF or NUL in its first n bytes */
 int zl_header_safe(const char *s, size_t n);
 int zl_open_multi(struct lua_State *L);   /* lzl_multi.c: sets core.multi */
+int zl_open_url(struct lua_State *L);     /* lzl_url.c: sets core.url_parse */
 /* lzoomlive.c: a string argument bound for a request line or header; one
  * holding a NUL byte is refused (it would be cut silently). opt: nil allowed */
 const char *zl_check_cstr(struct lua_State *L, int i, int opt);

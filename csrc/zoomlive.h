@@ -94,6 +94,10 @@ typedef struct zl_response {
   double elapsed;                   /* seconds spent in this request */
 } zl_response;
 
+/* Hosts that never go through a proxy (libcurl CURLOPT_NOPROXY syntax):
+ * loopback.  Every connection adds them to the environment's no_proxy. */
+#define ZL_LOOPBACK_NOPROXY "localhost,127.0.0.0/8,::1"
+
 typedef struct zl_conn_options {
   long connect_timeout_ms;   /* default 10000 */
   long timeout_ms;           /* default 30000 */

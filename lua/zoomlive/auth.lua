@@ -13,6 +13,7 @@ local cjson = require "cjson"
 local errors = require "zoomlive.errors"
 local core = require "zoomlive.core"
 local validate = require "zoomlive.validate"
+local url = require "zoomlive.url"
 
 local M = {}
 
@@ -147,8 +148,10 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, clie
     expires = core.now() + ttl
     local m = math.min(margin, ttl / 2)
     expires = expires - m
-    if type(doc.api_url) == "string" and doc.api_url:match("^https?://") then
-      api_url = doc.api_url:gsub("/+$", "")
+    -- a regional API URL passes the same check as a base_url option; one
+    -- that fails it is not used (calls go to the default base URL)
+    if type(doc.api_url) == "string" then
+      api_url = url.check(doc.api_url, { allow_http = client._allow_http })
     end
     return token
   end
@@ -171,8 +174,8 @@ end
 --- Builds the credential source for a client from its options and env.
 function M.from(opts, getenv, client)
   local margin = opts.refresh_margin or 60
-  local oauth_url = opts.oauth_url or getenv("ZOOM_OAUTH_URL")
-  if oauth_url == nil or oauth_url == "" then oauth_url = M.DEFAULT_OAUTH_URL end
+  -- the option or $ZOOM_OAUTH_URL, as the client checked it (zoomlive.url)
+  local oauth_url = client and client._oauth_url or M.DEFAULT_OAUTH_URL
   local t = opts.token
   if t ~= nil then
     if type(t) == "function" then return provider(t, margin) end
