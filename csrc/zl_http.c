@@ -34,6 +34,7 @@ struct zl_conn {
   long timeout_ms;
   size_t max_body;
   size_t seen_body;            /* bytes of body received, stored or not */
+  int store_failed;            /* the reply body could not be stored (no memory) */
   zl_response *resp;           /* the response being filled */
   double started;
   char errbuf[CURL_ERROR_SIZE];
@@ -49,7 +50,10 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   if (r->body.len < c->max_body) {
     size_t take = c->max_body - r->body.len;
     if (take > n) take = n;
-    if (zl_buf_add(&r->body, p, take) != 0) return 0;   /* -> CURLE_WRITE_ERROR */
+    if (zl_buf_add(&r->body, p, take) != 0) {   /* -> CURLE_WRITE_ERROR */
+      c->store_failed = 1;
+      return 0;
+    }
     if (take < n) r->body_truncated = 1;
   } else if (n) {
     r->body_truncated = 1;
@@ -304,6 +308,7 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   zl_buf_reset(&r->body);
   c->resp = r;
   c->seen_body = 0;
+  c->store_failed = 0;
   c->errbuf[0] = '\0';
   if (!q->method || !q->url) return fail(r, ZL_ARGUMENT, 0, "method and url are required");
   if (!zl_header_safe(q->method, strlen(q->method)) || !zl_header_safe(q->url, strlen(q->url)))
@@ -390,10 +395,23 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
   if (cc == CURLE_OK) { r->kind = ZL_OK; return ZL_OK; }
   /* our own cut of an oversized body: the status and the capped body stand */
   if (cc == CURLE_WRITE_ERROR && valid && r->body_truncated) { r->kind = ZL_OK; return ZL_OK; }
+  /* A reply this side cannot take - a header line over libcurl's limit
+   * (libcurl < 8.6 says CURLE_OUT_OF_MEMORY for it, later CURLE_TOO_LARGE),
+   * a body we could not store, memory running out mid-reply - is a failed
+   * attempt like a reset: kind transport, never a raised error. */
+  if (c->store_failed) {
+    if (!valid) r->status = 0;
+    return fail(r, ZL_TRANSPORT, cc, "the reply could not be stored (out of memory)");
+  }
+  if (cc == CURLE_OUT_OF_MEMORY) {
+    char msg[sizeof r->message];
+    snprintf(msg, sizeof msg, "the reply could not be taken (too large for libcurl, or out of memory)%s%.120s",
+             c->errbuf[0] ? ": " : "", c->errbuf);
+    if (!valid) r->status = 0;
+    return fail(r, ZL_TRANSPORT, cc, msg);
+  }
   const char *msg = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
-  zl_kind k = cc == CURLE_OPERATION_TIMEDOUT ? ZL_TIMEOUT
-            : cc == CURLE_OUT_OF_MEMORY     ? ZL_MEMORY
-                                            : ZL_TRANSPORT;
+  zl_kind k = cc == CURLE_OPERATION_TIMEDOUT ? ZL_TIMEOUT : ZL_TRANSPORT;
   fail(r, k, cc, msg);
   return k;
 }
