@@ -7,6 +7,7 @@
  * Lua is touched only before and after curl_easy_perform: the callbacks in
  * zl_http.c copy into C memory, so no Lua error crosses a libcurl frame. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -34,7 +35,10 @@ static lconn *check_open(lua_State *L) {
 long zl_opt_seconds_ms(lua_State *L, int idx, long dflt) {
   if (lua_isnoneornil(L, idx)) return dflt;
   lua_Number s = luaL_checknumber(L, idx);
-  luaL_argcheck(L, s > 0 && s <= 86400.0 * 365, idx, "seconds out of range");
+  /* NaN, infinities and values whose milliseconds a long cannot hold are
+   * refused, never cut */
+  luaL_argcheck(L, s > 0 && s <= 86400.0 * 365 && s * 1000.0 < (double)LONG_MAX, idx,
+                "seconds out of range");
   return (long)ceil(s * 1000.0);
 }
 
@@ -57,7 +61,7 @@ static long opt_field_ms(lua_State *L, int t, const char *k) {
   if (!lua_isnil(L, -1)) {
     int isnum;
     lua_Number s = lua_tonumberx(L, -1, &isnum);
-    if (!isnum || !(s > 0) || s > 86400.0 * 365)
+    if (!isnum || !(s > 0) || s > 86400.0 * 365 || s * 1000.0 >= (double)LONG_MAX)
       luaL_error(L, "option '%s' must be a positive number of seconds", k);
     ms = (long)ceil(s * 1000.0);
   }
@@ -89,6 +93,8 @@ void zl_read_conn_options(lua_State *L, int t, zl_conn_options *o) {
   lua_pop(L, 1);
   if (o->user_agent && !zl_header_safe(o->user_agent, strlen(o->user_agent)))
     luaL_error(L, "option 'user_agent' holds CR, LF or NUL");
+  if (o->user_agent && strlen(o->user_agent) > ZL_USER_AGENT_MAX)   /* never cut */
+    luaL_error(L, "option 'user_agent' is longer than %d bytes", ZL_USER_AGENT_MAX);
 }
 
 /* core.new([opts]) */
@@ -306,7 +312,7 @@ static int l_time(lua_State *L) {
 
 static int l_sleep(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
-  luaL_argcheck(L, s >= 0 && s == s, 1, "seconds must be >= 0");
+  luaL_argcheck(L, s >= 0 && s < HUGE_VAL, 1, "seconds must be a finite number >= 0");
   zl_sleep(s);
   return 0;
 }

@@ -24,7 +24,7 @@ struct zl_conn {
   struct curl_slist *hdrs;     /* Accept, User-Agent, [Authorization], [Content-Type] */
   char *auth_line;             /* the Authorization line inside hdrs, or NULL */
   char *ctype_line;            /* the Content-Type line inside hdrs, or NULL */
-  char ua_line[160];           /* "User-Agent: ..." (a header line: libcurl would
+  char ua_line[ZL_USER_AGENT_MAX + 16];   /* "User-Agent: ..." (a header line: libcurl would
                                   rebuild CURLOPT_USERAGENT's on every transfer) */
   /* what the handle is set to, so unchanged options are not set again */
   long set_timeout;
@@ -143,7 +143,8 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   long connect_ms = (o && o->connect_timeout_ms > 0) ? o->connect_timeout_ms : 10000;
 
   if (o && o->user_agent) {
-    if (!zl_header_safe(o->user_agent, strlen(o->user_agent))) { zl_conn_free(c); return NULL; }
+    if (!zl_header_safe(o->user_agent, strlen(o->user_agent)) ||
+        strlen(o->user_agent) > ZL_USER_AGENT_MAX) { zl_conn_free(c); return NULL; }
     snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: %s", o->user_agent);
   } else {
     snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: zoomlive/%s libcurl/%s", ZOOMLIVE_VERSION,

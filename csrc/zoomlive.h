@@ -96,12 +96,14 @@ typedef struct zl_response {
 
 /* Hosts that never go through a proxy (libcurl CURLOPT_NOPROXY syntax):
  * loopback.  Every connection adds them to the environment's no_proxy. */
+#define ZL_USER_AGENT_MAX 500
 #define ZL_LOOPBACK_NOPROXY "localhost,127.0.0.0/8,::1"
 
 typedef struct zl_conn_options {
   long connect_timeout_ms;   /* default 10000 */
   long timeout_ms;           /* default 30000 */
-  const char *user_agent;    /* default "zoomlive/<v> libcurl/<v>" */
+  const char *user_agent;    /* default "zoomlive/<v> libcurl/<v>"; at most
+                                ZL_USER_AGENT_MAX bytes (longer: zl_conn_new fails) */
   const char *cainfo;        /* CA bundle file, or NULL */
   const char *capath;        /* CA directory, or NULL */
   int insecure;              /* 1 turns TLS verification off: never by default */

@@ -40,11 +40,14 @@ local REASONS = {
 
 local function opt_error(msg) error("zoomlive.new: " .. msg, 4) end
 
+-- Seconds options: finite, positive, at most a year (the core keeps them
+-- as milliseconds in a C long; a larger value would be cut, so it is refused)
+local YEAR = 86400 * 365
 local function positive(opts, name, dflt)
   local v = opts[name]
   if v == nil then return dflt end
-  if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
-    opt_error(format("option '%s' must be a positive number of seconds", name))
+  if type(v) ~= "number" or v ~= v or v <= 0 or v > YEAR then
+    opt_error(format("option '%s' must be a positive number of seconds, at most %d", name, YEAR))
   end
   return v
 end
@@ -106,8 +109,8 @@ function M.new(opts, getenv)
   self._backoff = { base = positive(bo, "base", 0.5), cap = positive(bo, "cap", 8) }
   local mrw = opts.max_retry_wait
   if mrw == nil then mrw = 10 end
-  if type(mrw) ~= "number" or mrw < 0 or mrw ~= mrw then
-    opt_error("option 'max_retry_wait' must be a number of seconds >= 0")
+  if type(mrw) ~= "number" or mrw ~= mrw or mrw < 0 or mrw > YEAR then
+    opt_error("option 'max_retry_wait' must be a number of seconds from 0 to " .. YEAR)
   end
   self._max_retry_wait = mrw
   -- default deadline: every attempt may use its whole timeout, every wait
@@ -128,8 +131,9 @@ function M.new(opts, getenv)
       opt_error("option 'user_agent' holds CR, LF or NUL")
     end
   end
-  if opts.refresh_margin ~= nil and (type(opts.refresh_margin) ~= "number" or opts.refresh_margin < 0) then
-    opt_error("option 'refresh_margin' must be a number of seconds >= 0")
+  local rm = opts.refresh_margin
+  if rm ~= nil and (type(rm) ~= "number" or rm ~= rm or rm < 0 or rm > YEAR) then
+    opt_error("option 'refresh_margin' must be a number of seconds from 0 to " .. YEAR)
   end
   -- the token endpoint: the option, else $ZOOM_OAUTH_URL, through the same check
   local oauth = opts.oauth_url
@@ -205,8 +209,9 @@ local function http_error(status, body, tid, ctype)
       local code = doc.code
       -- Zoom's codes are integers; a float from JSON is taken only when exact
       if type(code) == "number" then e.code = validate.integer(code, "code") end
-      if type(doc.message) == "string" then e.message = doc.message end
-      if type(doc.errors) == "table" then e.errors = doc.errors end
+      -- text from the reply: bounded, no control characters (zoomlive.errors.text)
+      if type(doc.message) == "string" then e.message = errors.text(doc.message) end
+      if type(doc.errors) == "table" then e.errors = errors.details(doc.errors) end
     end
   end
   if not e.message then
@@ -214,9 +219,7 @@ local function http_error(status, body, tid, ctype)
       e.message = REASONS[status] or "HTTP error"
     else
       local first = body:match("^%s*([^\r\n]*)") or ""
-      first = first:gsub("[%c]", " ")
-      if #first > 200 then first = first:sub(1, 200) .. "..." end
-      e.message = (REASONS[status] or "HTTP error") .. ": unexpected response: " .. first
+      e.message = errors.text((REASONS[status] or "HTTP error") .. ": unexpected response: " .. first)
     end
   end
   return setmetatable(e, errors.metatable)
@@ -256,6 +259,9 @@ local function redact(s)
   return table.concat(out)
 end
 M.redact = redact
+
+-- a reply body in a trace: at most this many characters, no control characters
+local TRACE_BODY_MAX = 2000
 
 function Client:_trace(t)
   local ok, err = pcall(self._debug, t)
@@ -316,9 +322,11 @@ function Client:_call(method, path, ctype, body, action, settings_json)
     if self._debug then
       if status then
         self:_trace { event = "response", attempt = attempts, status = status, tracking_id = tid,
-          retry_after = ra, content_type = rctype, body = redact(rbody) }
+          retry_after = ra and errors.text(ra), content_type = rctype and errors.text(rctype),
+          body = errors.text(redact(rbody), TRACE_BODY_MAX) }
       else
-        self:_trace { event = "failure", attempt = attempts, kind = rbody, curl_code = tid, message = ra }
+        self:_trace { event = "failure", attempt = attempts, kind = rbody, curl_code = tid,
+          message = errors.text(ra) }
       end
     end
     if status and status >= 200 and status < 300 then
