@@ -374,6 +374,8 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   zl_open_url(L);     /* core.url_parse: lzl_url.c */
   lua_pushliteral(L, ZOOMLIVE_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushinteger(L, ZL_IDLE_MAX);   /* connection objects that stay connected */
+  lua_setfield(L, -2, "idle_max");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
   lua_setfield(L, -2, "curl_version");
   return 1;

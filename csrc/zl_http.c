@@ -4,6 +4,7 @@
  * callbacks only copy bytes into C memory: nothing here calls Lua, so no Lua
  * error can ever unwind through a libcurl frame. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,88 @@ struct zl_conn {
   zl_response *resp;           /* the response being filled */
   double started;
   char errbuf[CURL_ERROR_SIZE];
+  /* the idle pool: conns whose handle may hold an open connection */
+  struct zl_conn *idle_prev, *idle_next;
+  int idle;
 };
+
+/* ---- the idle pool: a bound on what idle connection objects hold ----------
+ *
+ * A connection object keeps its last connection open for the next request.
+ * Dropped without close(), it keeps it until the garbage collector frees it,
+ * which may be never for a small Lua object: 3,000 dropped clients held
+ * hundreds of sockets.  So the process keeps at most ZL_IDLE_MAX objects
+ * holding a connection after zl_conn_perform; past it, the one idle longest
+ * loses its connection (its easy handle is replaced by a duplicate with the
+ * same options and no connection; its next request connects again).
+ * libcurl's shared connection cache is not used for this: it is not safe
+ * across threads (libcurl known bug, curl #4915).  The pool's lock is taken
+ * at the start of a request and after it, never during a transfer. */
+static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
+static zl_conn *idle_head, *idle_tail;   /* head: idle the longest */
+static int idle_count;
+
+static void idle_unlink(zl_conn *c) {
+  if (!c->idle) return;
+  if (c->idle_prev) c->idle_prev->idle_next = c->idle_next; else idle_head = c->idle_next;
+  if (c->idle_next) c->idle_next->idle_prev = c->idle_prev; else idle_tail = c->idle_prev;
+  c->idle_prev = c->idle_next = NULL;
+  c->idle = 0;
+  idle_count--;
+}
+
+static CURLSH *new_share(void);
+
+/* Closes c's connections: a duplicate handle (same options, no connection)
+ * replaces its handle; with fresh handles, a new share replaces its share.
+ * On no memory, c keeps what it has. */
+static void drop_connections(zl_conn *c) {
+  CURL *n = curl_easy_duphandle(c->easy);
+  if (!n) return;
+  if (c->share) {
+    CURLSH *s = new_share();
+    if (!s || curl_easy_setopt(n, CURLOPT_SHARE, s) != CURLE_OK) {
+      curl_easy_cleanup(n);
+      if (s) curl_share_cleanup(s);
+      return;
+    }
+    curl_easy_cleanup(c->easy);
+    curl_share_cleanup(c->share);
+    c->share = s;
+  } else {
+    curl_easy_cleanup(c->easy);
+  }
+  c->easy = n;
+}
+
+static void idle_push(zl_conn *c) {
+  pthread_mutex_lock(&idle_mu);
+  idle_unlink(c);
+  c->idle = 1;
+  c->idle_prev = idle_tail;
+  if (idle_tail) idle_tail->idle_next = c; else idle_head = c;
+  idle_tail = c;
+  idle_count++;
+  while (idle_count > ZL_IDLE_MAX) {
+    zl_conn *v = idle_head;
+    idle_unlink(v);
+    drop_connections(v);   /* v is idle: its owner waits on the lock to use it */
+  }
+  pthread_mutex_unlock(&idle_mu);
+}
+
+static void idle_remove(zl_conn *c) {
+  pthread_mutex_lock(&idle_mu);
+  idle_unlink(c);
+  pthread_mutex_unlock(&idle_mu);
+}
+
+int zl_idle_count(void) {
+  pthread_mutex_lock(&idle_mu);
+  int n = idle_count;
+  pthread_mutex_unlock(&idle_mu);
+  return n;
+}
 
 /* ---- callbacks: bytes into C memory, nothing else ------------------------ */
 
@@ -133,6 +215,19 @@ static void free_headers(zl_conn *c) {
   c->auth_line = NULL;
 }
 
+/* a share for one connection object's fresh handles (never used by two
+ * threads at once: it belongs to that object alone) */
+static CURLSH *new_share(void) {
+  CURLSH *s = curl_share_init();
+  if (s && (curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+            curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+            curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)) {
+    curl_share_cleanup(s);
+    s = NULL;
+  }
+  return s;
+}
+
 zl_conn *zl_conn_new(const zl_conn_options *o) {
   zl_conn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
@@ -157,11 +252,8 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
    * transfer gets a fresh handle; a share keeps the connections. */
   if (o && o->fresh_handles && curl_version_info(CURLVERSION_NOW)->version_num < 0x080100) {
     c->fresh = 1;
-    c->share = curl_share_init();
-    if (!c->share ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+    c->share = new_share();
+    if (!c->share) {
       zl_conn_free(c);
       return NULL;
     }
@@ -221,6 +313,7 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
 
 void zl_conn_free(zl_conn *c) {
   if (!c) return;
+  idle_remove(c);
   if (c->easy) curl_easy_cleanup(c->easy);
   if (c->share) curl_share_cleanup(c->share);   /* after every handle using it */
   free_headers(c);
@@ -418,7 +511,10 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
 }
 
 zl_kind zl_conn_perform(zl_conn *c, const zl_request *q, zl_response *r) {
+  idle_remove(c);   /* in use: out of the pool */
   zl_kind k = zl_conn_prepare(c, q, r);
   if (k != ZL_OK) return k;
-  return zl_conn_finish(c, curl_easy_perform(c->easy), r);
+  k = zl_conn_finish(c, curl_easy_perform(c->easy), r);
+  idle_push(c);
+  return k;
 }

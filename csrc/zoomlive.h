@@ -123,6 +123,13 @@ ZOOMLIVE_API void zl_conn_free(zl_conn *c);                       /* NULL is fin
 /* Performs one request and fills resp (which the caller zero-initialises
  * once and may reuse; free its body with zl_buf_free).  Returns resp->kind. */
 ZOOMLIVE_API zl_kind zl_conn_perform(zl_conn *c, const zl_request *req, zl_response *resp);
+/* After zl_conn_perform a connection object stays in a process-wide pool of
+ * at most ZL_IDLE_MAX objects that keep their connection open for the next
+ * request; past the cap, the one idle longest closes its connection (its
+ * easy handle is replaced: do not keep zl_conn_easy's result across
+ * zl_conn_perform calls).  zl_idle_count() is the pool's size. */
+#define ZL_IDLE_MAX 16
+ZOOMLIVE_API int zl_idle_count(void);
 /* The libcurl easy handle, for a host's multi interface.  zl_conn_prepare
  * sets it up for req; after the transfer ends, zl_conn_finish fills resp. */
 ZOOMLIVE_API void *zl_conn_easy(zl_conn *c);
