@@ -34,6 +34,7 @@ static cJSON *config_json(void)
   cJSON_AddBoolToObject(o, "invalidate_old_tokens", sim_cfg.invalidate_old_tokens);
   cJSON_AddNumberToObject(o, "start_cooldown", sim_cfg.start_cooldown);
   cJSON_AddBoolToObject(o, "any_meeting", sim_cfg.any_meeting);
+  cJSON_AddBoolToObject(o, "json_only", sim_cfg.json_only);
   cJSON_AddStringToObject(o, "account_id", sim_cfg.account_id);
   cJSON_AddStringToObject(o, "api_url", sim_cfg.api_url);
   return o;
@@ -56,6 +57,8 @@ static void post_config(const cJSON *b, sim_resp *r)
       c.invalidate_old_tokens = cJSON_IsTrue(it);
     else if (strcmp(k, "any_meeting") == 0 && cJSON_IsBool(it))
       c.any_meeting = cJSON_IsTrue(it);
+    else if (strcmp(k, "json_only") == 0 && cJSON_IsBool(it))
+      c.json_only = cJSON_IsTrue(it);
     else {
       sim_resp_error(r, 400, 400, "config: unknown key or bad value for \"%.60s\"", k);
       return;
@@ -168,6 +171,8 @@ void sim_control_handle(sim_req *q, sim_resp *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", "ok");
     cJSON_AddNumberToObject(o, "port", sim_http_port());
+    cJSON_AddNumberToObject(o, "max_connections", sim_http_max_connections());
+    cJSON_AddNumberToObject(o, "connection_timeout", sim_boot.connection_timeout);
     sim_resp_json(r, 200, o);
     return;
   }
