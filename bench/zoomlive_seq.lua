@@ -8,7 +8,7 @@ local zoomlive = require "zoomlive"
 local core = require "zoomlive.core"
 
 local base, n, warm, mode = arg[1], tonumber(arg[2]), tonumber(arg[3] or 200), arg[4]
-local encoding = arg[5] or "multipart"   -- named always: the bench measures both forms
+local encoding = arg[5] or os.getenv("BENCH_ENCODING") or "multipart"   -- named always: the bench measures both forms
 assert(base and n and (encoding == "multipart" or encoding == "json"),
   "usage: zoomlive_seq.lua BASE_URL N WARMUP [mem|-] [multipart|json]")
 

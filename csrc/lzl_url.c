@@ -11,9 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
-#include "lua.h"
-#include "lauxlib.h"
-#include "zl_internal.h"
+#include "lzl_aux.h"
 
 /* pushes part p of u as a string field k (absent parts are left out) */
 static void part(lua_State *L, CURLU *u, CURLUPart p, const char *k, unsigned flags) {

@@ -84,11 +84,13 @@ describe("credentials", function()
 
     it("refreshes a 2-second token before it expires: no call sees a 401", function()
       sim:config { token_ttl = 2 }
-      local c <close> = s2s()
-      -- the token's life is the behaviour under test: let 3 s really pass
+      -- the client's clock and the simulator's move together, 0.5 s a step
+      local t = 1000
+      local c <close> = s2s { now = function() return t end }
       for _ = 1, 7 do
         assert.are.equal(204, (c:update(SEED, "stop")))
-        core.sleep(0.5)   -- the margin is min(60, ttl / 2): refreshed after 1 s
+        t = t + 0.5       -- the margin is min(60, ttl / 2): refreshed after 1 s
+        sim:advance(0.5)
       end
       for _, r in ipairs(sim:requests()) do assert.are_not.equal(401, r.status) end
       assert.truthy(token_requests(sim) >= 2)
@@ -126,7 +128,7 @@ describe("credentials", function()
       assert.is_nil(status)
       assert.are.equal("auth", err.kind)
       assert.truthy(err.code == 4702 or err.code == 4704, "code " .. tostring(err.code))
-      assert.are.equal(0, info.attempts)
+      assert.are.equal(1, info.attempts)   -- the token request, refused: not repeated
       assert_no_secret({ err, tostring(err), c, tostring(c) }, { "wrong-secret-value" })
       assert.are.equal(1, #sim:requests())   -- nothing but the token request
     end)
@@ -160,7 +162,7 @@ describe("credentials", function()
       assert.are.equal(204, (c:update(SEED, "stop")))   -- api_url = the simulator
       assert.are.equal(sim.url .. "/v2", c:base_url())
       local d <close> = s2s { base_url = "http://127.0.0.2:1/v2" }
-      d._auth.token()
+      d._auth.token(d._tr)
       assert.are.equal("http://127.0.0.2:1/v2", d:base_url())
     end)
 
@@ -169,10 +171,12 @@ describe("credentials", function()
       assert.are.equal(204, (c:update(SEED, "stop")))
       local tokens = {}
       local conn = core.new()
-      local st, body = conn:perform("POST", sim.url .. "/oauth/token", nil,
-        "application/x-www-form-urlencoded", "grant_type=account_credentials&account_id=sim-account",
-        5, "sim-client-id:" .. SECRET)
+      local r = conn:perform { method = "POST", url = sim.url .. "/oauth/token",
+        content_type = "application/x-www-form-urlencoded",
+        body = "grant_type=account_credentials&account_id=sim-account",
+        timeout = 5, basic = "sim-client-id:" .. SECRET }
       conn:close()
+      local st, body = r.status, r.body
       assert.are.equal(200, st)
       tokens[1] = require("cjson").decode(body).access_token
       assert_no_secret({ c, tostring(c) }, { SECRET, tokens[1] })

@@ -130,7 +130,7 @@ describe("every URL source", function()
         '{"access_token":"abc","token_type":"bearer","expires_in":3599,"api_url":"' .. api .. '"}'))
       c = zoomlive.new { account_id = "a", client_id = "b", client_secret = "c",
         oauth_url = srv.url .. "/oauth/token", retries = 0, timeout = 2 }
-      assert.truthy(c._auth.token())
+      assert.is_true(c:check_credentials())
       srv.stop()
       assert.equal(client_mod.DEFAULT_BASE_URL, c:base_url(), api)
       c:close()

@@ -15,7 +15,7 @@ local mt = { __name = "zoomlive.error" }
 --- The longest message an error keeps (characters); tostring(err) stays
 -- within M.LINE_MAX.
 M.MESSAGE_MAX = 200
-M.LINE_MAX = 300
+M.LINE_MAX = 400
 
 --- Text from a reply, made fit to show: every control character (C0, DEL,
 -- C1) becomes a space, runs of blanks one space, bytes that are not UTF-8
