@@ -13,30 +13,34 @@
 #include <curl/curl.h>
 #include "lzl_aux.h"
 
-/* pushes part p of u as a string field k (absent parts are left out) */
-static void part(lua_State *L, CURLU *u, CURLUPart p, const char *k, unsigned flags) {
-  char *v = NULL;
-  if (curl_url_get(u, p, &v, flags) == CURLUE_OK && v) {
-    lua_pushstring(L, v);
-    lua_setfield(L, -2, k);
-  }
-  curl_free(v);
-}
-
-static int has_part(CURLU *u, CURLUPart p) {
-  char *v = NULL;
-  int has = curl_url_get(u, p, &v, 0) == CURLUE_OK && v != NULL;
-  curl_free(v);
-  return has;
-}
-
-/* A CURLU handle owned by a userdata, so a Lua memory error cannot leak it. */
+/* A CURLU handle and the parts read from it, owned by a userdata: a Lua
+ * memory error while the parts are pushed cannot leak any of them. */
 #define URL_MT "zoomlive.curlu"
-static int l_curlu_gc(lua_State *L) {
-  CURLU **b = luaL_checkudata(L, 1, URL_MT);
-  if (*b) curl_url_cleanup(*b);
-  *b = NULL;
+enum { P_SCHEME, P_HOST, P_PATH, P_QUERY, P_FRAGMENT, P_ZONEID, P_PORT, P_USER, P_PASSWORD,
+       P_OPTIONS, P_N };
+typedef struct url_box {
+  CURLU *u;
+  char *part[P_N];
+} url_box;
+
+static void box_free(url_box *b) {
+  if (b->u) curl_url_cleanup(b->u);
+  b->u = NULL;
+  for (int i = 0; i < P_N; i++) {
+    curl_free(b->part[i]);
+    b->part[i] = NULL;
+  }
+}
+
+static int l_box_gc(lua_State *L) {
+  box_free(luaL_checkudata(L, 1, URL_MT));
   return 0;
+}
+
+static void set_part(lua_State *L, url_box *b, int i, const char *k) {
+  if (!b->part[i]) return;
+  lua_pushstring(L, b->part[i]);
+  lua_setfield(L, -2, k);
 }
 
 static int l_url_parse(lua_State *L) {
@@ -47,44 +51,46 @@ static int l_url_parse(lua_State *L) {
     lua_pushliteral(L, "holds a NUL byte");
     return 2;
   }
-  CURLU **box = lua_newuserdatauv(L, sizeof *box, 0);
-  *box = NULL;
+  url_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
   luaL_setmetatable(L, URL_MT);
-  *box = curl_url();
-  if (!*box) return luaL_error(L, "not enough memory");
-  CURLU *u = *box;
+  b->u = curl_url();
+  if (!b->u) return luaL_error(L, "not enough memory");
   /* any scheme is parsed, so that the caller can name the wrong one */
-  CURLUcode rc = curl_url_set(u, CURLUPART_URL, s, CURLU_NON_SUPPORT_SCHEME);
+  CURLUcode rc = curl_url_set(b->u, CURLUPART_URL, s, CURLU_NON_SUPPORT_SCHEME);
   if (rc != CURLUE_OK) {
     luaL_pushfail(L);
     lua_pushstring(L, curl_url_strerror(rc));
     return 2;
   }
+  static const CURLUPart which[P_N] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PATH,
+    CURLUPART_QUERY, CURLUPART_FRAGMENT, CURLUPART_ZONEID, CURLUPART_PORT, CURLUPART_USER,
+    CURLUPART_PASSWORD, CURLUPART_OPTIONS};
+  for (int i = 0; i < P_N; i++)
+    if (curl_url_get(b->u, which[i], &b->part[i], i == P_PORT ? CURLU_DEFAULT_PORT : 0) != CURLUE_OK)
+      b->part[i] = NULL;
   lua_createtable(L, 0, 8);
-  part(L, u, CURLUPART_SCHEME, "scheme", 0);
-  part(L, u, CURLUPART_HOST, "host", 0);
-  part(L, u, CURLUPART_PATH, "path", 0);
-  part(L, u, CURLUPART_QUERY, "query", 0);
-  part(L, u, CURLUPART_FRAGMENT, "fragment", 0);
-  part(L, u, CURLUPART_ZONEID, "zoneid", 0);
-  char *port = NULL;
-  if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK && port) {
-    lua_pushinteger(L, (lua_Integer)strtol(port, NULL, 10));
+  set_part(L, b, P_SCHEME, "scheme");
+  set_part(L, b, P_HOST, "host");
+  set_part(L, b, P_PATH, "path");
+  set_part(L, b, P_QUERY, "query");
+  set_part(L, b, P_FRAGMENT, "fragment");
+  set_part(L, b, P_ZONEID, "zoneid");
+  if (b->part[P_PORT]) {
+    lua_pushinteger(L, (lua_Integer)strtol(b->part[P_PORT], NULL, 10));
     lua_setfield(L, -2, "port");
   }
-  curl_free(port);
-  lua_pushboolean(L, has_part(u, CURLUPART_USER) || has_part(u, CURLUPART_PASSWORD) ||
-                     has_part(u, CURLUPART_OPTIONS));
+  /* the user name and password themselves are never handed out */
+  lua_pushboolean(L, b->part[P_USER] || b->part[P_PASSWORD] || b->part[P_OPTIONS]);
   lua_setfield(L, -2, "userinfo");
-  curl_url_cleanup(u);
-  *box = NULL;
+  box_free(b);
   return 1;
 }
 
 /* Sets core.url_parse in the table on the top. */
 int zl_open_url(lua_State *L) {
   if (luaL_newmetatable(L, URL_MT)) {
-    lua_pushcfunction(L, l_curlu_gc);
+    lua_pushcfunction(L, l_box_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);

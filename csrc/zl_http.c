@@ -504,8 +504,12 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
     return fail(r, ZL_TRANSPORT, cc, "the reply could not be stored (out of memory)");
   }
   if (cc == CURLE_OUT_OF_MEMORY) {
+    /* before a byte left, it is the request libcurl could not build: a
+     * header too large for it (a token of megabytes), or no memory */
     char msg[sizeof r->message];
-    snprintf(msg, sizeof msg, "the reply could not be taken (too large for libcurl, or out of memory)%s%.120s",
+    snprintf(msg, sizeof msg, "%s%s%.120s",
+             r->request_sent ? "the reply could not be taken (too large for libcurl, or out of memory)"
+                             : "the request could not be built (a header too large for libcurl, or out of memory)",
              c->errbuf[0] ? ": " : "", c->errbuf);
     if (!valid) r->status = 0;
     return fail(r, ZL_TRANSPORT, cc, msg);

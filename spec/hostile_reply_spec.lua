@@ -60,6 +60,24 @@ describe("a reply the core cannot take", function()
     end
   end)
 
+  it("a 4 MiB token libcurl cannot send is a transport error before a byte leaves", function()
+    local testing = require "zoomlive.testing"
+    local sim = testing.start { qps = 100000, daily = 0 }
+    local big = string.rep("t", 4 * 1024 * 1024)
+    for _, tok in ipairs { big, function() return big end } do
+      local c = zoomlive.new { token = tok, base_url = sim.base_url, retries = 0 }
+      local ok, st, err = pcall(c.stop, c, 68423085)
+      c:close()
+      assert.is_true(ok, tostring(st))
+      assert.is_nil(st)
+      assert.equal("transport", err.kind)
+      assert.matches("request could not be built", err.message, 1, true)
+      assert.is_nil(tostring(err):find("tttt", 1, true))   -- never the token
+    end
+    assert.equal(0, #sim:requests())
+    sim:stop()
+  end)
+
   it("from the token endpoint is an error of the call, not a raise", function()
     local srv = support.canned_server(reply_with_header(110, 200), 1)
     local c = zoomlive.new { account_id = "a", client_id = "b", client_secret = "c",
