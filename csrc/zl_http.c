@@ -145,14 +145,20 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
 }
 
 /* A header value: up to the first CR, LF or NUL, without the blanks around
- * it, capped (and trimmed again after the cap). */
+ * it, capped (and trimmed again after the cap), printable ASCII. */
 static void copy_value(char dst[ZL_HDR_MAX], const char *v, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0') { n = i; break; }
   while (n && (*v == ' ' || *v == '\t')) { v++; n--; }
   if (n >= ZL_HDR_MAX) n = ZL_HDR_MAX - 1;
   while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
-  memcpy(dst, v, n);
+  /* the values kept are ASCII by their grammar; whatever else a server
+   * sends reaches the caller as text fit to show: a control character
+   * becomes a space, a byte past ASCII a '?' (so a cut never splits UTF-8) */
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)v[i];
+    dst[i] = ch < 0x20 || ch == 0x7f ? ' ' : ch >= 0x80 ? '?' : (char)ch;
+  }
   dst[n] = '\0';
 }
 

@@ -57,6 +57,15 @@ describe("text from a reply", function()
     assert.equal(body, err.body)   -- the raw body stays, for the caller who parses it
   end)
 
+  it("header values that reach the caller are printable ASCII", function()
+    local reply = "HTTP/1.1 404 X\r\nx-zm-trackingid: rid\27[31m\tred\127 \195\169\255\r\n"
+      .. "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    local st, err, info = call_against(reply)
+    assert.equal(404, st)
+    assert.equal("rid [31m red  ???", err.tracking_id)
+    assert.equal(err.tracking_id, info.tracking_id)
+  end)
+
   it("many errors entries are kept to 20", function()
     local list = {}
     for i = 1, 500 do list[i] = { field = "f" .. i, message = "m" } end
