@@ -5,7 +5,9 @@
 # and measures sequential PATCH /v2/meetings/ID/livestream/status requests
 # with the seed's multipart body from: the curl CLI (one process per call),
 # a libcurl+curl_mime C loop, a prebuilt-body libcurl C loop, wrk -c1 -t1 and
-# zoomlive (client:update on one client).  Then the memory target, the batch
+# zoomlive (client:update on one client, encoding = "multipart"); and the JSON
+# form ({"action","settings"} as application/json) from a prebuilt-body C loop
+# (ref_prebuilt j) and zoomlive (encoding = "json").  Then the memory target, the batch
 # targets against zoomlive-sim, and a callgrind profile.
 #
 # Environment: BENCH_N (5000) BENCH_WARMUP (200) BENCH_CLI_N (200)
@@ -200,8 +202,16 @@ run_c() {   # ref_mime | ref_prebuilt
   record "$1" "$TMP/out"
 }
 run_zoomlive() {
-  "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE${1:-}/v2" "${2:-$N}" "${3:-$WARM}" >"$TMP/out" 2>&1
+  "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE${1:-}/v2" "${2:-$N}" "${3:-$WARM}" - multipart >"$TMP/out" 2>&1
   record zoomlive "$TMP/out"
+}
+run_zoomlive_json() {
+  "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE${1:-}/v2" "${2:-$N}" "${3:-$WARM}" - json >"$TMP/out" 2>&1
+  record zoomlive_json "$TMP/out"
+}
+run_ref_json() {
+  "$BIN/ref_prebuilt" "$URLBASE${1:-}$PATH_STATUS" "${2:-$N}" "${3:-$WARM}" j >"$TMP/out" 2>&1
+  record ref_json "$TMP/out"
 }
 run_wrk() {   # wrk: its own req/s; CPU and peak RSS from runloop's rusage
   local secs=${2:-$WRK_SECS}
@@ -243,6 +253,8 @@ calib ref_mime run_c ref_mime /calib 100 0
 calib ref_prebuilt run_c ref_prebuilt /calib 100 0
 calib wrk run_wrk /calib 1
 calib zoomlive run_zoomlive /calib 100 0
+calib ref_json run_ref_json /calib 100 0
+calib zoomlive_json run_zoomlive_json /calib 100 0
 body_len=$(wc -c <"$TMP/body.c")
 echo "  (multipart body: $body_len bytes. nginx's request_length leaves out a body that 'return'"
 echo "   discards, but each kept-alive connection parsed every next request as PATCH -> 204, so"
@@ -253,12 +265,15 @@ broken=""
 # ---- the sequential runs, interleaved, best of ROUNDS ----------------------
 echo "== sequential PATCH against nginx: N=$N (curl CLI: $CLI_N), warm-up $WARM, wrk ${WRK_SECS}s, best of $ROUNDS (wrk, curl CLI: of $(( ROUNDS < 3 ? ROUNDS : 3 )))"
 "$BIN/runloop" wrk 1 0 wrk -c1 -t1 -d1s -s "$ROOT/bench/wrk_patch.lua" "$URLBASE$PATH_STATUS" >/dev/null 2>&1
-ORDER=(ref_prebuilt zoomlive ref_mime wrk curl_cli)
+ORDER=(ref_prebuilt zoomlive ref_mime wrk curl_cli ref_json zoomlive_json)
+ALL="curl_cli ref_mime ref_prebuilt wrk zoomlive ref_json zoomlive_json"   # table order
 SLOW_ROUNDS=$(( ROUNDS < 3 ? ROUNDS : 3 ))   # wrk and the curl CLI take seconds a round
 run_one() {
   case $1 in
     ref_prebuilt|ref_mime) run_c "$1" ;;
     zoomlive) run_zoomlive ;;
+    zoomlive_json) run_zoomlive_json ;;
+    ref_json) run_ref_json ;;
     wrk) run_wrk ;;
     curl_cli) run_cli ;;
   esac
@@ -268,14 +283,14 @@ echo "  load average before: $load_before (other processes on the machine add no
 for r in $(seq 1 "$ROUNDS"); do
   ran=""
   # rotate the order every round: no client is always first or last
-  for k in 0 1 2 3 4; do
-    c=${ORDER[$(( (k + r - 1) % 5 ))]}
+  for k in $(seq 0 $(( ${#ORDER[@]} - 1 ))); do
+    c=${ORDER[$(( (k + r - 1) % ${#ORDER[@]} ))]}
     case $c in wrk|curl_cli) [ "$r" -le "$SLOW_ROUNDS" ] || continue ;; esac
     run_one "$c"
     ran="$ran $c"
   done
   printf '  round %d:' "$r"
-  for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
+  for c in $ALL; do
     case " $ran " in *" $c "*) ;; *) continue ;; esac
     [ -f "$TMP/res.$c" ] && printf ' %s=%s/s' "$c" "$(tail -1 "$TMP/res.$c" | cut -d' ' -f1)"
   done
@@ -290,7 +305,7 @@ best() {   # name -> "best_rps min_cpu max_hwm_kb worst_rps" or empty
        END { printf "%s %s %s %s\n", r, c, m, w }' "$TMP/res.$1"
 }
 declare -A RPS CPU HWM WORST
-for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
+for c in $ALL; do
   b=$(best "$c")
   [ -n "$b" ] || continue
   read -r RPS[$c] CPU[$c] HWM[$c] WORST[$c] <<<"$b"
@@ -304,11 +319,13 @@ label() {
     ref_prebuilt) echo "C libcurl, prebuilt body (bench/ref_prebuilt.c)" ;;
     wrk) echo "wrk -c1 -t1 (server limit)" ;;
     zoomlive) echo "zoomlive client:update (Lua)" ;;
+    ref_json) echo "JSON form: C libcurl, prebuilt body (ref_prebuilt j)" ;;
+    zoomlive_json) echo "JSON form: zoomlive client:update, encoding json" ;;
   esac
 }
 ratio() { [ -n "$ZL" ] && [ -n "${RPS[$1]:-}" ] && awk -v a="$ZL" -v b="${RPS[$1]}" 'BEGIN { printf "%.2fx", a / b }' || echo "n/a"; }
 rows=""
-for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
+for c in $ALL; do
   if [ -z "${RPS[$c]:-}" ]; then
     rows="$rows| $(label $c) | could not run | | | | | |"$'\n'
     continue
@@ -397,6 +414,10 @@ verdict() {   # client goal
 }
 t1=$(verdict ref_mime 1.0)
 t2=$(verdict ref_prebuilt 0.85)
+# the JSON form: zoomlive (encoding json) against the prebuilt JSON C loop
+tj=$( [ -n "${RPS[zoomlive_json]:-}" ] && [ -n "${RPS[ref_json]:-}" ] \
+  && awk -v a="${RPS[zoomlive_json]}" -v b="${RPS[ref_json]}" 'BEGIN { printf "%.2fx -> %s", a / b, (a / b >= 0.85) ? "PASS" : "FAIL" }' \
+  || echo "FAIL (could not run)")
 
 # ---- profile ------------------------------------------------------------------
 # Instructions per request = (Ir[warm-up + K requests] - Ir[warm-up only]) / K:
@@ -492,6 +513,7 @@ echo "| target | goal | measured | verdict |"
 echo "|---|---|---|---|"
 echo "| zoomlive vs curl_mime C loop | >= 1.00x | ${t1% -> *} | ${t1##* } |"
 echo "| zoomlive vs prebuilt-body C loop | >= 0.85x | ${t2% -> *} | ${t2##* } |"
+echo "| JSON form: zoomlive vs prebuilt JSON C loop | >= 0.85x | ${tj% -> *} | ${tj##* } |"
 echo "| memory: peak RSS after $MEM_N calls vs after 1,000 | <= +2 MiB | $mem_line | $mem_verdict |"
 echo "| batch: 1,000 updates, 20 ms latency, concurrency 32 | <= 1.15x ideal (0.625 s) | ${lat_detail% -> *} | $lat_v |"
 echo "| batch: 500 updates, sim 50/s, rate=50 | all ok, <1% 429, <= 11 s | ${rate_detail% -> *} | $rate_v |"

@@ -5,6 +5,7 @@
 -- connection, and the `sleep` hook between attempts.
 local core = require "zoomlive.core"
 local auth = require "zoomlive.auth"
+local urls = require "zoomlive.url"
 local request = require "zoomlive.request"
 local pipeline = require "zoomlive.pipeline"
 local errors = require "zoomlive.errors"
@@ -32,42 +33,27 @@ local OPTIONS = {
 
 local function opt_error(msg) error("zoomlive.new: " .. msg, 4) end
 
+-- Seconds options: finite, positive, at most a year (the core keeps them
+-- as milliseconds in a C long; a larger value would be cut, so it is refused)
+local YEAR = 86400 * 365
 local function positive(opts, name, dflt)
   local v = opts[name]
   if v == nil then return dflt end
-  if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
-    opt_error(format("option '%s' must be a positive number of seconds", name))
+  if type(v) ~= "number" or v ~= v or v <= 0 or v > YEAR then
+    opt_error(format("option '%s' must be a positive number of seconds, at most %d", name, YEAR))
   end
   return v
 end
 
-local function is_loopback(host)
-  host = host:lower()
-  return host == "localhost" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
-    or host == "[::1]"
+--- Checks a base URL (zoomlive.url, the one URL check); returns it
+-- without trailing slashes, or nil, why.
+local function check_base(u, allow_http)
+  return (urls.check(u, { allow_http = allow_http }))
 end
-
---- Checks a base URL; returns it without trailing slashes, or nil, why.
-local function check_base(url, allow_http)
-  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
-  if not scheme or authority == "" then return nil, "must be an absolute http(s) URL" end
-  scheme = scheme:lower()
-  if url:find("[%z\r\n%s]") then return nil, "must not hold spaces or control characters" end
-  -- user info would let "http://127.0.0.1:80@elsewhere/" pass for loopback,
-  -- and credentials belong in the token, never in a URL
-  if authority:find("@", 1, true) then return nil, "must not hold user info (user@host)" end
-  local host = authority:match("^%[[^%]]*%]") or authority:match("^[^:]*")
-  if host == "" then return nil, "must be an absolute http(s) URL" end
-  if scheme == "http" then
-    if not (allow_http or is_loopback(host)) then
-      return nil, "plain http:// is only allowed for loopback hosts (set allow_http = true to override)"
-    end
-  elseif scheme ~= "https" then
-    return nil, "scheme must be https (or http for loopback)"
-  end
-  return (url:gsub("/+$", ""))
+M.check_base = function(u, allow_http)
+  local b, why = urls.check(u, { allow_http = allow_http })
+  return b, why
 end
-M.check_base = check_base
 
 function M.new(opts, getenv)
   if opts == nil then opts = {} end
@@ -95,7 +81,7 @@ function M.new(opts, getenv)
   end
   if base ~= nil then
     if type(base) ~= "string" then opt_error("option 'base_url' must be a string") end
-    local b, why = check_base(base, self._allow_http)
+    local b, why = urls.check(base, { allow_http = self._allow_http })
     if not b then opt_error("base_url " .. why) end
     self._base_url = b
   end
@@ -116,8 +102,8 @@ function M.new(opts, getenv)
   self._backoff = { base = positive(bo, "base", 0.5), cap = positive(bo, "cap", 8) }
   local mrw = opts.max_retry_wait
   if mrw == nil then mrw = 10 end
-  if type(mrw) ~= "number" or mrw < 0 or mrw ~= mrw then
-    opt_error("option 'max_retry_wait' must be a number of seconds >= 0")
+  if type(mrw) ~= "number" or mrw ~= mrw or mrw < 0 or mrw > YEAR then
+    opt_error("option 'max_retry_wait' must be a number of seconds from 0 to " .. YEAR)
   end
   self._max_retry_wait = mrw
   -- default deadline: every attempt may use its whole timeout, every wait
@@ -147,13 +133,21 @@ function M.new(opts, getenv)
       opt_error("option 'user_agent' holds CR, LF or NUL")
     end
   end
-  if opts.refresh_margin ~= nil and (type(opts.refresh_margin) ~= "number" or opts.refresh_margin < 0) then
-    opt_error("option 'refresh_margin' must be a number of seconds >= 0")
+  local rm = opts.refresh_margin
+  if rm ~= nil and (type(rm) ~= "number" or rm ~= rm or rm < 0 or rm > YEAR) then
+    opt_error("option 'refresh_margin' must be a number of seconds from 0 to " .. YEAR)
   end
-  if opts.oauth_url ~= nil then
-    if type(opts.oauth_url) ~= "string" then opt_error("option 'oauth_url' must be a string") end
-    local u, why = check_base(opts.oauth_url, self._allow_http)
-    if not u then opt_error("oauth_url " .. why) end
+  -- the token endpoint: the option, else $ZOOM_OAUTH_URL, through the same check
+  local oauth = opts.oauth_url
+  if oauth == nil then
+    oauth = getenv("ZOOM_OAUTH_URL")
+    if oauth == "" then oauth = nil end
+  end
+  if oauth ~= nil then
+    if type(oauth) ~= "string" then opt_error("option 'oauth_url' must be a string") end
+    local u, why = urls.check(oauth, { allow_http = self._allow_http, query = true })
+    if not u then opt_error((opts.oauth_url and "oauth_url " or "ZOOM_OAUTH_URL ") .. why) end
+    self._oauth_url = oauth
   end
 
   -- the transport options, kept for the batch driver's own handles
@@ -180,6 +174,7 @@ function M.new(opts, getenv)
   self._auth = auth.from(opts, getenv, {
     now = self._now, time = self._time,
     timeout = function() return self._timeout end,
+    oauth_url = self._oauth_url,
     check_url = function(u)
       local b = check_base(u, allow_http)
       return b
@@ -214,8 +209,11 @@ Client.__close = Client.close
 Client.__gc = Client.close
 
 function Client:__tostring()
-  local s = format("zoomlive.client (%s, %s, auth=%s%s)", self:base_url(), self.encoding,
-    self._auth and self._auth.kind or "?", self.insecure and ", INSECURE: TLS verification off" or "")
+  local base = self:base_url()
+  local proxy = urls.proxy_for(base)   -- as libcurl reads the environment
+  local s = format("zoomlive.client (%s, %s, auth=%s%s%s)", base, self.encoding,
+    self._auth and self._auth.kind or "?", proxy and (", via proxy " .. proxy) or "",
+    self.insecure and ", INSECURE: TLS verification off" or "")
   if not self._conn then s = s .. " (closed)" end
   return s
 end
