@@ -1,0 +1,464 @@
+-- Specs for the event-loop scheduler (zoomlive.loop) with its luv and
+-- cqueues adapters, against zoomlive-sim: calls that yield while the host's
+-- loop keeps running (a 1 ms repeating timer counts its ticks), the usual
+-- results, retries on loop timers, cancellation (in flight, during a retry
+-- wait, before sending), the error outside a coroutine, one shared S2S
+-- token fetch, update_many and submit on the loop's driver.
+-- Behaviour only: no wall-clock duration is asserted, nothing sleeps.
+-- Assertions run after the loop returns (an error inside a luv callback
+-- would end the process).
+local zoomlive = require "zoomlive"
+local testing = require "zoomlive.testing"
+local uv = require "luv"
+local cqueues = require "cqueues"
+
+local EXE = os.getenv("ZOOMLIVE_SIM") or testing.default_exe
+local SEED = 85746065432
+local SECRET = "sim-client-secret"
+
+-- runs the luv loop until `fn` (run as a coroutine) has returned; returns
+-- its results. A guard ends a loop that would hang.
+local function luv_run(fn)
+  local done, res = false, nil
+  coroutine.wrap(function()
+    res = table.pack(fn())
+    done = true
+  end)()
+  local timed_out = false
+  local guard = uv.new_timer()
+  guard:start(60000, 0, function() timed_out = true end)
+  guard:unref()
+  while not done and not timed_out and uv.loop_alive() do uv.run("once") end
+  guard:close()
+  uv.run("nowait")
+  assert(done, timed_out and "the loop did not finish" or "the loop ran dry before the call returned")
+  return table.unpack(res, 1, res.n)
+end
+
+-- a 1 ms repeating timer of the host
+local function ticker()
+  local t = { n = 0, h = uv.new_timer() }
+  t.h:start(1, 1, function() t.n = t.n + 1 end)
+  function t.stop()
+    if not t.h:is_closing() then t.h:stop() t.h:close() end
+  end
+  return t
+end
+
+-- resumes the running coroutine after the luv loop ran once more (1 ms: a
+-- 0 ms timer started by a timer runs in the same turn)
+local function next_turn()
+  local co = coroutine.running()
+  local t = uv.new_timer()
+  t:start(1, 0, function() t:close() coroutine.resume(co) end)
+  coroutine.yield()
+end
+
+local function count_paths(sim, pat)
+  local n = 0
+  for _, r in ipairs(sim:requests()) do
+    if r.path:find(pat) then n = n + 1 end
+  end
+  return n
+end
+
+describe("the event-loop scheduler", function()
+  local sim
+  setup(function() sim = testing.start { exe = EXE, any_meeting = true, qps = 0, daily = 0 } end)
+  teardown(function() sim:stop() end)
+  before_each(function()
+    sim:reset()
+    sim:clear_faults()
+  end)
+
+  local function client(extra)
+    local o = { token = sim.token, base_url = sim.base_url, loop = "luv" }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return zoomlive.new(o)
+  end
+
+  describe("with luv", function()
+    it("yields while calls wait on a slow server: the host's 1 ms timer keeps firing", function()
+      sim:fault { path = "/v2/meetings/", latency_ms = 300 }
+      local c <close> = client { concurrency = 4 }
+      local tick = ticker()
+      local results, ticks_while_waiting = {}, nil
+      luv_run(function()
+        local pending = 6
+        local me = coroutine.running()
+        local at_submit = tick.n
+        for i = 1, 6 do
+          coroutine.wrap(function()
+            results[i] = table.pack(c:stop(SEED + i))
+            if i == 1 then ticks_while_waiting = tick.n - at_submit end
+            pending = pending - 1
+            if pending == 0 then coroutine.resume(me) end
+          end)()
+        end
+        -- every call is waiting now: none returned before the loop ran
+        assert(pending == 6)
+        coroutine.yield()
+      end)
+      tick.stop()
+      for i = 1, 6 do
+        local s, err, info = table.unpack(results[i], 1, 3)
+        assert.are.equal(204, s)
+        assert.is_nil(err)
+        assert.are.equal(1, info.attempts)
+      end
+      -- a blocked loop would have counted none while the first call waited
+      assert.is_true(ticks_while_waiting >= 10, "ticks while waiting: " .. tostring(ticks_while_waiting))
+      assert.are.equal(6, count_paths(sim, "^/v2/meetings/%d+/livestream/status$"))
+    end)
+
+    it("returns the usual results: a getter's value, an HTTP error", function()
+      sim:fault { path = "/v2/meetings/404404404", status = 404 }
+      local c <close> = client()
+      local got, miss = luv_run(function()
+        return table.pack(c:get(SEED)), table.pack(c:stop(404404404))
+      end)
+      assert.are.equal("table", type(got[1]))
+      assert.is_string(got[1].stream_url)
+      assert.is_nil(got[2])
+      assert.are.equal(404, miss[1])
+      assert.are.equal("http", miss[2].kind)
+      assert.are.equal(1, miss[3].attempts)
+      -- argument errors come back as from the blocking client
+      local s, err = luv_run(function() return c:update("x1", "start") end)
+      assert.is_nil(s)
+      assert.are.equal("argument", err.kind)
+    end)
+
+    it("retries on the loop: the wait is a timer, the host keeps running", function()
+      sim:fault { path = "/v2/meetings/" .. SEED, status = 503, count = 1 }
+      local c <close> = client { backoff = { base = 0.05, cap = 0.05 } }
+      local s, err, info = luv_run(function() return c:stop(SEED) end)
+      assert.are.equal(204, s)
+      assert.is_nil(err)
+      assert.are.equal(2, info.attempts)
+    end)
+
+    it("raises a clear error when called outside a coroutine", function()
+      local c <close> = client()
+      for _, f in ipairs({
+        function() return c:stop(SEED) end,
+        function() return c:get(SEED) end,
+        function() return c:update("bad id", "start") end,
+        function() return c:check_credentials() end,
+        function() return c:update_many({ { SEED, "stop" } }) end,
+      }) do
+        local ok, msg = pcall(f)
+        assert.is_false(ok)
+        assert.truthy(tostring(msg):find("must be called from a coroutine the loop runs", 1, true), msg)
+        assert.truthy(tostring(msg):find("client:submit", 1, true), msg)
+      end
+      assert.are.equal(0, #sim:requests())
+    end)
+
+    describe("cancel", function()
+      it("in flight: nil, err 'cancelled', outcome unknown", function()
+        sim:fault { path = "/v2/meetings/" .. SEED, hang = true }
+        local c <close> = client()
+        local out, first, second
+        luv_run(function()
+          local me = coroutine.running()
+          local h = c:submit("stop", SEED, function(...)
+            out = table.pack(...)
+            if coroutine.status(me) == "suspended" then coroutine.resume(me) end
+          end)
+          -- until the request went out and only its answer is awaited
+          for _ = 1, 100000 do
+            local fd, w = next(c._loop.watched)
+            if fd and w == "r" and next(c._loop.watched, fd) == nil then break end
+            next_turn()
+          end
+          first, second = h:cancel(), h:cancel()
+          if not out then coroutine.yield() end
+        end)
+        assert.is_true(first)
+        assert.is_false(second)
+        local s, err, info = table.unpack(out, 1, 3)
+        assert.is_nil(s)
+        assert.are.equal("cancelled", err.kind)
+        assert.is_true(err.outcome_unknown)
+        assert.is_true(info.outcome_unknown)
+        assert.are.equal(1, info.attempts)
+        assert.truthy(tostring(err):find("in flight", 1, true))
+        -- the driver lets go of the socket and the client goes on
+        assert.is_nil(next(c._loop.watched))
+        sim:clear_faults()
+        assert.are.equal(204, (luv_run(function() return c:stop(SEED) end)))
+      end)
+
+      it("during a retry wait: nothing more is sent, the outcome is known", function()
+        sim:config { qps = 0.1 }                 -- one request per 10 s
+        local c <close> = client()
+        -- the first call takes the second's slot: the second gets a 429
+        assert.are.equal(204, (luv_run(function() return c:stop(SEED) end)))
+        local out, cancelled
+        local h
+        local c2 <close> = client { max_retry_wait = 60, debug = function(ev)
+          if ev.event == "response" and ev.status == 429 then
+            local t = uv.new_timer()
+            t:start(0, 0, function()
+              t:close()
+              cancelled = h:cancel()
+            end)
+          end
+        end }
+        luv_run(function()
+          local me = coroutine.running()
+          h = c2:submit("stop", SEED + 1, function(...)
+            out = table.pack(...)
+            if coroutine.status(me) == "suspended" then coroutine.resume(me) end
+          end)
+          if not out then coroutine.yield() end
+        end)
+        assert.is_true(cancelled)
+        local s, err, info = table.unpack(out, 1, 3)
+        assert.is_nil(s)
+        assert.are.equal("cancelled", err.kind)
+        assert.is_false(err.outcome_unknown)
+        assert.truthy(err.message:find("waiting to retry", 1, true))
+        assert.are.equal(1, info.attempts)
+        assert.are.equal(1, count_paths(sim, "^/v2/meetings/" .. (SEED + 1)))
+      end)
+
+      it("before sending: a call queued behind the concurrency cap never reaches the server", function()
+        sim:fault { path = "/v2/meetings/" .. SEED, hang = true }
+        local c <close> = client { concurrency = 1 }
+        local outs = {}
+        luv_run(function()
+          local me = coroutine.running()
+          local function done(i)
+            return function(...)
+              outs[i] = table.pack(...)
+              if outs[1] and outs[2] and coroutine.status(me) == "suspended" then coroutine.resume(me) end
+            end
+          end
+          local h1 = c:submit("stop", SEED, done(1))
+          local h2 = c:submit("stop", SEED + 7, done(2))
+          next_turn()
+          assert(h2:cancel())
+          assert(h1:cancel())
+          if not (outs[1] and outs[2]) then coroutine.yield() end
+        end)
+        local s, err, info = table.unpack(outs[2], 1, 3)
+        assert.is_nil(s)
+        assert.are.equal("cancelled", err.kind)
+        assert.is_false(err.outcome_unknown)
+        assert.is_nil(info.outcome_unknown)
+        assert.truthy(err.message:find("before it was sent", 1, true))
+        assert.are.equal("cancelled", outs[1][2].kind)
+        assert.are.equal(0, count_paths(sim, "^/v2/meetings/" .. (SEED + 7)))
+      end)
+
+      it("by closing the client: the waiting calls end as cancelled", function()
+        sim:fault { path = "/v2/meetings/" .. SEED, latency_ms = 5000 }
+        local c = client()
+        local out
+        luv_run(function()
+          local me = coroutine.running()
+          c:submit("get", SEED, function(...)
+            out = table.pack(...)
+            if coroutine.status(me) == "suspended" then coroutine.resume(me) end
+          end)
+          next_turn()
+          c:close()
+          if not out then coroutine.yield() end
+        end)
+        assert.is_nil(out[1])
+        assert.are.equal("cancelled", out[2].kind)
+        assert.truthy(out[2].message:find("closed", 1, true))
+        assert.has_error(function() c:submit("get", SEED, function() end) end,
+          "attempt to use a closed zoomlive.client")
+      end)
+    end)
+
+    it("shares one S2S token fetch among concurrent calls", function()
+      sim:fault { path = "/oauth/token", latency_ms = 200 }
+      local c <close> = zoomlive.new { loop = "luv", account_id = "sim-account",
+        client_id = "sim-client-id", client_secret = SECRET, oauth_url = sim.url .. "/oauth/token",
+        base_url = sim.base_url }
+      local results = {}
+      luv_run(function()
+        local me, pending = coroutine.running(), 5
+        for i = 1, 5 do
+          coroutine.wrap(function()
+            results[i] = table.pack(c:stop(SEED + i))
+            pending = pending - 1
+            if pending == 0 and coroutine.status(me) == "suspended" then coroutine.resume(me) end
+          end)()
+        end
+        if pending > 0 then coroutine.yield() end
+      end)
+      for i = 1, 5 do assert.are.equal(204, results[i][1], tostring(results[i][2])) end
+      assert.are.equal(1, count_paths(sim, "^/oauth/token$"))
+      assert.are.equal(5, count_paths(sim, "^/v2/meetings/%d+/livestream/status$"))
+    end)
+
+    it("runs update_many on the client's driver while the loop keeps running", function()
+      sim:fault { path = "/v2/meetings/", latency_ms = 50 }
+      local c <close> = client { concurrency = 8 }
+      local items = {}
+      for i = 1, 12 do items[i] = { SEED + i, i % 2 == 0 and "stop" or "start" } end
+      items[13] = { "not-an-id", "stop" }
+      local tick = ticker()
+      local results, summary = luv_run(function() return c:update_many(items, { concurrency = 4 }) end)
+      tick.stop()
+      assert.are.equal(13, summary.total)
+      assert.are.equal(12, summary.ok)
+      for i = 1, 12 do assert.are.equal(204, results[i].status) end
+      assert.are.equal("argument", results[13].err.kind)
+      assert.are.equal(12, count_paths(sim, "^/v2/meetings/%d+/livestream/status$"))
+      assert.is_true(tick.n >= 10, "ticks: " .. tick.n)
+    end)
+
+    it("submits update_many, and cancels it in flight", function()
+      sim:fault { path = "/v2/meetings/", hang = true }
+      local c <close> = client()
+      local out
+      luv_run(function()
+        local me = coroutine.running()
+        local h = c:submit("update_many", { { SEED, "stop" }, { SEED + 1, "stop" } }, { concurrency = 1 },
+          function(...)
+            out = table.pack(...)
+            if coroutine.status(me) == "suspended" then coroutine.resume(me) end
+          end)
+        for _ = 1, 100000 do
+          local fd, w = next(c._loop.watched)
+          if fd and w == "r" then break end
+          next_turn()
+        end
+        h:cancel()
+        if not out then coroutine.yield() end
+      end)
+      local results, summary = out[1], out[2]
+      assert.are.equal(2, summary.total)
+      assert.are.equal(0, summary.ok)
+      assert.are.equal(2, summary.by_kind.cancelled)
+      assert.is_true(results[1].err.outcome_unknown)
+      assert.is_nil(results[2].err.outcome_unknown)
+    end)
+
+    it("takes an adapter table of the documented shape", function()
+      local luv_adapter = require("zoomlive.loop.luv").new()
+      local mine = { name = "mine", calls = 0 }
+      for _, k in ipairs({ "watch", "unwatch", "timer", "cancel" }) do
+        mine[k] = function(...)
+          mine.calls = mine.calls + 1
+          return luv_adapter[k](...)
+        end
+      end
+      local c <close> = client { loop = mine }
+      local s = luv_run(function() return c:stop(SEED) end)
+      assert.are.equal(204, s)
+      assert.is_true(mine.calls > 0)
+      local ok, msg = pcall(c.stop, c, SEED)
+      assert.is_false(ok)
+      assert.truthy(msg:find('loop = "mine"', 1, true))
+    end)
+  end)
+
+  describe("with cqueues", function()
+    local function cq_run(fn)
+      local cq = cqueues.new()
+      local res
+      cq:wrap(function() res = table.pack(fn(cq)) end)
+      assert(cq:loop(60))
+      assert(res, "the controller stopped before the call returned")
+      return table.unpack(res, 1, res.n)
+    end
+
+    it("yields while calls wait: a 1 ms sleeper keeps running", function()
+      sim:fault { path = "/v2/meetings/", latency_ms = 300 }
+      local c <close> = client { loop = "cqueues" }
+      local ticks, results = 0, {}
+      cq_run(function(cq)
+        local done = 0
+        for i = 1, 4 do
+          cq:wrap(function()
+            results[i] = table.pack(c:stop(SEED + i))
+            done = done + 1
+          end)
+        end
+        local first
+        while done < 4 do
+          cqueues.sleep(0.001)
+          ticks = ticks + 1
+          if done == 0 then first = ticks end
+        end
+        return first
+      end)
+      for i = 1, 4 do
+        assert.are.equal(204, results[i][1])
+        assert.are.equal(1, results[i][3].attempts)
+      end
+      assert.is_true(ticks >= 10, "ticks: " .. ticks)
+    end)
+
+    it("runs update_many, getters and submit", function()
+      local c <close> = client { loop = "cqueues" }
+      local results, summary, got, sub = cq_run(function()
+        local r, s = c:update_many({ { SEED, "stop" }, { SEED + 1, "start" } }, { concurrency = 2 })
+        local v = c:get(SEED)
+        local out
+        local cond = require("cqueues.condition").new()
+        c:submit("stop", SEED + 2, function(...)
+          out = table.pack(...)
+          cond:signal()
+        end)
+        while not out do cond:wait() end
+        return r, s, v, out
+      end)
+      assert.are.equal(2, summary.ok)
+      assert.are.equal(204, results[2].status)
+      assert.is_string(got.stream_url)
+      assert.are.equal(204, sub[1])
+    end)
+
+    it("cancels a submitted call before it starts: nothing is sent", function()
+      local c <close> = client { loop = "cqueues" }
+      local out
+      cq_run(function()
+        local h = c:submit("stop", SEED + 9, function(...) out = table.pack(...) end)
+        assert(h:cancel())
+      end)
+      assert.is_nil(out[1])
+      assert.are.equal("cancelled", out[2].kind)
+      assert.is_false(out[2].outcome_unknown)
+      assert.are.equal(0, count_paths(sim, "^/v2/meetings/" .. (SEED + 9)))
+    end)
+
+    it("raises a clear error outside a controller's coroutine", function()
+      local c <close> = client { loop = "cqueues" }
+      local ok, msg = pcall(c.stop, c, SEED)
+      assert.is_false(ok)
+      assert.truthy(msg:find("must be called from a coroutine the loop runs", 1, true), msg)
+      assert.truthy(msg:find("cqueues", 1, true), msg)
+    end)
+  end)
+
+  describe("options", function()
+    it("refuses a bad loop, concurrency without loop, and submit on a blocking client", function()
+      local function refuses(o, pat)
+        o.token = "x"
+        local ok, msg = pcall(zoomlive.new, o)
+        assert.is_false(ok)
+        assert.truthy(tostring(msg):find(pat, 1, true), msg)
+      end
+      refuses({ loop = "tk" }, "option 'loop' must be \"luv\", \"cqueues\" or an adapter table")
+      refuses({ loop = {} }, "option 'loop' adapter has no function 'watch'")
+      refuses({ loop = { watch = print, unwatch = print, timer = print, cancel = print, waiter = print } },
+        "all of waiter, suspend, resume and spawn, or none")
+      refuses({ concurrency = 4 }, "option 'concurrency' needs option 'loop'")
+      refuses({ loop = "luv", concurrency = 0 }, "option 'concurrency' must be an integer")
+      local b <close> = zoomlive.new { token = "x" }
+      assert.has_error(function() b:submit("stop", 1, function() end) end,
+        "client:submit needs a client made with zoomlive.new{ loop = ... }")
+      local c <close> = zoomlive.new { token = "x", loop = "luv" }
+      assert.has_error(function() c:submit("nope", function() end) end)
+      assert.has_error(function() c:submit("stop", 1) end)
+    end)
+  end)
+end)
