@@ -297,6 +297,58 @@ describe("the event-loop scheduler", function()
       assert.are.equal(5, count_paths(sim, "^/v2/meetings/%d+/livestream/status$"))
     end)
 
+    it("cancelling the call that fetches the token leaves the others to fetch it", function()
+      local fault = sim:fault { path = "/oauth/token", hang = true }
+      local c <close> = zoomlive.new { loop = "luv", account_id = "sim-account",
+        client_id = "sim-client-id", client_secret = SECRET, oauth_url = sim.url .. "/oauth/token",
+        base_url = sim.base_url }
+      local outs = {}
+      luv_run(function()
+        local me = coroutine.running()
+        local function done(i)
+          return function(...)
+            outs[i] = table.pack(...)
+            if outs[1] and outs[2] and outs[3] and coroutine.status(me) == "suspended" then
+              coroutine.resume(me)
+            end
+          end
+        end
+        local h1 = c:submit("stop", SEED + 1, done(1))   -- fetches the token
+        c:submit("stop", SEED + 2, done(2))              -- wait for that fetch
+        c:submit("get", SEED, done(3))
+        for _ = 1, 100000 do
+          local fd, w = next(c._loop.watched)
+          if fd and w == "r" then break end
+          next_turn()
+        end
+        sim:remove_fault(fault)
+        h1:cancel()
+        if not (outs[1] and outs[2] and outs[3]) then coroutine.yield() end
+      end)
+      assert.are.equal("cancelled", outs[1][2].kind)
+      assert.are.equal(204, outs[2][1], tostring(outs[2][2]))
+      assert.are.equal("table", type(outs[3][1]), tostring(outs[3][2]))
+      assert.are.equal(2, count_paths(sim, "^/oauth/token$"))
+      assert.are.equal(1, count_paths(sim, "^/v2/meetings/%d+/livestream/status$"))
+    end)
+
+    it("checks credentials on the loop", function()
+      local c <close> = zoomlive.new { loop = "luv", account_id = "sim-account",
+        client_id = "sim-client-id", client_secret = SECRET, oauth_url = sim.url .. "/oauth/token",
+        base_url = sim.base_url }
+      local bad <close> = zoomlive.new { loop = "luv", account_id = "sim-account",
+        client_id = "sim-client-id", client_secret = "wrong-secret", oauth_url = sim.url .. "/oauth/token",
+        base_url = sim.base_url }
+      local ok, e1, nok, e2 = luv_run(function()
+        local a, b = c:check_credentials()
+        local x, y = bad:check_credentials()
+        return a, b, x, y
+      end)
+      assert.is_true(ok, tostring(e1))
+      assert.is_nil(nok)
+      assert.are.equal("auth", e2.kind)
+    end)
+
     it("runs update_many on the client's driver while the loop keeps running", function()
       sim:fault { path = "/v2/meetings/", latency_ms = 50 }
       local c <close> = client { concurrency = 8 }
