@@ -47,9 +47,8 @@ local EVENTS = { ["in"] = "r", out = "w", inout = "rw" }
 
 local function co_waiter()
   local co, main = running()
-  if main or not isyieldable() then
-    return nil, "not in a coroutine that can yield"
-  end
+  if main then return nil, "called from the main thread, not a coroutine" end
+  if not isyieldable() then return nil, "this coroutine cannot yield here" end
   return co
 end
 
@@ -336,7 +335,7 @@ function Call:cancel(message)
       self.timer = nil
     end
     self.stopped = stop(false, message or "cancelled before it was sent")
-    self:wake(stop(nil, message or "cancelled while waiting to retry"))
+    self:wake(stop(nil, message or "cancelled while waiting (to retry, or for a token)"))
   else
     -- not started, or running now: its next send or wait ends it
     self.stopped = stop(false, message or "cancelled before it was sent")
@@ -375,7 +374,7 @@ end
 
 --- check_credentials on the loop.
 function Loop:credentials()
-  local w = self:check_waiter("check_credentials")
+  local w = self:check_waiter("check_credentials", 4)
   local client = self.client
   local token, err = self:call(w, function(tr) return pipeline.credentials(client, tr) end)
   return token, err
