@@ -393,6 +393,67 @@ describe("the event-loop scheduler", function()
       assert.is_nil(results[2].err.outcome_unknown)
     end)
 
+    it("keeps at most `concurrency` requests in flight", function()
+      sim:fault { path = "/v2/meetings/", latency_ms = 50 }
+      local luv_adapter = require("zoomlive.loop.luv").new()
+      local watched, most = {}, 0
+      local counting = {
+        watch = function(fd, ev, cb)
+          watched[fd] = true
+          local n = 0
+          for _ in pairs(watched) do n = n + 1 end
+          if n > most then most = n end
+          return luv_adapter.watch(fd, ev, cb)
+        end,
+        unwatch = function(fd)
+          watched[fd] = nil
+          return luv_adapter.unwatch(fd)
+        end,
+        timer = luv_adapter.timer, cancel = luv_adapter.cancel,
+      }
+      local c <close> = client { loop = counting, concurrency = 2 }
+      local results = {}
+      luv_run(function()
+        local me, pending = coroutine.running(), 6
+        for i = 1, 6 do
+          coroutine.wrap(function()
+            results[i] = c:stop(SEED + i)
+            pending = pending - 1
+            if pending == 0 and coroutine.status(me) == "suspended" then coroutine.resume(me) end
+          end)()
+        end
+        if pending > 0 then coroutine.yield() end
+      end)
+      for i = 1, 6 do assert.are.equal(204, results[i]) end
+      assert.is_true(most >= 1 and most <= 2, "sockets watched at once: " .. most)
+    end)
+
+    it("retries and paces update_many items on loop timers", function()
+      sim:fault { path = "/v2/meetings/" .. (SEED + 2), status = 503, count = 1 }
+      local c <close> = client { backoff = { base = 0.02, cap = 0.02 } }
+      local items = {}
+      for i = 1, 5 do items[i] = { SEED + i, "stop" } end
+      local results, summary = luv_run(function()
+        return c:update_many(items, { concurrency = 2, rate = 200 })
+      end)
+      assert.are.equal(5, summary.ok)
+      assert.are.equal(2, results[2].info.attempts)
+      assert.are.equal(6, summary.attempts)
+      assert.are.equal(6, count_paths(sim, "^/v2/meetings/%d+/livestream/status$"))
+    end)
+
+    it("ends a submitted call with wrong argument types as kind 'argument'", function()
+      local c <close> = client()
+      local out
+      luv_run(function()
+        c:submit("stop", {}, function(...) out = table.pack(...) end)
+      end)
+      assert.is_nil(out[1])
+      assert.are.equal("argument", out[2].kind)
+      assert.are.equal(0, out[3].attempts)
+      assert.are.equal(0, #sim:requests())
+    end)
+
     it("takes an adapter table of the documented shape", function()
       local luv_adapter = require("zoomlive.loop.luv").new()
       local mine = { name = "mine", calls = 0 }
@@ -480,6 +541,28 @@ describe("the event-loop scheduler", function()
       assert.are.equal("cancelled", out[2].kind)
       assert.is_false(out[2].outcome_unknown)
       assert.are.equal(0, count_paths(sim, "^/v2/meetings/" .. (SEED + 9)))
+    end)
+
+    it("cancels a call in flight from another coroutine", function()
+      sim:fault { path = "/v2/meetings/" .. SEED, hang = true }
+      local c <close> = client { loop = "cqueues" }
+      local out, cancelled
+      cq_run(function(cq)
+        local h = c:submit("stop", SEED, function(...) out = table.pack(...) end)
+        cq:wrap(function()
+          for _ = 1, 100000 do
+            local fd, w = next(c._loop.watched)
+            if fd and w == "r" then break end
+            cqueues.sleep(0.001)
+          end
+          cancelled = h:cancel()
+        end)
+      end)
+      assert.is_true(cancelled)
+      assert.is_nil(out[1])
+      assert.are.equal("cancelled", out[2].kind)
+      assert.is_true(out[2].outcome_unknown)
+      assert.is_nil(next(c._loop.watched))
     end)
 
     it("raises a clear error outside a controller's coroutine", function()
