@@ -24,6 +24,7 @@
 --     suspend = function(w) end,                     -- until resume(w) (may return early)
 --     resume  = function(w) end,
 --     spawn   = function(fn) end,                    -- run fn where it may wait
+--     close   = function() end,                      -- optional: the client closed
 --   }
 --
 -- A call ended early (handle:cancel(), client:close()) gets the pipeline's
@@ -97,6 +98,10 @@ function M.adapter(spec)
   a.suspend = spec.suspend or co_suspend
   a.resume = spec.resume or co_resume
   a.spawn = spec.spawn or co_spawn
+  if spec.close ~= nil and type(spec.close) ~= "function" then
+    return nil, "adapter field 'close' must be a function"
+  end
+  a.close = spec.close
   a.name = type(spec.name) == "string" and spec.name or "custom"
   return a
 end
@@ -116,7 +121,7 @@ function M.new(client, adapter, concurrency)
     fresh_handles = o.fresh_handles,
   }
   local self = setmetatable({
-    client = client, adapter = adapter, d = d, now = client._now,
+    client = client, adapter = adapter, d = d, now = core.now,
     owners = {},      -- driver id -> the call or batch waiting for it
     watched = {},     -- fd -> events the adapter watches it for
     calls = {},       -- live calls (set)
@@ -229,7 +234,7 @@ end
 
 function Loop:submit_spec(owner, spec)
   local d = self.d
-  if not d then error("attempt to use a closed zoomlive.client", 3) end
+  if not d or self.closed then error("attempt to use a closed zoomlive.client", 3) end
   local id = d:submit(spec)
   self.owners[id] = owner
   return id             -- the owner notes it, then pumps
@@ -367,7 +372,7 @@ end
 function Loop:run(req, e, fname)
   local w = self:check_waiter(fname)
   if not req then return nil, e, { attempts = 0, elapsed = 0 } end
-  if not self.d then error("attempt to use a closed zoomlive.client", 3) end
+  if self.closed then error("attempt to use a closed zoomlive.client", 3) end
   local client = self.client
   return self:call(w, function(tr) return pipeline.run(client, req, tr) end)
 end
@@ -375,6 +380,7 @@ end
 --- check_credentials on the loop.
 function Loop:credentials()
   local w = self:check_waiter("check_credentials", 4)
+  if self.closed then error("attempt to use a closed zoomlive.client", 3) end
   local client = self.client
   local token, err = self:call(w, function(tr) return pipeline.credentials(client, tr) end)
   return token, err
@@ -519,7 +525,7 @@ function Loop:submit(client, name, ...)
     error(format("bad argument #%d to 'submit' (function on_done expected, got %s)", n + 1,
       on_done == nil and "no value" or type(on_done)), 3)
   end
-  if not self.d then error("attempt to use a closed zoomlive.client", 3) end
+  if self.closed then error("attempt to use a closed zoomlive.client", 3) end
   local args = table.pack(...)
   args.n = n - 1
   local h = setmetatable({ name = name, loop = self }, Handle)
@@ -548,10 +554,11 @@ end
 
 --- Closes the driver; unfinished calls end as cancelled.
 function Loop:close()
-  if not self.d then return end
+  if self.closed then return end
+  self.closed = true     -- calls resumed below cannot start new ones
   local list = {}
   for call in pairs(self.calls) do list[#list + 1] = call end
-  for _, call in ipairs(list) do call:cancel("cancelled: the client was closed") end
+  for _, call in ipairs(list) do call:cancel("the client was closed") end
   for e in pairs(self.engines) do e:cancel_batch() end
   for fd in pairs(self.watched) do
     self.watched[fd] = nil
@@ -564,6 +571,7 @@ function Loop:close()
   local d = self.d
   self.d = nil
   d:close()
+  if self.adapter.close then self.adapter.close() end
 end
 
 --- Checks the client options `loop` and `concurrency`; returns the loop.
