@@ -191,37 +191,48 @@ describe("the event-loop scheduler", function()
       end)
 
       it("during a retry wait: nothing more is sent, the outcome is known", function()
-        sim:config { qps = 0.1 }                 -- one request per 10 s
-        local c <close> = client()
-        -- the first call takes the second's slot: the second gets a 429
-        assert.are.equal(204, (luv_run(function() return c:stop(SEED) end)))
-        local out, cancelled
-        local h
-        local c2 <close> = client { max_retry_wait = 60, debug = function(ev)
+        sim:config { qps = 0.1 }                 -- one request per 10 s: the others get a 429
+        local handles, outs, cancels = {}, {}, 0
+        -- a call that got a 429 waits (Retry-After, about 10 s): cancel it
+        -- at the next turn of the loop
+        local c <close> = client { max_retry_wait = 60, debug = function(ev)
           if ev.event == "response" and ev.status == 429 then
             local t = uv.new_timer()
-            t:start(0, 0, function()
+            t:start(1, 0, function()
               t:close()
-              cancelled = h:cancel()
+              for _, h in ipairs(handles) do
+                if h.call and h.call.state == "sleep" and h:cancel() then cancels = cancels + 1 end
+              end
             end)
           end
         end }
         luv_run(function()
           local me = coroutine.running()
-          h = c2:submit("stop", SEED + 1, function(...)
-            out = table.pack(...)
-            if coroutine.status(me) == "suspended" then coroutine.resume(me) end
-          end)
-          if not out then coroutine.yield() end
+          for i = 1, 3 do
+            handles[i] = c:submit("stop", SEED + i, function(...)
+              outs[i] = table.pack(...)
+              if outs[1] and outs[2] and outs[3] and coroutine.status(me) == "suspended" then
+                coroutine.resume(me)
+              end
+            end)
+          end
+          if not (outs[1] and outs[2] and outs[3]) then coroutine.yield() end
         end)
-        assert.is_true(cancelled)
-        local s, err, info = table.unpack(out, 1, 3)
-        assert.is_nil(s)
-        assert.are.equal("cancelled", err.kind)
-        assert.is_false(err.outcome_unknown)
-        assert.truthy(err.message:find("while waiting", 1, true))
-        assert.are.equal(1, info.attempts)
-        assert.are.equal(1, count_paths(sim, "^/v2/meetings/" .. (SEED + 1)))
+        assert.is_true(cancels >= 2, "calls cancelled while waiting: " .. cancels)
+        local n = 0
+        for i = 1, 3 do
+          local s, err, info = table.unpack(outs[i], 1, 3)
+          if s ~= 204 then
+            n = n + 1
+            assert.is_nil(s)
+            assert.are.equal("cancelled", err.kind)
+            assert.is_false(err.outcome_unknown)
+            assert.truthy(err.message:find("while waiting", 1, true))
+            assert.are.equal(1, info.attempts)
+            assert.are.equal(1, count_paths(sim, "^/v2/meetings/" .. (SEED + i)))
+          end
+        end
+        assert.are.equal(cancels, n)
       end)
 
       it("before sending: a call queued behind the concurrency cap never reaches the server", function()
@@ -452,6 +463,48 @@ describe("the event-loop scheduler", function()
       assert.are.equal("argument", out[2].kind)
       assert.are.equal(0, out[3].attempts)
       assert.are.equal(0, #sim:requests())
+    end)
+
+    it("raises a waiting coroutine's own later error from a loop callback, not into other calls", function()
+      local luv_adapter = require("zoomlive.loop.luv").new()
+      local caught = {}
+      local function guarded(fn)
+        return function(...)
+          local ok, e = pcall(fn, ...)
+          if not ok then caught[#caught + 1] = tostring(e) end
+        end
+      end
+      local host = {
+        watch = function(fd, ev, cb) return luv_adapter.watch(fd, ev, guarded(cb)) end,
+        unwatch = luv_adapter.unwatch,
+        timer = function(s, fn) return luv_adapter.timer(s, guarded(fn)) end,
+        cancel = luv_adapter.cancel,
+      }
+      local c <close> = client { loop = host }
+      local others = {}
+      luv_run(function()
+        local me, pending = coroutine.running(), 4
+        local function finish()
+          pending = pending - 1
+          if pending == 0 and coroutine.status(me) == "suspended" then coroutine.resume(me) end
+        end
+        coroutine.wrap(function()
+          c:stop(SEED)
+          finish()
+          error("the host's own mistake")
+        end)()
+        for i = 1, 3 do
+          coroutine.wrap(function()
+            others[i] = table.pack(c:stop(SEED + i))
+            finish()
+          end)()
+        end
+        if pending > 0 then coroutine.yield() end
+        next_turn()
+      end)
+      for i = 1, 3 do assert.are.equal(204, others[i][1], tostring(others[i][2])) end
+      assert.are.equal(1, #caught)
+      assert.truthy(caught[1]:find("the host's own mistake", 1, true), caught[1])
     end)
 
     it("takes an adapter table of the documented shape", function()

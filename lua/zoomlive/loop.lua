@@ -229,7 +229,10 @@ function Loop:pump()
     end
   until not self.again or not self.d
   self.pumping = false
-  if first_err then error(first_err, 0) end
+  -- an error of a coroutine resumed here (its own, after our call
+  -- returned) is raised from a loop callback of its own, never into the
+  -- call or callback that happened to pump
+  if first_err then self.adapter.timer(0, function() error(first_err, 0) end) end
 end
 
 function Loop:submit_spec(owner, spec)
