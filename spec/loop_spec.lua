@@ -336,10 +336,18 @@ describe("the event-loop scheduler", function()
         h1:cancel()
         if not (outs[1] and outs[2] and outs[3]) then coroutine.yield() end
       end)
+      -- the cancelled call was the one fetching the token
       assert.are.equal("cancelled", outs[1][2].kind)
+      assert.truthy(outs[1][2].message:find("token endpoint", 1, true), outs[1][2].message)
       assert.are.equal(204, outs[2][1], tostring(outs[2][2]))
       assert.are.equal("table", type(outs[3][1]), tostring(outs[3][2]))
-      assert.are.equal(2, count_paths(sim, "^/oauth/token$"))
+      -- one more fetch served both (the hung one is logged once the
+      -- simulator notices its client left, which may be later)
+      local answered = 0
+      for _, r in ipairs(sim:requests()) do
+        if r.path == "/oauth/token" and r.status == 200 then answered = answered + 1 end
+      end
+      assert.are.equal(1, answered)
       assert.are.equal(1, count_paths(sim, "^/v2/meetings/%d+/livestream/status$"))
     end)
 
