@@ -682,3 +682,26 @@ describe("the event-loop scheduler", function()
     end)
   end)
 end)
+
+describe("examples/loop_luv.lua", function()
+  it("gets streams while the host's timer ticks, and cancels a submitted call", function()
+    local sim = testing.start { exe = EXE, qps = 0, daily = 0 }
+    sim:fault { path = "/v2/meetings/", latency_ms = 100 }
+    local shq = require("support").shq
+    local cmd = string.format("env LUA_PATH=%s LUA_CPATH=%s ZOOM_API_BASE=%s ZOOM_ACCESS_TOKEN=%s %s %s %s %s 2>&1; echo \"exit=$?\"",
+      shq(package.path), shq(package.cpath), shq(sim.base_url), shq(sim.token),
+      os.getenv("ZOOMLIVE_LUA") or "lua5.4", "examples/loop_luv.lua", "68423085", "99999999999")
+    local p = assert(io.popen(cmd))
+    local out = p:read("a")
+    p:close()
+    local requests = sim:requests()
+    sim:stop()
+    assert.truthy(out:find("exit=0", 1, true), out)
+    assert.truthy(out:find("68423085: rtmp://", 1, true), out)
+    assert.truthy(out:find("99999999999: zoomlive: HTTP 404", 1, true), out)
+    assert.truthy(out:find("submitted stop: cancelled\n", 1, true), out)
+    local ticks = tonumber(out:match("host timer ticks while the calls ran: (%d+)"))
+    assert.is_true(ticks ~= nil and ticks >= 5, out)
+    for _, r in ipairs(requests) do assert.are.equal("GET", r.method) end
+  end)
+end)
