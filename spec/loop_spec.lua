@@ -265,6 +265,37 @@ describe("the event-loop scheduler", function()
         assert.are.equal(0, count_paths(sim, "^/v2/meetings/" .. (SEED + 7)))
       end)
 
+      it("of a direct call, through the coroutine it waits in", function()
+        sim:fault { path = "/v2/meetings/" .. SEED, hang = true, count = 1 }
+        local c <close> = client()
+        local out, idle, cancelled
+        luv_run(function()
+          local me = coroutine.running()
+          local co = coroutine.create(function()
+            out = table.pack(c:stop(SEED))
+            if coroutine.status(me) == "suspended" then coroutine.resume(me) end
+          end)
+          coroutine.resume(co)
+          idle = c:cancel(coroutine.create(function() end))
+          for _ = 1, 100000 do
+            local fd, w = next(c._loop.watched)
+            if fd and w == "r" then break end
+            next_turn()
+          end
+          cancelled = c:cancel(co)
+          if not out then coroutine.yield() end
+        end)
+        assert.is_false(idle)
+        assert.is_true(cancelled)
+        assert.is_nil(out[1])
+        assert.are.equal("cancelled", out[2].kind)
+        assert.is_true(out[2].outcome_unknown)
+        assert.has_error(function() c:cancel("x") end)
+        local b <close> = zoomlive.new { token = "x" }
+        assert.has_error(function() b:cancel(coroutine.running()) end,
+          "client:cancel needs a client made with zoomlive.new{ loop = ... }")
+      end)
+
       it("by closing the client: the waiting calls end as cancelled", function()
         sim:fault { path = "/v2/meetings/" .. SEED, latency_ms = 5000 }
         local c = client()

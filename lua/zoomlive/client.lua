@@ -297,6 +297,20 @@ function Client:submit(name, ...)
   return self._loop:submit(self, name, ...)
 end
 
+--- client:cancel(co) -> bool (a client made with `loop`)
+-- Cancels the call coroutine `co` is waiting in (made directly, not through
+-- submit): it returns nil, err of kind "cancelled" there. False when `co`
+-- waits in no call of this client.
+function Client:cancel(co)
+  if not self._loop then
+    error("client:cancel needs a client made with zoomlive.new{ loop = ... }", 2)
+  end
+  if type(co) ~= "thread" then
+    error("bad argument #1 to 'cancel' (coroutine expected, got " .. type(co) .. ")", 2)
+  end
+  return self._loop:cancel_co(co)
+end
+
 --- The names of the methods that make one call each (module functions too).
 M.CALLS = { "update", "start", "stop", "mode", "get", "configure",
   "webinar_update", "webinar_start", "webinar_stop", "webinar_get", "webinar_configure" }

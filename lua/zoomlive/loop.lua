@@ -127,6 +127,7 @@ function M.new(client, adapter, concurrency)
     calls = {},       -- live calls (set)
     engines = {},     -- live update_many batches (set)
     handles = setmetatable({}, { __mode = "k" }),   -- coroutine -> submit handle
+    running = setmetatable({}, { __mode = "k" }),   -- coroutine -> its call or batch
     pumping = false, again = false,
   }, Loop)
   self.on_timer = function()
@@ -354,7 +355,9 @@ end
 -- runs `fn(transport)` as a call of this loop in the running coroutine
 function Loop:call(w, fn)
   local call = new_call(self, w)
-  local h = self.handles[running()]
+  local co = running()
+  self.running[co] = call
+  local h = self.handles[co]
   if h then
     h.call = call
     if h.cancelled then call.stopped = stop(false, "cancelled before it was sent") end
@@ -362,6 +365,7 @@ function Loop:call(w, fn)
   local ok, a, b, c = pcall(fn, call.tr)
   call.state = "done"
   self.calls[call] = nil
+  self.running[co] = nil
   if h then h.call = nil end
   if not ok then error(a, 0) end
   if b and b.kind == "cancelled" then
@@ -404,6 +408,7 @@ function Loop:engine()
     if h.cancelled then e.stop_reason = "cancelled" end
   end
   self.engines[e] = true
+  self.running[running()] = e
   return e
 end
 
@@ -483,6 +488,7 @@ function Engine:close()
     self.t = nil
   end
   self.loop.engines[self] = nil
+  if self.loop.running[running()] == self then self.loop.running[running()] = nil end
   local h = self.loop.handles[running()]
   if h and h.call == self then h.call = nil end
 end
@@ -553,6 +559,16 @@ function Loop:submit(client, name, ...)
     on_done(a, b, c)
   end)
   return h
+end
+
+--- Cancels the call (or update_many) coroutine `co` is waiting in.
+-- Returns true when there was one; the call then returns nil, err of kind
+-- "cancelled" in `co`.
+function Loop:cancel_co(co)
+  local c = self.running[co]
+  if not c then return false end
+  if c.cancel_batch then return c:cancel_batch() end
+  return c:cancel()
 end
 
 --- Closes the driver; unfinished calls end as cancelled.
