@@ -15,7 +15,8 @@
 #   run in the first 3 only) BENCH_WRK_SECS (3)
 #   BENCH_MEM_N (100000) BENCH_PROFILE (1; 0 skips callgrind; 2 adds the libcurl option experiments) BENCH_PROF_N (2000)
 #   BENCH_BATCH (1; 0 skips the simulator targets, the command's among them:
-#     bench/cli_list.sh)
+#     bench/cli_list.sh, and the event-loop ones)
+#   BENCH_LOOP_CONC (25: the concurrency of the event-loop calls target)
 #   BENCH_IDLE_GUARD (1: hold /dev/cpu_dma_latency at 0 during the run, see
 #     bench/idle_guard.c; 0: leave the CPU idle states alone)
 #   BENCH_PROFILE_DIR (unset; a directory to keep the callgrind outputs in:
@@ -407,6 +408,19 @@ if [ "$BATCH" = 1 ]; then
   fi
 fi
 
+# ---- event-loop targets (bench/loop.sh) -------------------------------------
+loop_rows=""
+if [ "$BATCH" = 1 ]; then
+  echo "== event-loop targets against zoomlive-sim (bench/loop.sh)"
+  if sh "$ROOT/bench/loop.sh" "$BUILD" >"$TMP/loop" 2>&1; then
+    grep -v '^| ' "$TMP/loop"
+    loop_rows=$(grep '^| ' "$TMP/loop")$'\n'
+  else
+    cat "$TMP/loop" >&2
+    note_broken "bench/loop.sh"
+  fi
+fi
+
 # ---- targets ----------------------------------------------------------------
 verdict() {   # client goal
   [ -n "$ZL" ] && [ -n "${RPS[$1]:-}" ] || { echo "FAIL (could not run)"; return; }
@@ -519,6 +533,7 @@ echo "| batch: 1,000 updates, 20 ms latency, concurrency 32 | <= 1.15x ideal (0.
 echo "| batch: 500 updates, sim 50/s, rate=50 | all ok, <1% 429, <= 11 s | ${rate_detail% -> *} | $rate_v |"
 echo "| zoomlive start --from (1,000 rows, 10 bad), sim 30/s, --rate 30 | 990 started, 10 reported, <1% 429, <= 36.3 s | ${cli_full% -> *} | ${cli_full##* } |"
 echo "| the same, SIGINT halfway | exit by SIGINT (130) <= 2 s, report lists every started ID | ${cli_sig% -> *} | ${cli_sig##* } |"
+printf '%s' "$loop_rows"
 if [ -n "$prof_rows" ]; then
   echo
   echo "| client (callgrind) | instructions/request |"

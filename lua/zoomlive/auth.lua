@@ -154,7 +154,9 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
       if not t then last_err = e end
       return t, e
     end
-    last_err, last_resp = nil, r
+    -- a fetch its own call's scheduler stopped (cancelled) is no outcome
+    -- to share: the calls waiting for it fetch again
+    last_err, last_resp = nil, not r.final and r or nil
     return nil, nil, r
   end
 
@@ -179,7 +181,9 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
           if stop then return nil, nil, stop end
         until not fetching or gen ~= mine
         if token and now() < expires then return token end
-        if not fetching and gen == mine then return nil, copy(last_err), last_resp end
+        if not fetching and gen == mine and (last_err or last_resp) then
+          return nil, copy(last_err), last_resp
+        end
       end
     end,
     renew = function(stale)

@@ -131,6 +131,9 @@ local function sleep(s) return yield(SLEEP, s) end
 --- client:update_many(items, opts) -> results, summary
 function M.update_many(self, items, opts)
   local conc, rate, on_progress, batch_deadline, webinar, on_result = check_opts(self, items, opts)
+  -- a client with `loop`: called from a coroutine the loop runs
+  local lp = self._loop
+  if lp then lp:check_waiter(FNAME, 3) end
   local now = self._now
   local t_batch = now()
   local total = #items
@@ -204,7 +207,9 @@ function M.update_many(self, items, opts)
 
   if valid > 0 then
     local co = self._conn_opts
-    local m <close> = core.multi {
+    -- core.multi, or (a client with `loop`) the same interface over the
+    -- client's driver on the host's loop: m:wait yields to the loop
+    local m <close> = lp and lp:engine() or core.multi {
       concurrency = min(conc, valid), timeout = self._timeout,
       connect_timeout = self._connect_timeout, user_agent = co.user_agent,
       cainfo = co.cainfo, capath = co.capath, insecure = self.insecure,
@@ -255,6 +260,13 @@ function M.update_many(self, items, opts)
     local last_progress = -1
     while done < total do
       local t = now()
+      if m.stop_reason then   -- the loop's call handle was cancelled
+        stop_all("cancelled", function(where)
+          return format("batch cancelled (this item %s)%s", where,
+            where == "in flight" and ": the request may have reached Zoom" or "")
+        end)
+        break
+      end
       if t >= batch_end then
         stop_all("timeout", function(where)
           return format("batch deadline of %g s reached (%s)", batch_deadline, where)

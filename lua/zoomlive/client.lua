@@ -27,7 +27,7 @@ local OPTIONS = {
   account_id = true, client_id = true, client_secret = true, oauth_url = true,
   refresh_margin = true,
   retries = true, backoff = true, max_retry_wait = true, deadline = true, sleep = true,
-  now = true, time = true,
+  now = true, time = true, loop = true, concurrency = true,
   cainfo = true, capath = true, insecure = true, allow_http = true, debug = true,
 }
 
@@ -170,6 +170,12 @@ function M.new(opts, getenv)
     send = function(spec) return conn:perform(spec) end,
     sleep = function(s) sleep(s) end,
   }
+  -- the event-loop scheduler (zoomlive.loop): a driver on the host's loop
+  if opts.loop ~= nil then
+    self._loop = require("zoomlive.loop").from_options(self, opts.loop, opts.concurrency, opt_error)
+  elseif opts.concurrency ~= nil then
+    opt_error("option 'concurrency' needs option 'loop'")
+  end
   local allow_http = self._allow_http
   self._auth = auth.from(opts, getenv, {
     now = self._now, time = self._time,
@@ -204,6 +210,7 @@ function Client:close()
     self._conn = nil
     c:close()
   end
+  if self._loop then self._loop:close() end
 end
 Client.__close = Client.close
 Client.__gc = Client.close
@@ -223,8 +230,10 @@ function Client:_trace(t)
   if not ok then io.stderr:write("zoomlive: debug hook failed: ", tostring(err), "\n") end
 end
 
--- runs a built request on the blocking scheduler
+-- runs a built request on the blocking scheduler (or, with `loop`, on the
+-- event-loop scheduler, in the caller's coroutine)
 local function run(self, req, e)
+  if self._loop then return self._loop:run(req, e, req and req.name) end
   if not req then return nil, e, { attempts = 0, elapsed = 0 } end
   if not self._conn then error("attempt to use a closed zoomlive.client", 2) end
   return pipeline.run(self, req, self._tr)
@@ -236,7 +245,9 @@ M.run = run
 -- token is fetched (with the retries of a call) unless one is cached.
 function Client:check_credentials()
   if not self._conn then error("attempt to use a closed zoomlive.client", 2) end
-  local token, err = pipeline.credentials(self)
+  local token, err
+  if self._loop then token, err = self._loop:credentials()
+  else token, err = pipeline.credentials(self) end
   if token then return true end
   return nil, err
 end
@@ -284,6 +295,32 @@ end
 --- client:webinar_join_token(webinar_id): GET /webinars/{webinarId}/jointoken/live_streaming
 function Client:webinar_join_token(id)
   return run(self, request.join_token("webinar", "webinar_join_token", id))
+end
+
+--- client:submit(name, ..., on_done) -> handle (a client made with `loop`)
+-- Starts the call `name` ("update", "get", ..., "update_many") with the
+-- arguments given, without waiting; on_done(status, err, info) gets its
+-- results. handle:cancel() ends it: on_done then gets nil, err of kind
+-- "cancelled" (err.outcome_unknown: a request may have reached Zoom).
+function Client:submit(name, ...)
+  if not self._loop then
+    error("client:submit needs a client made with zoomlive.new{ loop = ... }", 2)
+  end
+  return self._loop:submit(self, name, ...)
+end
+
+--- client:cancel(co) -> bool (a client made with `loop`)
+-- Cancels the call coroutine `co` is waiting in (made directly, not through
+-- submit): it returns nil, err of kind "cancelled" there. False when `co`
+-- waits in no call of this client.
+function Client:cancel(co)
+  if not self._loop then
+    error("client:cancel needs a client made with zoomlive.new{ loop = ... }", 2)
+  end
+  if type(co) ~= "thread" then
+    error("bad argument #1 to 'cancel' (coroutine expected, got " .. type(co) .. ")", 2)
+  end
+  return self._loop:cancel_co(co)
 end
 
 --- The names of the methods that make one call each (module functions too).
