@@ -28,12 +28,8 @@ local function sorted_keys(set)
   return t
 end
 
--- Text safe for one line of output: no control characters, bounded.
-local function printable(s, max)
-  s = tostring(s):gsub("[\r\n\t]+", " "):gsub("%c", "?")
-  if max and #s > max then s = s:sub(1, max) .. "..." end
-  return s
-end
+-- Text safe for one line of output (cli/output.lua's)
+local printable = require("zoomlive.cli.output").printable
 M.printable = printable
 
 -- converters: value -> converted, or nil and our own one-line message
@@ -464,18 +460,17 @@ function M.manpage(version)
     b[#b + 1] = ".SH " .. n[1]:upper()
     b[#b + 1] = roff(n[2])
   end
-  b[#b + 1] = ".SH ENVIRONMENT"
-  for _, e in ipairs(M.ENVIRONMENT) do
-    b[#b + 1] = ".TP"
-    b[#b + 1] = ".B " .. e[1]
-    b[#b + 1] = roff(e[2])
+  -- a section of tagged paragraphs: {{term, text}, ...}
+  local function tagged(title, list)
+    b[#b + 1] = ".SH " .. title
+    for _, e in ipairs(list) do
+      b[#b + 1] = ".TP"
+      b[#b + 1] = ".B " .. e[1]
+      b[#b + 1] = roff(e[2])
+    end
   end
-  b[#b + 1] = ".SH EXIT STATUS"
-  for _, e in ipairs(M.EXIT_STATUS) do
-    b[#b + 1] = ".TP"
-    b[#b + 1] = ".B " .. e[1]
-    b[#b + 1] = roff(e[2])
-  end
+  tagged("ENVIRONMENT", M.ENVIRONMENT)
+  tagged("EXIT STATUS", M.EXIT_STATUS)
   b[#b + 1] = ".PP"
   b[#b + 1] = roff(M.WORST_ORDER)
   b[#b + 1] = ".SH EXAMPLES"
