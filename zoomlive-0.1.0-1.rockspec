@@ -22,7 +22,9 @@ zoomlive starts, stops and configures Zoom meeting and webinar live streams
 (PATCH /v2/meetings/{id}/livestream/status and friends) with a C core on
 libcurl (connection reuse, multipart/form-data, retry timing) and a Lua layer
 (validation, error tables, Server-to-Server OAuth, retries that respect Zoom's
-rate limits, batches on libcurl's multi interface).
+rate limits, batches on libcurl's multi interface, event loops, webhooks).
+Optional, when used: luv or cqueues (event-loop adapters), LuaSocket or luv
+(the webhook listener).
 ]],
   license = "MIT",
   labels = { "zoom", "http", "libcurl", "live-stream" },
@@ -30,6 +32,7 @@ rate limits, batches on libcurl's multi interface).
 dependencies = {
   "lua >= 5.4, < 5.5",
   "lua-cjson >= 2.1",
+  "argparse >= 0.7",   -- the zoomlive command
 }
 -- libcurl (Debian: libcurl4-openssl-dev) and OpenSSL's libcrypto (libssl-dev,
 -- for HMAC-SHA256). Only the libraries are declared: libcurl's header sits in
@@ -58,6 +61,8 @@ local core_sources = {
   "csrc/lzl_multi.c",
   "csrc/lzl_driver.c",
   "csrc/lzl_crypto.c",
+  "csrc/lzl_signal.c",
+  "csrc/lzl_url.c",
 }
 
 -- The Lua layer: one line per file, its path under lua/zoomlive/ without
@@ -67,11 +72,25 @@ local lua_modules = {
   "auth",
   "batch",
   "cli",
+  "cli/args",
+  "cli/configure",
+  "cli/dryrun",
+  "cli/get",
+  "cli/join_token",
+  "cli/lists",
+  "cli/output",
+  "cli/run",
+  "cli/secret",
+  "cli/update",
   "client",
   "errors",
+  "loop",
+  "loop/cqueues",
+  "loop/luv",
   "pipeline",
   "request",
   "testing",
+  "url",
   "validate",
   "webhook",
   "webhook/listener",
@@ -83,7 +102,7 @@ local modules = {
     sources = core_sources,
     incdirs = { "csrc", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
     libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-    libraries = { "curl", "crypto" },
+    libraries = { "curl", "crypto", "pthread" },
     defines = { "_GNU_SOURCE", "ZOOMLIVE_BUILDING", 'ZOOMLIVE_VERSION="' .. release .. '"' },
   },
 }

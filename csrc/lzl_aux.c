@@ -1,6 +1,7 @@
 /* lzl_aux.c - the binding's shared plumbing: options and request tables in,
  * one response table out, class registration.  See lzl_aux.h. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <curl/curl.h>
@@ -25,7 +26,9 @@ static long opt_field_ms(lua_State *L, int t, const char *k) {
   if (!lua_isnil(L, -1)) {
     int isnum;
     lua_Number s = lua_tonumberx(L, -1, &isnum);
-    if (!isnum || !(s > 0) || s > 86400.0 * 365)
+    /* NaN, infinities and values whose milliseconds a long cannot hold are
+     * refused, never cut */
+    if (!isnum || !(s > 0) || s > 86400.0 * 365 || s * 1000.0 >= (double)LONG_MAX)
       luaL_error(L, "option '%s' must be a positive number of seconds", k);
     ms = (long)ceil(s * 1000.0);
   }
@@ -57,6 +60,8 @@ void zl_read_conn_options(lua_State *L, int t, zl_conn_options *o) {
   lua_pop(L, 1);
   if (o->user_agent && !zl_header_safe(o->user_agent, strlen(o->user_agent)))
     luaL_error(L, "option 'user_agent' holds CR, LF or NUL");
+  if (o->user_agent && strlen(o->user_agent) > ZL_USER_AGENT_MAX)   /* never cut */
+    luaL_error(L, "option 'user_agent' is longer than %d bytes", ZL_USER_AGENT_MAX);
 }
 
 /* a string field bound for a request line or header: NUL refused (it would
@@ -101,7 +106,8 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
   if (lua_getfield(L, idx, "timeout") != LUA_TNIL) {
     int isnum;
     lua_Number s = lua_tonumberx(L, -1, &isnum);
-    if (!isnum || !(s > 0) || s > 86400.0 * 365) luaL_error(L, "request field 'timeout' out of range");
+    if (!isnum || !(s > 0) || s > 86400.0 * 365 || s * 1000.0 >= (double)LONG_MAX)
+      luaL_error(L, "request field 'timeout' out of range");
     q->timeout_ms = (long)ceil(s * 1000.0);
   }
   lua_pop(L, 1);
@@ -145,6 +151,7 @@ static const char *kind_name(zl_kind k) {
   switch (k) {
     case ZL_TIMEOUT:  return "timeout";
     case ZL_ARGUMENT: return "argument";
+    case ZL_CANCELLED: return "cancelled";   /* zl_abort_all: a host's signal */
     default:          return "transport";   /* ZL_MEMORY too: a reply the core cannot take */
   }
 }

@@ -38,6 +38,8 @@ size_t zl_collect_fields(lua_State *L, int t, zl_field *f);
 void zl_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods);
 
 int zl_open_multi(lua_State *L);   /* lzl_multi.c: sets core.multi */
+int zl_open_signal(lua_State *L);  /* lzl_signal.c: core.signal_* */
 int zl_open_driver(lua_State *L);  /* lzl_driver.c: sets core.driver */
+int zl_open_url(lua_State *L);     /* lzl_url.c: sets core.url_parse */
 int zl_open_crypto(lua_State *L);  /* lzl_crypto.c: core.hmac_sha256_hex, equal_consttime, parse_date */
 #endif

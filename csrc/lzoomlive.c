@@ -162,7 +162,7 @@ static int l_time(lua_State *L) {
 
 static int l_sleep(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
-  luaL_argcheck(L, s >= 0 && s == s, 1, "seconds must be >= 0");
+  luaL_argcheck(L, s >= 0 && s < HUGE_VAL, 1, "seconds must be a finite number >= 0");
   zl_sleep(s);
   return 0;
 }
@@ -213,10 +213,14 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
   zl_open_multi(L);   /* core.multi: lzl_multi.c */
+  zl_open_signal(L);  /* core.signal_*: lzl_signal.c */
   zl_open_driver(L);  /* core.driver: lzl_driver.c */
+  zl_open_url(L);     /* core.url_parse: lzl_url.c */
   zl_open_crypto(L);  /* core.hmac_sha256_hex, equal_consttime, parse_date: lzl_crypto.c */
   lua_pushliteral(L, ZOOMLIVE_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushinteger(L, ZL_IDLE_MAX);   /* connection objects that stay connected */
+  lua_setfield(L, -2, "idle_max");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
   lua_setfield(L, -2, "curl_version");
   return 1;

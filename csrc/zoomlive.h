@@ -83,7 +83,8 @@ typedef enum zl_kind {
   ZL_TRANSPORT,      /* refused, DNS, TLS, reset, malformed reply */
   ZL_TIMEOUT,        /* the time bound ran out */
   ZL_ARGUMENT,       /* a request field was unusable (e.g. CR/LF in a header) */
-  ZL_MEMORY          /* out of memory */
+  ZL_MEMORY,         /* out of memory */
+  ZL_CANCELLED       /* zl_abort_all: refused before sending, or aborted in flight */
 } zl_kind;
 
 typedef struct zl_request {
@@ -119,10 +120,16 @@ typedef struct zl_response {
                                        may then have reached the server */
 } zl_response;
 
+/* Hosts that never go through a proxy (libcurl CURLOPT_NOPROXY syntax):
+ * loopback.  Every connection adds them to the environment's no_proxy. */
+#define ZL_USER_AGENT_MAX 500
+#define ZL_LOOPBACK_NOPROXY "localhost,127.0.0.0/8,::1"
+
 typedef struct zl_conn_options {
   long connect_timeout_ms;   /* default 10000 */
   long timeout_ms;           /* default 30000 */
-  const char *user_agent;    /* default "zoomlive/<v> libcurl/<v>" */
+  const char *user_agent;    /* default "zoomlive/<v> libcurl/<v>"; at most
+                                ZL_USER_AGENT_MAX bytes (longer: zl_conn_new fails) */
   const char *cainfo;        /* CA bundle file, or NULL */
   const char *capath;        /* CA directory, or NULL */
   int insecure;              /* 1 turns TLS verification off: never by default */
@@ -142,6 +149,13 @@ ZOOMLIVE_API void zl_conn_free(zl_conn *c);                       /* NULL is fin
 /* Performs one request and fills resp (which the caller zero-initialises
  * once and may reuse; free its body with zl_buf_free).  Returns resp->kind. */
 ZOOMLIVE_API zl_kind zl_conn_perform(zl_conn *c, const zl_request *req, zl_response *resp);
+/* After zl_conn_perform a connection object stays in a process-wide pool of
+ * at most ZL_IDLE_MAX objects that keep their connection open for the next
+ * request; past the cap, the one idle longest closes its connection (its
+ * easy handle is replaced: do not keep zl_conn_easy's result across
+ * zl_conn_perform calls).  zl_idle_count() is the pool's size. */
+#define ZL_IDLE_MAX 16
+ZOOMLIVE_API int zl_idle_count(void);
 /* The libcurl easy handle, for a host's multi interface.  zl_conn_prepare
  * sets it up for req; after the transfer ends, zl_conn_finish fills resp. */
 ZOOMLIVE_API void *zl_conn_easy(zl_conn *c);

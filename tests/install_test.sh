@@ -5,8 +5,10 @@
 # luarocks: in a fresh copy of the checkout's tracked files, with no cmake on
 # PATH, `luarocks --lua-version=5.4 make --deps-mode=none` installs the rock,
 # `require "zoomlive"` loads the installed copy, and `luarocks test` (busted
-# against the installed module) passes; the simulator and the test-only
-# module testsys are BUILD_DIR's, built by CMake (they are not in the rock).
+# against the installed module) passes; what the specs need beside the
+# module comes from BUILD_DIR, built by CMake (not in the rock): the
+# simulator, the test-only module testsys, the command's generated man page
+# and completions.
 set -eu
 how=$1
 build=$(cd "$2" && pwd)
@@ -62,6 +64,8 @@ case "$how" in
     grep -q "^#  define ZOOMLIVE_VERSION \"$version\"\$" "$tmp/prefix/include/zoomlive.h" \
       || { echo "installed zoomlive.h does not carry version $version" >&2; exit 1; }
     test -x "$tmp/prefix/bin/zoomlive-sim"
+    test -f "$tmp/prefix/share/man/man1/zoomlive.1"
+    test -f "$tmp/prefix/share/bash-completion/completions/zoomlive"
     ;;
   *) echo "usage: $0 luarocks|cmake BUILD_DIR" >&2; exit 2 ;;
 esac
@@ -85,7 +89,7 @@ echo "$out"
 case $out in "zoomlive $version" | "zoomlive $version "*) ;; *) echo "the installed zoomlive command is not $version" >&2; exit 1 ;; esac
 if [ "$how" = luarocks ]; then
   # busted, every spec, against the installed module
-  ZOOMLIVE_SIM="$build/bin/zoomlive-sim" ZOOMLIVE_TESTSYS="$build/lib/testsys.so" \
+  ZOOMLIVE_BUILD_DIR="$build" ZOOMLIVE_SIM="$build/bin/zoomlive-sim" \
     luarocks --lua-version=5.4 test -- -o TAP \
     > "$tmp/test.log" 2>&1 || { grep -v '^ok ' "$tmp/test.log"; echo "luarocks test failed" >&2; exit 1; }
   echo "luarocks test: $(grep -c '^ok ' "$tmp/test.log") specs passed against the installed module"

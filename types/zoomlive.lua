@@ -56,7 +56,7 @@
 ---@field oauth_url? string default https://zoom.us/oauth/token
 ---@field refresh_margin? number seconds, default 60
 ---@field base_url? string default env ZOOM_API_BASE, else https://api.zoom.us/v2
----@field encoding? "multipart"|"json"
+---@field encoding? "json"|"multipart" default "json"
 ---@field timeout? number seconds per attempt, default 30
 ---@field connect_timeout? number seconds, default 10
 ---@field retries? integer default 2
@@ -66,6 +66,8 @@
 ---@field sleep? fun(seconds: number)
 ---@field now? fun(): number monotonic seconds
 ---@field time? fun(): number Unix seconds
+---@field loop? "luv"|"cqueues"|table an event loop for the client's calls (docs/loop.md)
+---@field concurrency? integer requests in flight on the loop, default 16
 ---@field budget? table a shared rate-limit budget (`take(now)`, `record(resp)`)
 ---@field user_agent? string
 ---@field cainfo? string
@@ -200,6 +202,20 @@ function Client:join_token(id) end
 ---@return zoomlive.Error? err
 ---@return zoomlive.Info info
 function Client:webinar_join_token(id) end
+
+---@class zoomlive.Handle
+---@field cancel fun(self: zoomlive.Handle): boolean
+
+---Starts a call without waiting (a client made with `loop`); the last argument is on_done(status, err, info).
+---@param name string "update", "get", ..., "update_many"
+---@param ... any the call's arguments, then on_done
+---@return zoomlive.Handle
+function Client:submit(name, ...) end
+
+---Cancels the call a coroutine waits in (a client made with `loop`).
+---@param co thread
+---@return boolean
+function Client:cancel(co) end
 
 ---Many updates at once on libcurl's multi interface.
 ---@param items zoomlive.BatchItem[]
@@ -346,6 +362,8 @@ function zoomlive.normalize_id(v) end
 
 ---@class zoomlive.errors
 ---@field metatable table
+---@field MESSAGE_MAX integer
+---@field LINE_MAX integer
 local errors = {}
 
 ---@param kind zoomlive.ErrorKind
@@ -361,6 +379,15 @@ function errors.argument(field, message) end
 ---@param v any
 ---@return boolean
 function errors.is(v) end
+
+---@param s any
+---@param max? integer
+---@return string
+function errors.text(s, max) end
+
+---@param list table
+---@return {field: string?, message: string?}[]
+function errors.details(list) end
 
 ---@class zoomlive.testing.Options
 ---@field exe? string

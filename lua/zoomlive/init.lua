@@ -60,10 +60,13 @@ local format = string.format
 --    `oauth_url` (default `https://zoom.us/oauth/token`), `refresh_margin` (60 s);
 --  * `base_url` (default: env `ZOOM_API_BASE`, else the token's `api_url`,
 --    else `https://api.zoom.us/v2`);
---  * `encoding`: `"multipart"` (default) or `"json"`;
+--  * `encoding`: `"json"` (default) or `"multipart"`;
 --  * `timeout` (30 s), `connect_timeout` (10 s): per attempt;
 --  * `retries` (2), `backoff` (`{base = 0.5, cap = 8}`), `max_retry_wait`
---    (10 s), `deadline` (seconds for a whole call), `sleep` (`function(seconds)`);
+--    (10 s), `deadline` (seconds for a whole call), `sleep` (`function(seconds)`),
+--    `now` (monotonic seconds) and `time` (Unix seconds) functions;
+--  * `loop`: `"luv"`, `"cqueues"` or an adapter table, for calls inside an
+--    event loop (docs/loop.md); `concurrency` (requests in flight on it, 16);
 --  * `user_agent`, `cainfo`, `capath`, `insecure` (turns TLS verification off),
 --    `allow_http` (plain http to non-loopback hosts), `debug` (`function(event)`
 --    receiving a redacted trace).
@@ -71,7 +74,7 @@ local format = string.format
 -- @raise on an unknown option or a bad option value
 -- @usage
 -- local client <close> = zoomlive.new {
---   token = os.getenv("ZOOM_ACCESS_TOKEN"), encoding = "json", timeout = 10 }
+--   token = os.getenv("ZOOM_ACCESS_TOKEN"), encoding = "multipart", timeout = 10 }
 function M.new(opts)
   return client.new(opts)
 end
@@ -188,6 +191,28 @@ end
 -- @param id the webinar id
 -- @return token, err, info as for `join_token`
 -- @usage local jt = assert(client:webinar_join_token(81234567890))
+
+--- Starts a call without waiting (a client made with `loop`): `on_done`
+-- gets its results. See docs/loop.md.
+-- @function Client:submit
+-- @tparam string name the call: `"update"`, `"get"`, ..., `"update_many"`
+-- @param ... the call's arguments, then `on_done(status, err, info)`
+-- @treturn table a handle: `handle:cancel()` ends the call (`on_done` then gets
+-- `nil` and an error of kind `"cancelled"`; `err.outcome_unknown` when a request
+-- may have reached Zoom) and returns true if it was still running
+-- @raise when the client has no loop, or on wrong argument types
+-- @usage
+-- local h = client:submit("update", 68423085, "start", { display_name = "Hall A" },
+--   function(status, err, info) print(status, err) end)
+
+--- Cancels the call a coroutine is waiting in (a call made directly in a
+-- coroutine of a client made with `loop`, not through `submit`): the call
+-- returns `nil` and an error of kind `"cancelled"` there.
+-- @function Client:cancel
+-- @tparam thread co the coroutine
+-- @treturn boolean false when `co` waits in no call of this client
+-- @raise when the client has no loop, or co is not a coroutine
+-- @usage client:cancel(co)
 
 --- Many `update`s at once on libcurl's multi interface, each with the
 -- client's validation, encoding and retry policy; a bad item fails alone.

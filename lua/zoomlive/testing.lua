@@ -87,7 +87,7 @@ local option_flags = {
 }
 local option_switches = {
   any_meeting = "--any-meeting", invalidate_old_tokens = "--invalidate-old-tokens",
-  no_ratelimit_headers = "--no-ratelimit-headers", verbose = "--verbose",
+  no_ratelimit_headers = "--no-ratelimit-headers", verbose = "--verbose", json_only = "--json-only",
 }
 
 --- Starts a simulator on 127.0.0.1 (port 0: a free port) and waits until it
@@ -98,7 +98,7 @@ local option_switches = {
 -- `start_cooldown`, `client_id`, `client_secret`, `account_id`, `api_url`,
 -- `tls_cert`, `tls_key`, `bind`, `seed`, `webhook_url`, `webhook_secret`,
 -- `webhook_delay`, `webhook_retries`, `webhook_retry_delay`, and the switches `any_meeting`,
--- `invalidate_old_tokens`, `no_ratelimit_headers`, `verbose`
+-- `invalidate_old_tokens`, `no_ratelimit_headers`, `verbose`, `json_only`
 -- @treturn Sim a running simulator: `sim.base_url` (`http://127.0.0.1:PORT/v2`),
 -- `sim.url`, `sim.port`, `sim.pid`, `sim.token`
 -- @raise when opts is not a table, the executable is not found, or it does not start
