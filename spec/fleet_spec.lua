@@ -298,3 +298,36 @@ describe("the shared budget when Redis fails", function()
     b:close()
   end)
 end)
+
+describe("the simulator's account limit", function()
+  local sim
+  setup(function()
+    sim = testing.start{ qps = 0.01, args = { "--token", "tok-a", "--token", "tok-b" } }
+  end)
+  teardown(function() if sim then sim:stop() end end)
+
+  -- n curl processes at once, each on its own connection, alternating tokens
+  local function burst(n)
+    local parts = {}
+    for i = 1, n do
+      parts[#parts + 1] = ("curl -s -o /dev/null -w '%%{http_code}\\n' -H %s %s &"):format(
+        support.shq("Authorization: Bearer " .. (i % 2 == 0 and "tok-a" or "tok-b")),
+        support.shq(sim.base_url .. "/meetings/68423085/livestream"))
+    end
+    parts[#parts + 1] = "wait"
+    local p = io.popen(table.concat(parts, "\n"))
+    local counts = {}
+    for line in p:lines() do counts[line] = (counts[line] or 0) + 1 end
+    p:close()
+    return counts
+  end
+
+  it("is one bucket for every connection and token of the account", function()
+    sim:reset()
+    assert.are.same({ ["200"] = 1, ["429"] = 9 }, burst(10))
+    -- the bucket refills at qps for everyone: 100 s give one more request
+    sim:advance(100)
+    assert.are.same({ ["200"] = 1, ["429"] = 7 }, burst(8))
+    assert.are.equal(18, #sim:requests())
+  end)
+end)
