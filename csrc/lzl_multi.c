@@ -2,10 +2,9 @@
  * interface, for batches (lua/zoomlive/batch.lua drives it).
  *
  *   local m <close> = core.multi{ concurrency = 8, timeout = 30, ... }
- *   local slot = m:submit(method, url, token, content_type, body, timeout_s)
- *   local slot = m:submit_form(method, url, token, timeout_s, name, value, ...)
+ *   local slot = m:submit(request)    -- the request table of conn:perform
  *   local n = m:wait(max_wait_s)      -- drive transfers; n = results ready
- *   local slot, status, body, ... = m:take()   -- one finished transfer
+ *   local slot, response = m:take()   -- one finished transfer
  *
  * A multi owns `concurrency` slots.  A slot is one zl_conn (a libcurl easy
  * handle, reused from request to request) with its own request body and
@@ -25,7 +24,7 @@
 #include <curl/curl.h>
 #include "lua.h"
 #include "lauxlib.h"
-#include "zl_internal.h"
+#include "lzl_aux.h"
 
 #define MULTI_MT "zoomlive.multi"
 #define MAX_CONCURRENCY 256
@@ -191,36 +190,16 @@ static int start(lua_State *L, lmulti *m, int i, zl_request *q) {
   return 1;
 }
 
-/* m:submit(method, url, token|nil, content_type|nil, body|nil, timeout_s|nil) -> slot */
+/* m:submit(request) -> slot   (the request table of conn:perform)
+ * The body (or the encoded form) is copied into the slot's buffer: C holds
+ * no Lua value while the transfer runs. */
 static int l_submit(lua_State *L) {
   lmulti *m = check_open(L);
-  zl_request q;
-  zl_read_request_head(L, &q);
-  q.content_type = zl_check_cstr(L, 5, 1);
-  size_t blen = 0;
-  const char *body = luaL_optlstring(L, 6, NULL, &blen);
-  q.timeout_ms = zl_opt_seconds_ms(L, 7, 0);
   int i = take_free(L, m);
-  slot *s = &m->slots[i];
-  zl_buf_reset(&s->body);
-  if (body) {
-    if (zl_buf_add(&s->body, body, blen) != 0) return luaL_error(L, "not enough memory");
-    q.body = s->body.data ? s->body.data : "";
-    q.body_len = blen;
-  }
-  return start(L, m, i, &q);
-}
-
-/* m:submit_form(method, url, token|nil, timeout_s|nil, name, value, ...) -> slot
- * The multipart/form-data body is encoded here, into the slot's buffer. */
-static int l_submit_form(lua_State *L) {
-  lmulti *m = check_open(L);
   zl_request q;
-  zl_read_request_head(L, &q);
-  q.timeout_ms = zl_opt_seconds_ms(L, 5, 0);
-  int i = take_free(L, m);
   char ctype[ZL_FORM_CTYPE_LEN];
-  zl_read_form(L, 6, &m->slots[i].body, &q, ctype);
+  slot *s = &m->slots[i];
+  zl_read_spec(L, 2, &q, &s->body, ctype, &s->body);
   return start(L, m, i, &q);
 }
 
@@ -283,10 +262,7 @@ static int l_wait(lua_State *L) {
   return 1;
 }
 
-/* m:take() -> slot, <the results of conn:perform> | nil
- * status, body, tracking_id, retry_after, rl_category, rl_type, rl_limit,
- * rl_remaining, content_type, truncated, elapsed, location
- * or, when no status came back: nil, kind, curl_code, message, elapsed[, status].
+/* m:take() -> slot, response | nil   (the response table of conn:perform)
  * The slot is free again afterwards. */
 static int l_take(lua_State *L) {
   lmulti *m = check_open(L);
@@ -294,14 +270,15 @@ static int l_take(lua_State *L) {
   int i = m->done[m->dhead];
   slot *s = &m->slots[i];
   zl_response *r = &s->resp;
-  luaL_checkstack(L, 14, NULL);
+  luaL_checkstack(L, 4, NULL);
   /* the slot goes back first: a memory error below cannot strand it */
   m->dhead = (m->dhead + 1) % m->n;
   m->dcount--;
   s->state = FREE;
   m->free_stack[m->nfree++] = i;
   lua_pushinteger(L, i + 1);
-  return 1 + zl_push_response(L, r);
+  zl_push_response(L, r);
+  return 2;
 }
 
 /* m:cancel(slot): stops a running transfer (or drops a finished one not yet
@@ -341,7 +318,6 @@ static int l_counts(lua_State *L) {
 
 static const luaL_Reg methods[] = {
   {"submit", l_submit},
-  {"submit_form", l_submit_form},
   {"wait", l_wait},
   {"take", l_take},
   {"cancel", l_cancel},

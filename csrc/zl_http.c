@@ -73,6 +73,7 @@ static void copy_value(char dst[ZL_HDR_MAX], const char *v, size_t n) {
 static void clear_headers(zl_response *r) {
   r->tracking_id[0] = r->retry_after[0] = r->rl_category[0] = r->rl_type[0] = '\0';
   r->rl_limit[0] = r->rl_remaining[0] = r->content_type[0] = r->location[0] = '\0';
+  r->date[0] = '\0';
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
@@ -100,6 +101,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
     case 21: name = "x-ratelimit-remaining"; off = offsetof(zl_response, rl_remaining); break;
     case 12: name = "content-type";          off = offsetof(zl_response, content_type); break;
     case 8:  name = "location";              off = offsetof(zl_response, location); break;
+    case 4:  name = "date";                  off = offsetof(zl_response, date); break;
     default: return n;
   }
   if (strncasecmp(p, name, name_len) == 0) copy_value((char *)r + off, v, vlen);
@@ -281,6 +283,7 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   r->curl_code = 0;
   r->message[0] = '\0';
   r->body_truncated = 0;
+  r->request_sent = 0;
   r->elapsed = 0;
   clear_headers(r);
   zl_buf_reset(&r->body);
@@ -362,6 +365,9 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
   r->status = status;
   c->resp = NULL;
+  long reqsize = 0;
+  r->request_sent = curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &reqsize) == CURLE_OK
+                    && reqsize > 0;
   int valid = status >= 100 && status <= 999;
   /* libcurl takes some malformed status lines and reports 0 or a negative
    * status with success: no real status came back */

@@ -16,26 +16,4 @@ void zl_rand_boundary(char *out, size_t n);             /* n chars of [0-9A-Za-z
 
 /* header value check: 1 when s has no CR, LF or NUL in its first n bytes */
 int zl_header_safe(const char *s, size_t n);
-int zl_open_multi(struct lua_State *L);   /* lzl_multi.c: sets core.multi */
-/* lzoomlive.c: a string argument bound for a request line or header; one
- * holding a NUL byte is refused (it would be cut silently). opt: nil allowed */
-const char *zl_check_cstr(struct lua_State *L, int i, int opt);
-/* lzoomlive.c: reads timeout, connect_timeout (seconds), user_agent, cainfo,
- * capath, insecure, fresh_handles, max_body from the table at index t */
-void zl_read_conn_options(struct lua_State *L, int t, zl_conn_options *o);
-/* lzoomlive.c, shared with lzl_multi.c */
-#define ZL_MAX_FIELDS 16
-#define ZL_FORM_CTYPE_LEN (sizeof "multipart/form-data; boundary=" + ZL_BOUNDARY_LEN)
-long zl_opt_seconds_ms(struct lua_State *L, int idx, long dflt);    /* nil -> dflt */
-size_t zl_collect_fields(struct lua_State *L, int first, zl_field *f);  /* name, value, ... */
-void zl_form_content_type(char *dst, const char *boundary);
-int zl_push_response(struct lua_State *L, const zl_response *r);    /* the results of perform */
-void zl_read_request_head(struct lua_State *L, zl_request *q);      /* args 2..4: method, url, token */
-/* the name, value arguments from `first` on, encoded into out; sets q's body
- * and content type (kept in ctype, ZL_FORM_CTYPE_LEN bytes) */
-void zl_read_form(struct lua_State *L, int first, zl_buf *out, zl_request *q, char *ctype);
-/* a class: metatable `name` with the metamethods `meta` and `methods` as __index */
-struct luaL_Reg;
-void zl_new_class(struct lua_State *L, const char *name, const struct luaL_Reg *meta,
-                  const struct luaL_Reg *methods);
 #endif

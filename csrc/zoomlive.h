@@ -89,9 +89,13 @@ typedef struct zl_response {
   char rl_remaining[ZL_HDR_MAX];    /* X-RateLimit-Remaining */
   char content_type[ZL_HDR_MAX];    /* Content-Type */
   char location[ZL_HDR_MAX];        /* Location (redirects are never followed) */
+  char date[ZL_HDR_MAX];            /* Date: the server's clock (RFC 9110) */
   zl_buf body;                      /* capped at the connection's body cap */
   int body_truncated;               /* 1 when the cap cut the body */
   double elapsed;                   /* seconds spent in this request */
+  int request_sent;                 /* 1 when request bytes left (libcurl's
+                                       CURLINFO_REQUEST_SIZE > 0): a failure
+                                       may then have reached the server */
 } zl_response;
 
 typedef struct zl_conn_options {

@@ -246,9 +246,11 @@ describe("live-stream calls", function()
       assert.are.equal(0, #sim:requests())
       -- the simulator, as Zoom, refuses the same body: 400/300 Validation Failed.
       local conn = require("zoomlive.core").new()
-      local st, body = conn:perform("PATCH", sim.base_url .. "/meetings/" .. LIVE .. "/livestream/status",
-        sim.token, "application/json", '{"action":"mode","settings":{"display_name":"no"}}')
+      local r = conn:perform { method = "PATCH", url = sim.base_url .. "/meetings/" .. LIVE .. "/livestream/status",
+        token = sim.token, content_type = "application/json",
+        body = '{"action":"mode","settings":{"display_name":"no"}}' }
       conn:close()
+      local st, body = r.status, r.body
       assert.are.equal(400, st)
       assert.are.equal(300, require("cjson").decode(body).code)
     end)

@@ -35,7 +35,8 @@ describe("zoomlive.update", function()
   before_each(function()
     sim:reset()
     if client then client:close() end
-    client = zoomlive.new { token = sim.token, base_url = sim.base_url, retries = 0 }
+    -- the multipart form, as Zoom's older spec declared it; JSON is the default
+    client = zoomlive.new { token = sim.token, base_url = sim.base_url, retries = 0, encoding = "multipart" }
   end)
 
   local function last_request() return support.last_request(sim) end
@@ -74,6 +75,15 @@ describe("zoomlive.update", function()
       assert.are.equal(1, #r.parts)
       assert.are.equal("action", r.parts[1].name)
       assert.are.equal("stop", r.parts[1].value)
+    end)
+
+    it("sends Zoom's current JSON body by default", function()
+      local j <close> = zoomlive.new { token = sim.token, base_url = sim.base_url }
+      assert.are.equal("json", j.encoding)
+      assert.are.equal(204, (j:update(SEED, "start", { display_name = "Town hall" })))
+      local r = last_request()
+      assert.truthy(r.content_type:match("^application/json"))
+      assert.are.same({ action = "start", settings = { display_name = "Town hall" } }, r.fields)
     end)
 
     it("sends Zoom's current JSON body with encoding = \"json\"", function()
@@ -273,11 +283,11 @@ describe("zoomlive.update", function()
     it("passes Zoom's validation errors array through", function()
       -- our validation stops "Start"; a raw request shows the simulator's answer
       local conn = require("zoomlive.core").new()
-      local status, body = conn:perform("PATCH", sim.base_url .. "/meetings/" .. SEED .. "/livestream/status",
-        sim.token, "application/json", '{"action":"Start"}')
+      local r = conn:perform { method = "PATCH", url = sim.base_url .. "/meetings/" .. SEED .. "/livestream/status",
+        token = sim.token, content_type = "application/json", body = '{"action":"Start"}' }
       conn:close()
-      assert.are.equal(400, status)
-      local err = require("zoomlive.client").http_error(status, body, nil, "application/json")
+      assert.are.equal(400, r.status)
+      local err = require("zoomlive.attempt").http_error(r, require("cjson").decode)
       assert.are.equal(300, err.code)
       assert.are.equal("Validation Failed.", err.message)
       assert.are.equal("action", err.errors[1].field)
@@ -378,7 +388,7 @@ describe("zoomlive.update", function()
     it("never shows the token in tostring", function()
       local c <close> = zoomlive.new { token = "secret-token-123", base_url = sim.base_url }
       assert.is_nil(tostring(c):find("secret-token-123", 1, true))
-      assert.truthy(tostring(c):match("^zoomlive%.client %(http://127%.0%.0%.1:%d+/v2, multipart, auth=token%)$"))
+      assert.truthy(tostring(c):match("^zoomlive%.client %(http://127%.0%.0%.1:%d+/v2, json, auth=token%)$"))
     end)
 
     it("returns nil, err of kind auth when there are no credentials", function()

@@ -11,7 +11,7 @@
 -- table a caller can print, and never in an error message.
 local cjson = require "cjson"
 local errors = require "zoomlive.errors"
-local core = require "zoomlive.core"
+local request = require "zoomlive.request"
 
 local M = {}
 
@@ -52,7 +52,7 @@ local function static(token)
 end
 
 -- opts.token as a function: fn(stale) -> token[, expires_at (Unix seconds)]
-local function provider(fn, margin)
+local function provider(fn, margin, time)
   local cached, expires_at
   local function call(stale)
     local ok, tok, exp = pcall(fn, stale)
@@ -77,10 +77,11 @@ local function provider(fn, margin)
         renewed = nil
         return t
       end
-      if cached and expires_at and core.time() < expires_at - margin then return cached end
+      if cached and expires_at and time() < expires_at - margin then return cached end
       return call(nil)
     end,
     renew = function(stale)
+      if cached ~= nil and cached ~= stale then return true end   -- renewed meanwhile
       local tok = call(stale)
       if tok ~= nil and tok ~= stale then
         renewed = tok
@@ -94,79 +95,104 @@ end
 -- Server-to-Server OAuth: fetched on first need, cached with its expiry,
 -- fetched again when fewer than `margin` seconds remain (at most half the
 -- lifetime, so short-lived tokens are still reused), and once more after a
--- 401/124.
-local function s2s(account_id, client_id, client_secret, oauth_url, margin, client)
+-- 401/124. The fetch goes through the calling scheduler's transport; its
+-- answer, when it is not a token, goes back to the pipeline to be judged as
+-- any attempt's (a 5xx or a reset is retried; a refusal is kind "auth").
+-- Calls that need the token while a fetch is under way (coroutines of a
+-- batch or an event loop) wait for that fetch and share its outcome.
+local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
   local token, expires, api_url
   local fetching = false
+  local gen, last_err, last_resp = 0, nil, nil   -- the outcome of fetch number `gen`
   local basic = client_id .. ":" .. client_secret
-  local body = "grant_type=account_credentials&account_id=" .. urlencode(account_id)
+  local treq = request.token(oauth_url, urlencode(account_id))
+  local now = cfg.now
 
   local function fail(msg, t)
     t = t or {}
     t.message = msg
-    return nil, errors.new("auth", t)
+    return errors.new("auth", t)
   end
 
-  local function fetch()
-    if fetching then return fail("token fetch already in progress") end
-    fetching = true
-    local conn = client:_connection()
-    local status, rbody, tid, cmsg =
-      conn:perform("POST", oauth_url, nil, "application/x-www-form-urlencoded", body,
-        client._timeout, basic)
-    fetching = false
-    if not status then
-      -- on failure: nil, kind, curl code, message
-      return fail("token endpoint unreachable (" .. rbody .. "): " .. tostring(cmsg),
-        { cause = rbody, curl_code = tid })
+  local function accept(r)
+    local ok, doc = pcall(cjson.decode, r.body)
+    if not ok or type(doc) ~= "table" or type(doc.access_token) ~= "string"
+        or doc.access_token == "" or not header_safe(doc.access_token) then
+      return nil, fail("malformed token response (no access_token)", { status = r.status,
+        tracking_id = r.tracking_id })
     end
-    local ok, doc = pcall(cjson.decode, rbody)
-    if type(doc) ~= "table" then ok = false end
-    if status ~= 200 then
-      local code = ok and tonumber(doc.code) or nil
-      local msg = ok and (doc.message or doc.reason or doc.error) or nil
-      if type(msg) ~= "string" then msg = "token endpoint answered HTTP " .. status end
-      return fail(msg, { status = status, code = code and math.tointeger(code) or code,
-        tracking_id = tid })
-    end
-    if not ok or type(doc.access_token) ~= "string" or doc.access_token == ""
-        or not header_safe(doc.access_token) then
-      return fail("malformed token response (no access_token)", { status = status, tracking_id = tid })
-    end
-    local ttl = tonumber(doc.expires_in) or 3599
+    local ttl = tonumber(doc.expires_in)
+    if not ttl or ttl ~= ttl or ttl <= 0 or ttl == math.huge then ttl = 3599 end
     token = doc.access_token
-    expires = core.now() + ttl
-    local m = math.min(margin, ttl / 2)
-    expires = expires - m
-    if type(doc.api_url) == "string" and doc.api_url:match("^https?://") then
-      api_url = doc.api_url:gsub("/+$", "")
+    expires = now() + ttl - math.min(margin, ttl / 2)
+    api_url = nil
+    if type(doc.api_url) == "string" and cfg.check_url then
+      local u = cfg.check_url(doc.api_url)
+      if u then api_url = u end
     end
     return token
   end
 
+  local function fetch(tr)
+    fetching = true
+    gen = gen + 1
+    local ok, r = pcall(tr.send, request.spec(treq, nil, nil, cfg.timeout(), basic))
+    fetching = false
+    if not ok then error(r, 0) end           -- the flag is clear: the client lives on
+    if r.status == 200 and r.kind == nil then
+      last_err, last_resp = nil, nil
+      local t, e = accept(r)
+      if not t then last_err = e end
+      return t, e
+    end
+    last_err, last_resp = nil, r
+    return nil, nil, r
+  end
+
+  local function copy(e)
+    if not e then return nil end
+    local c = {}
+    for k, v in pairs(e) do c[k] = v end
+    return setmetatable(c, getmetatable(e))
+  end
+
   return {
     kind = "s2s",
-    token = function()
-      if token and core.now() < expires then return token end
-      return fetch()
+    request = treq,
+    token = function(tr)
+      while true do
+        if token and now() < expires then return token end
+        if not fetching then return fetch(tr) end
+        -- another call of this client is fetching: wait, and share its outcome
+        local mine = gen
+        repeat
+          local stop = tr.sleep(0.005)
+          if stop then return nil, nil, stop end
+        until not fetching or gen ~= mine
+        if token and now() < expires then return token end
+        if not fetching and gen == mine then return nil, copy(last_err), last_resp end
+      end
     end,
     renew = function(stale)
-      if token ~= stale and token and core.now() < expires then return true end
-      token = nil
-      return fetch() ~= nil
+      -- a token other than the stale one (fetched meanwhile, or being
+      -- fetched) serves; otherwise the next token() fetches
+      if token == stale then token = nil end
+      return true
     end,
     api_url = function() return api_url end,
   }
 end
 
 --- Builds the credential source for a client from its options and env.
-function M.from(opts, getenv, client)
+-- cfg: { now = monotonic seconds fn, time = Unix seconds fn,
+--        timeout = fn -> seconds (of a token fetch), check_url = fn(url) -> url|nil }
+function M.from(opts, getenv, cfg)
   local margin = opts.refresh_margin or 60
   local oauth_url = opts.oauth_url or getenv("ZOOM_OAUTH_URL")
   if oauth_url == nil or oauth_url == "" then oauth_url = M.DEFAULT_OAUTH_URL end
   local t = opts.token
   if t ~= nil then
-    if type(t) == "function" then return provider(t, margin) end
+    if type(t) == "function" then return provider(t, margin, cfg.time) end
     check_secret("token", t)
     return static(t)
   end
@@ -178,7 +204,7 @@ function M.from(opts, getenv, client)
     check_secret("account_id", a)
     check_secret("client_id", i)
     check_secret("client_secret", s)
-    return s2s(a, i, s, oauth_url, margin, client)
+    return s2s(a, i, s, oauth_url, margin, cfg)
   end
   local et = getenv("ZOOM_ACCESS_TOKEN")
   if et and et ~= "" then
@@ -190,7 +216,7 @@ function M.from(opts, getenv, client)
     for _, v in ipairs({ a, i, s }) do
       if not header_safe(v) then error("zoomlive: a ZOOM_* credential holds CR, LF or NUL", 3) end
     end
-    return s2s(a, i, s, oauth_url, margin, client)
+    return s2s(a, i, s, oauth_url, margin, cfg)
   end
   return none("no credentials: set ZOOM_ACCESS_TOKEN, or ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID "
     .. "and ZOOM_CLIENT_SECRET (Server-to-Server OAuth), or pass token or "

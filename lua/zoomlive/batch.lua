@@ -6,11 +6,12 @@
 --     { id = 222, action = "stop" },
 --   }, { concurrency = 8, rate = 30, on_progress = function(done, total) end })
 --
--- Every item is one client:update (or webinar_update), with the client's
--- validation, encoding, retry policy and budgets; what differs is that up to
--- `concurrency` requests are in flight together and that a retry's wait
--- belongs to its item alone: the driver keeps the others going and sleeps
--- only in curl_multi_poll, until the next due time.
+-- Every item is one client:update (or webinar_update): the same request
+-- building, validation and pipeline (zoomlive.pipeline), each item run as a
+-- coroutine. This module only schedules: up to `concurrency` requests in
+-- flight on curl's multi interface, attempts paced at `rate`, a retry's wait
+-- belonging to its item alone; it sleeps only in curl_multi_poll, until the
+-- next due time.
 --
 -- results[i] = { status = n|nil, err = errtable|nil, info = { attempts,
 --   elapsed, tracking_id, rate_limit } }, in input order; the error tables are
@@ -19,14 +20,15 @@
 --   aborted = message|nil }
 -- See docs/batch.md.
 local core = require "zoomlive.core"
-local client = require "zoomlive.client"
 local errors = require "zoomlive.errors"
-local validate = require "zoomlive.validate"
-local policy = require "zoomlive.policy"
+local request = require "zoomlive.request"
+local pipeline = require "zoomlive.pipeline"
 
-local now, type, format, tointeger = core.now, type, string.format, math.tointeger
+local type, format, tointeger = type, string.format, math.tointeger
 local min, max, huge, ceil = math.min, math.max, math.huge, math.ceil
-local http_error, argument = client.http_error, errors.argument
+local argument = errors.argument
+local create, resume, yield, costatus = coroutine.create, coroutine.resume, coroutine.yield,
+  coroutine.status
 
 local M = {}
 
@@ -37,58 +39,47 @@ M.MAX_CONCURRENCY = 256
 local PACE_SLACK = 0.1
 
 local OPTIONS = { concurrency = true, rate = true, on_progress = true, deadline = true, webinar = true }
+local ITEM_KEYS = { id = true, action = true, settings = true, webinar = true,
+  [1] = true, [2] = true, [3] = true }
 
 local FNAME = "update_many"
-
-local function rate_limit(cat, typ, lim, rem)
-  if not (cat or typ or lim or rem) then return nil end
-  return { category = cat, type = typ, limit = tonumber(lim), remaining = tonumber(rem) }
-end
 
 local function typename(v)
   if v == nil then return "no value" end
   return type(v)
 end
 
--- One item -> request (path, action, settings JSON, JSON body), or nil, err.
--- Value checks are zoomlive.validate's, exactly as client:update makes them;
--- the type checks that raise there are turned into this item's error here.
-local function prepare(item, webinar_default)
+-- One item -> request, or nil, err: the same checks as client:update, and
+-- an item's own keys checked as strictly as arguments.
+local function prepare(item, webinar_default, encoding)
   if type(item) ~= "table" then
     return nil, argument("item", "must be a table {id, action, settings}, got " .. typename(item))
+  end
+  for k in pairs(item) do
+    if not ITEM_KEYS[k] then
+      return nil, argument("item." .. tostring(k), "unknown key; an item takes id, action, settings, webinar")
+    end
   end
   local id, action, settings = item.id, item.action, item.settings
   if id == nil then id = item[1] end
   if action == nil then action = item[2] end
   if settings == nil then settings = item[3] end
   local webinar = item.webinar
-  if webinar == nil then webinar = webinar_default end
-  local kind = webinar and "webinar" or "meeting"
-  local field = kind .. "_id"
-  if type(id) ~= "number" and type(id) ~= "string" then
-    return nil, argument(field, "must be a positive 64-bit integer, got " .. typename(id))
+  if webinar == nil then webinar = webinar_default
+  elseif type(webinar) ~= "boolean" then
+    return nil, argument("item.webinar", "must be a boolean, got " .. type(webinar))
   end
-  local sid, e = validate.id(id, field, FNAME, 1)
-  if not sid then return nil, e end
+  local kind = webinar and "webinar" or "meeting"
+  if type(id) ~= "number" and type(id) ~= "string" then
+    return nil, argument(kind .. "_id", "must be a positive 64-bit integer, got " .. typename(id))
+  end
   if type(action) ~= "string" then
     return nil, argument("action", "must be a string, got " .. typename(action))
   end
-  local a
-  a, e = validate.action(action, kind, FNAME)
-  if not a then return nil, e end
   if settings ~= nil and type(settings) ~= "table" then
     return nil, argument("settings", "must be a table, got " .. type(settings))
   end
-  local sj
-  sj, e = validate.settings(settings, kind, FNAME, a)
-  if e then return nil, e end
-  return {
-    path = "/" .. kind .. "s/" .. sid .. "/livestream/status",
-    action = a,
-    settings_json = sj,
-    -- the JSON encoding, as Client:_call builds it
-    json = sj and ('{"action":"' .. a .. '","settings":' .. sj .. "}") or ('{"action":"' .. a .. '"}'),
-  }
+  return request.status(kind, FNAME, id, action, settings, encoding)
 end
 
 local function check_opts(self, items, opts)
@@ -123,44 +114,71 @@ local function check_opts(self, items, opts)
   if dl ~= nil and (type(dl) ~= "number" or dl ~= dl or dl <= 0 or dl == huge) then
     error(FNAME .. ": option 'deadline' must be a positive number of seconds", 4)
   end
-  return tointeger(conc), rate, opts.on_progress, dl, opts.webinar and true or false
+  if opts.webinar ~= nil and type(opts.webinar) ~= "boolean" then
+    error(FNAME .. ": option 'webinar' must be a boolean", 4)
+  end
+  return tointeger(conc), rate, opts.on_progress, dl, opts.webinar or false
 end
+
+-- what an item's coroutine yields: the pipeline's transport, run by the batch
+local SEND, SLEEP = 1, 2
+local function send(spec) return yield(SEND, spec) end
+local function sleep(s) return yield(SLEEP, s) end
 
 --- client:update_many(items, opts) -> results, summary
 function M.update_many(self, items, opts)
   local conc, rate, on_progress, batch_deadline, webinar = check_opts(self, items, opts)
+  local now = self._now
   local t_batch = now()
   local total = #items
   local results = {}
-  local st = {}             -- per item: req, attempts, t0, deadline, renewed, token, due, info
-  -- FIFOs with explicit ends (# is unreliable once the head is cleared)
-  local ready, rhead, rtail = {}, 1, 0   -- fresh items, input order
-  local again, ahead, atail = {}, 1, 0   -- items whose retry is due (served first)
-  local waiting = {}              -- items waiting for a retry: set i -> true
-  local nwaiting = 0
-  local done, ok_count = 0, 0
-  local valid = 0
+  local done, ok_count, valid = 0, 0, 0
+  local cos = {}                  -- item -> coroutine, while it runs
+  -- FIFO of sends waiting for a slot and the pace (item, spec), with explicit ends
+  local sendq, shead, stail = {}, 1, 0
+  local specs = {}                -- item -> its pending spec
+  local due = {}                  -- item -> time its sleep ends
+  local ndue = 0
+  local notyet, nhead, ntail = {}, 1, 0   -- items not begun, input order
+  local by_slot = {}              -- slot -> item
+  local inflight = 0
 
-  local function finish(i, status, err)
-    local s = st[i]
-    local info = s.info
-    info.attempts = s.attempts
-    info.elapsed = s.t0 and (now() - s.t0) or 0
+  local function finish(i, status, err, info)
     results[i] = { status = status, err = err, info = info }
+    cos[i] = nil
     done = done + 1
     if err == nil then ok_count = ok_count + 1 end
   end
 
+  -- runs item i's coroutine until its next send or sleep, or its end
+  local function step(i, ...)
+    local co = cos[i]
+    local ok, what, a, b = resume(co, ...)
+    if not ok then
+      -- a fault inside the pipeline must not cost the batch its results
+      return finish(i, nil, errors.new("aborted", { attempts = 0,
+        message = "internal error: " .. tostring(what) }), { attempts = 0, elapsed = 0 })
+    end
+    if costatus(co) == "dead" then return finish(i, what, a, b) end
+    if what == SEND then
+      stail = stail + 1
+      sendq[stail] = i
+      specs[i] = a
+    else
+      due[i] = now() + a
+      ndue = ndue + 1
+    end
+  end
+
   for i = 1, total do
-    local okp, req, e = pcall(prepare, items[i], webinar)
+    local okp, req, e = pcall(prepare, items[i], webinar, self.encoding)
     if not okp then req, e = nil, argument("item", tostring(req)) end
-    st[i] = { req = req, attempts = 0, info = {} }
     if req then
       valid = valid + 1
-      rtail = rtail + 1
-      ready[rtail] = i
+      local tr = { item = i, send = send, sleep = sleep }
+      cos[i] = create(function() return pipeline.run(self, req, tr) end)
     else
-      finish(i, nil, e)
+      finish(i, nil, e, { attempts = 0, elapsed = 0 })
     end
   end
 
@@ -171,243 +189,126 @@ function M.update_many(self, items, opts)
       + (rate and valid * (self._retries + 1) / rate or 0)
   end
   local batch_end = t_batch + batch_deadline
-
-  local form = self.encoding == "multipart"
-  local debug = self._debug
-  local auth = self._auth
-  local timeout, deadline_s = self._timeout, self._deadline
-  local retries, max_wait, backoff = self._retries, self._max_retry_wait, self._backoff
-  local co = self._conn_opts
-
-  local inflight = 0
-  local by_slot = {}              -- slot -> item index
-  local sent = 0                  -- attempts dispatched (pacing counts them all)
-  local pace_next = nil           -- earliest start of the next attempt
   local interval = rate and 1 / rate
-  local renewed_batch, renew_ok = false, false
+  local pace_next                 -- earliest start of the next attempt
   local aborted
 
-  if valid == 0 then goto out end
-  do
+  if valid > 0 then
+    local co = self._conn_opts
     local m <close> = core.multi {
-      concurrency = min(conc, valid),
-      timeout = timeout,
-      connect_timeout = self._connect_timeout,
-      user_agent = co.user_agent,
-      cainfo = co.cainfo,
-      capath = co.capath,
-      insecure = self.insecure,
+      concurrency = min(conc, valid), timeout = self._timeout,
+      connect_timeout = self._connect_timeout, user_agent = co.user_agent,
+      cainfo = co.cainfo, capath = co.capath, insecure = self.insecure,
       fresh_handles = co.fresh_handles,
     }
     conc = min(conc, valid)
 
-    -- 401 with code 124: one renewal for the whole batch; each item retries
-    -- once, when the token it used is no longer the current one
-    local function renew_for(stale)
-      if not renewed_batch then
-        renewed_batch = true
-        renew_ok = auth.renew(stale) and true or false
-        return renew_ok
-      end
-      if not renew_ok then return false end
-      local cur = auth.token()
-      return cur ~= nil and cur ~= stale
-    end
-
-    local function dispatch(i, token, base)
-      local s = st[i]
-      local t = now()
-      if not s.t0 then
-        s.t0 = t
-        s.deadline = t + deadline_s
-      end
-      local remaining = min(s.deadline, batch_end) - t
-      if remaining <= 0 then
-        local msg = s.deadline <= batch_end and format("deadline of %g s reached", deadline_s)
-          or format("batch deadline of %g s reached", batch_deadline)
-        finish(i, nil, errors.new("timeout", { message = msg, attempts = s.attempts }))
-        return
-      end
-      local tmo = timeout < remaining and timeout or remaining
-      local req = s.req
-      s.attempts = s.attempts + 1
-      s.token = token
-      sent = sent + 1
-      if interval then pace_next = max(pace_next or t, t - PACE_SLACK * interval) + interval end
-      local url = base .. req.path
-      if debug then
-        self:_trace { event = "request", item = i, attempt = s.attempts, method = "PATCH", url = url,
-          content_type = form and "multipart/form-data" or "application/json",
-          body = form and ("action=" .. req.action
-            .. (req.settings_json and (" settings=" .. req.settings_json) or "")) or req.json }
-      end
-      local slot
-      if form then
-        if req.settings_json then
-          slot = m:submit_form("PATCH", url, token, tmo, "action", req.action, "settings", req.settings_json)
-        else
-          slot = m:submit_form("PATCH", url, token, tmo, "action", req.action)
-        end
-      else
-        slot = m:submit("PATCH", url, token, "application/json", req.json, tmo)
-      end
-      by_slot[slot] = i
-      inflight = inflight + 1
-    end
-
-    -- one attempt's outcome: done, retry later, retry now (renewed token), fail
-    local function complete(i, status, rbody, tid, ra, cat, typ, lim, rem, rctype, trunc)
-      local s = st[i]
-      local info = s.info
-      if debug then
-        if status then
-          self:_trace { event = "response", item = i, attempt = s.attempts, status = status,
-            tracking_id = tid, retry_after = ra, content_type = rctype, body = rbody }
-        else
-          self:_trace { event = "failure", item = i, attempt = s.attempts, kind = rbody,
-            curl_code = tid, message = ra }
-        end
-      end
-      if status and status >= 200 and status < 300 then
-        info.tracking_id = tid
-        info.rate_limit = rate_limit(cat, typ, lim, rem)
-        if trunc then
-          return finish(i, nil, errors.new("protocol", { status = status, tracking_id = tid,
-            attempts = s.attempts, message = "response body exceeds the size cap" }))
-        end
-        return finish(i, status, nil)
-      end
-      local err, o
-      if status then
-        err = http_error(status, rbody, tid, rctype)
-        err.rate_limit = rate_limit(cat, typ, lim, rem)
-        info.tracking_id = tid
-        info.rate_limit = err.rate_limit
-        if status == 401 and err.code == 124 and not s.renewed then
-          s.renewed = true
-          if renew_for(s.token) then
-            s.attempts = s.attempts - 1   -- the refreshed retry replaces this attempt
-            atail = atail + 1
-            again[atail] = i
-            return
-          end
-        end
-        o = { status = status, code = err.code, rl_type = typ, action = s.req.action,
-          retry_after = ra and core.retry_after(ra) or nil }
-      else
-        -- rbody = kind, tid = curl code, ra = message, typ = status of a reply cut short
-        err = errors.new(rbody, { curl_code = tid, message = ra, status = typ })
-        o = { kind = rbody }
-      end
-      local verdict, wait = policy.decide(o, s.attempts - 1, backoff)
-      if wait and (status == 429 or o.retry_after) then err.retry_after = wait end
-      err.attempts = s.attempts
-      local t = now()
-      if verdict == "fail" or s.attempts > retries or wait > max_wait
-          or t + wait >= s.deadline or t + wait >= batch_end then
-        return finish(i, status, err)
-      end
-      s.due = t + wait
-      s.last = { status, err }
-      waiting[i] = true
-      nwaiting = nwaiting + 1
-    end
-
-    -- ends every unfinished item with an error (deadline, abort)
-    local function end_rest(make)
+    -- ends every unfinished item through its own pipeline, with a stop value
+    local function stop_all(kind, message_of)
       for slot, i in pairs(by_slot) do
         m:cancel(slot)
         by_slot[slot] = nil
-        finish(i, nil, make(i, "in flight"))
+        step(i, { kind = kind, final = true, sent = true, message = message_of("in flight") })
       end
       inflight = 0
-      for i in pairs(waiting) do finish(i, nil, make(i, "waiting to retry")) end
-      waiting, nwaiting = {}, 0
-      for k = ahead, atail do finish(again[k], nil, make(again[k], "waiting to retry")) end
-      ahead = atail + 1
-      for k = rhead, rtail do finish(ready[k], nil, make(ready[k], "not sent")) end
-      rhead = rtail + 1
+      for k = shead, stail do
+        local i = sendq[k]
+        sendq[k] = nil
+        specs[i] = nil
+        if cos[i] then step(i, { kind = kind, final = true, sent = false, message = message_of("not sent") }) end
+      end
+      shead = stail + 1
+      for i in pairs(due) do
+        due[i] = nil
+        if cos[i] then step(i, { kind = kind, final = true, message = message_of("waiting to retry") }) end
+      end
+      ndue = 0
+      -- items not yet begun end without a request
+      for k = nhead, ntail do
+        local i = notyet[k]
+        notyet[k] = nil
+        finish(i, nil, errors.new(kind, { attempts = 0, message = message_of("not sent") }),
+          { attempts = 0, elapsed = 0 })
+      end
+      nhead = ntail + 1
+      sendq, shead, stail, ndue = {}, 1, 0, 0
+    end
+
+    -- items begin when a slot is free, so that each takes the token (and
+    -- the pace) of the moment it is sent
+    for i = 1, total do
+      if cos[i] then
+        ntail = ntail + 1
+        notyet[ntail] = i
+      end
     end
 
     local last_progress = -1
     while done < total do
       local t = now()
       if t >= batch_end then
-        end_rest(function(i, where)
-          return errors.new("timeout", { attempts = st[i].attempts,
-            message = format("batch deadline of %g s reached (%s)", batch_deadline, where) })
+        stop_all("timeout", function(where)
+          return format("batch deadline of %g s reached (%s)", batch_deadline, where)
         end)
         break
       end
-      -- retries whose wait is over, earliest first
-      if nwaiting > 0 then
-        local due = {}
-        for i in pairs(waiting) do
-          if st[i].due <= t then due[#due + 1] = i end
+      -- sleeps that are over, earliest first
+      if ndue > 0 then
+        local ready = {}
+        for i, d in pairs(due) do
+          if d <= t then ready[#ready + 1] = i end
         end
-        if #due > 0 then
-          table.sort(due, function(a, b) return st[a].due < st[b].due end)
-          for _, i in ipairs(due) do
-            waiting[i] = nil
-            nwaiting = nwaiting - 1
-            atail = atail + 1
-            again[atail] = i
+        if #ready > 0 then
+          table.sort(ready, function(a, b) return due[a] < due[b] end)
+          for _, i in ipairs(ready) do
+            due[i] = nil
+            ndue = ndue - 1
+            step(i)
           end
         end
       end
-      -- start what may start: a free slot, a due item, the pace allowing
-      local pending = (atail - ahead + 1) + (rtail - rhead + 1)
-      if pending > 0 and inflight < conc and (not pace_next or t >= pace_next) then
-        local token, aerr = auth.token()
-        if not token then
-          -- every item about to start would get this same answer
-          local function fail_auth(i)
-            local e = setmetatable({}, getmetatable(aerr))
-            for k, v in pairs(aerr) do e[k] = v end
-            e.attempts = st[i].attempts
-            finish(i, nil, e)
+      -- start what may start: a free slot, a waiting send (else a new item),
+      -- the pace allowing
+      while inflight < conc do
+        if shead <= stail then
+          if interval and pace_next and now() < pace_next then break end
+          local i = sendq[shead]
+          sendq[shead] = nil
+          shead = shead + 1
+          local spec = specs[i]
+          specs[i] = nil
+          if interval then
+            local tt = now()
+            pace_next = max(pace_next or tt, tt - PACE_SLACK * interval) + interval
           end
-          for k = ahead, atail do fail_auth(again[k]) end
-          ahead = atail + 1
-          for k = rhead, rtail do fail_auth(ready[k]) end
-          rhead = rtail + 1
+          by_slot[m:submit(spec)] = i
+          inflight = inflight + 1
+        elseif nhead <= ntail then
+          local i = notyet[nhead]
+          notyet[nhead] = nil
+          nhead = nhead + 1
+          step(i)              -- up to its first send, sleep or end
         else
-          local base = self:base_url()
-          while inflight < conc and (ahead <= atail or rhead <= rtail) do
-            if pace_next and now() < pace_next then break end
-            local i
-            if ahead <= atail then
-              i = again[ahead]
-              again[ahead] = nil
-              ahead = ahead + 1
-            else
-              i = ready[rhead]
-              ready[rhead] = nil
-              rhead = rhead + 1
-            end
-            dispatch(i, token, base)
-          end
+          break
         end
       end
-      -- wait for a transfer, the next retry, the next pacing slot or the end
-      local wake = batch_end
-      if nwaiting > 0 then
-        for i in pairs(waiting) do
-          if st[i].due < wake then wake = st[i].due end
-        end
-      end
-      if inflight < conc and (ahead <= atail or rhead <= rtail) then
-        wake = min(wake, pace_next or 0)
-      end
+      -- wait for a transfer, the next sleep's end, the next pacing slot or the end
       if done < total then
-        m:wait(max(0, wake - now()))
+        local wake = batch_end
+        for _, d in pairs(due) do
+          if d < wake then wake = d end
+        end
+        if inflight < conc and (shead <= stail or nhead <= ntail) and pace_next and pace_next < wake then
+          wake = pace_next
+        end
+        if inflight > 0 or wake > now() then m:wait(max(0, wake - now())) end
         while true do
-          local slot, status, rbody, tid, ra, cat, typ, lim, rem, rctype, trunc = m:take()
+          local slot, r = m:take()
           if not slot then break end
           local i = by_slot[slot]
           by_slot[slot] = nil
           inflight = inflight - 1
-          complete(i, status, rbody, tid, ra, cat, typ, lim, rem, rctype, trunc)
+          step(i, r)
         end
       end
       if on_progress and done ~= last_progress then
@@ -415,17 +316,15 @@ function M.update_many(self, items, opts)
         local okp, perr = pcall(on_progress, done, total)
         if not okp then
           aborted = "on_progress raised: " .. tostring(perr)
-          end_rest(function(i, where)
-            return errors.new("aborted", { attempts = st[i].attempts,
-              message = format("batch aborted (%s) with this item %s%s", aborted, where,
-                where == "in flight" and ": its outcome is unknown" or "") })
+          stop_all("aborted", function(where)
+            return format("batch aborted (%s) with this item %s%s", aborted, where,
+              where == "in flight" and ": its outcome is unknown" or "")
           end)
           break
         end
       end
     end
   end
-  ::out::
   if on_progress and valid == 0 and total > 0 and not aborted then
     local okp, perr = pcall(on_progress, done, total)
     if not okp then aborted = "on_progress raised: " .. tostring(perr) end

@@ -590,7 +590,7 @@ local function run(argv, ctx)
 
   -- credentials first, once: a missing or refused token is one failure,
   -- not one per ID
-  local tok, aerr = c._auth.token()
+  local tok, aerr = c:check_credentials()
   if not tok then
     for _, id in ipairs(ids) do
       if o.json then report(ctx, o, id, { err = aerr }) end

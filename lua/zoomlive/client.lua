@@ -1,15 +1,15 @@
---- zoomlive.client: a client holds one reused libcurl connection, its
--- credentials and its retry policy; every live-stream call goes through
--- Client:_call, which validates nothing (the callers did), sends, retries
--- as zoomlive.policy says within the budgets, and shapes the results.
+--- zoomlive.client: the Client class. A client holds one reused libcurl
+-- connection, its credentials and its retry policy; every method validates
+-- and builds its request (zoomlive.request) and runs it through the one
+-- pipeline (zoomlive.pipeline) on the blocking scheduler: the client's
+-- connection, and the `sleep` hook between attempts.
 local core = require "zoomlive.core"
-local cjson = require "cjson"
-local errors = require "zoomlive.errors"
-local validate = require "zoomlive.validate"
-local policy = require "zoomlive.policy"
 local auth = require "zoomlive.auth"
+local request = require "zoomlive.request"
+local pipeline = require "zoomlive.pipeline"
+local errors = require "zoomlive.errors"
 
-local now, tointeger, type, format = core.now, math.tointeger, type, string.format
+local tointeger, type, format = math.tointeger, type, string.format
 
 local M = {}
 local Client = {}
@@ -26,15 +26,8 @@ local OPTIONS = {
   account_id = true, client_id = true, client_secret = true, oauth_url = true,
   refresh_margin = true,
   retries = true, backoff = true, max_retry_wait = true, deadline = true, sleep = true,
+  now = true, time = true,
   cainfo = true, capath = true, insecure = true, allow_http = true, debug = true,
-}
-
-local REASONS = {
-  [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden",
-  [404] = "Not Found", [405] = "Method Not Allowed", [409] = "Conflict",
-  [413] = "Payload Too Large", [415] = "Unsupported Media Type",
-  [429] = "Too Many Requests", [500] = "Internal Server Error",
-  [502] = "Bad Gateway", [503] = "Service Unavailable", [504] = "Gateway Timeout",
 }
 
 local function opt_error(msg) error("zoomlive.new: " .. msg, 4) end
@@ -87,7 +80,7 @@ function M.new(opts, getenv)
   end
   local self = setmetatable({}, Client)
 
-  local enc = opts.encoding or "multipart"
+  local enc = opts.encoding or "json"
   if enc ~= "multipart" and enc ~= "json" then
     opt_error("option 'encoding' must be \"multipart\" or \"json\"")
   end
@@ -131,9 +124,14 @@ function M.new(opts, getenv)
   -- its whole allowance
   self._deadline = positive(opts, "deadline",
     self._timeout * (self._retries + 1) + mrw * self._retries)
-  local sleep = opts.sleep
-  if sleep ~= nil and type(sleep) ~= "function" then opt_error("option 'sleep' must be a function") end
-  self._sleep = sleep or core.sleep
+  for _, k in ipairs({ "sleep", "now", "time" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "function" then opt_error("option '" .. k .. "' must be a function") end
+  end
+  self._sleep = opts.sleep or core.sleep
+  self._now = opts.now or core.now     -- monotonic seconds: attempts, deadlines, token expiry
+  self._time = opts.time or core.time  -- Unix seconds: Retry-After dates, token providers' expiry
+  self._rand = core.random             -- jitter
+  self._policy = { retries = self._retries, max_retry_wait = mrw, backoff = self._backoff }
   if opts.debug ~= nil and type(opts.debug) ~= "function" then
     opt_error("option 'debug' must be a function")
   end
@@ -166,8 +164,23 @@ function M.new(opts, getenv)
     -- transfer (libcurl < 8.1.0: curl #11101, see SECURITY.md)
     fresh_handles = self.insecure or self._allow_http,
   }
-  self._conn = core.new(self._conn_opts)
-  self._auth = auth.from(opts, getenv, self)
+  local conn = core.new(self._conn_opts)
+  self._conn = conn
+  -- the blocking scheduler: send on this connection, sleep with the hook
+  local sleep = self._sleep
+  self._tr = {
+    send = function(spec) return conn:perform(spec) end,
+    sleep = function(s) sleep(s) end,
+  }
+  local allow_http = self._allow_http
+  self._auth = auth.from(opts, getenv, {
+    now = self._now, time = self._time,
+    timeout = function() return self._timeout end,
+    check_url = function(u)
+      local b = check_base(u, allow_http)
+      return b
+    end,
+  })
   return self
 end
 
@@ -203,178 +216,75 @@ function Client:__tostring()
   return s
 end
 
--- Shapes a non-2xx answer into an error table.
-local function http_error(status, body, tid, ctype)
-  local e = { kind = "http", status = status, tracking_id = tid, body = body }
-  if body ~= "" and ((ctype and ctype:find("json", 1, true)) or body:find("^%s*[{%[]")) then
-    local ok, doc = pcall(cjson.decode, body)
-    if ok and type(doc) == "table" then
-      local code = doc.code
-      if type(code) == "number" then e.code = tointeger(code) or code end
-      if type(doc.message) == "string" then e.message = doc.message end
-      if type(doc.errors) == "table" then e.errors = doc.errors end
-    end
-  end
-  if not e.message then
-    if body == "" then
-      e.message = REASONS[status] or "HTTP error"
-    else
-      local first = body:match("^%s*([^\r\n]*)") or ""
-      first = first:gsub("[%c]", " ")
-      if #first > 200 then first = first:sub(1, 200) .. "..." end
-      e.message = (REASONS[status] or "HTTP error") .. ": unexpected response: " .. first
-    end
-  end
-  return setmetatable(e, errors.metatable)
-end
-M.http_error = http_error
-
-local function rate_limit(cat, typ, lim, rem)
-  if not (cat or typ or lim or rem) then return nil end
-  return { category = cat, type = typ, limit = tonumber(lim), remaining = tonumber(rem) }
-end
-
--- info, built once at the end (one table of the right size)
-local function info_of(attempts, t0, tid, rl)
-  return { attempts = attempts, elapsed = now() - t0, tracking_id = tid, rate_limit = rl }
-end
-
--- A trace for the debug hook: never the Authorization header, never a key.
--- Every JSON string value of a "stream_key" member becomes "***"; escapes
--- (\" and \\) inside the value are skipped over, not taken for its end.
-local function redact(s)
-  if not s or not s:find("stream_key", 1, true) then return s end
-  local out, pos = {}, 1
-  while true do
-    local a, b = s:find('"stream_key"%s*:%s*"', pos)
-    if not a then break end
-    local i = b + 1
-    while i <= #s do
-      local c = s:byte(i)
-      if c == 92 then i = i + 2          -- backslash: skip the escaped byte
-      elseif c == 34 then break          -- the closing quote
-      else i = i + 1 end
-    end
-    out[#out + 1] = s:sub(pos, b) .. '***"'
-    pos = i + 1
-  end
-  out[#out + 1] = s:sub(pos)
-  return table.concat(out)
-end
-M.redact = redact
-
 function Client:_trace(t)
   local ok, err = pcall(self._debug, t)
   if not ok then io.stderr:write("zoomlive: debug hook failed: ", tostring(err), "\n") end
 end
 
---- Sends one logical call, with retries.
--- path: below the base URL; action/settings_json: the live-stream status
--- body (encoded as the client's encoding), or ctype/body for other calls.
--- Returns status, body, info | status, err, info | nil, err, info
-function Client:_call(method, path, ctype, body, action, settings_json)
-  local conn = self._conn
-  if not conn then error("attempt to use a closed zoomlive.client", 3) end
-  local form = action and self.encoding == "multipart"
-  if action and not form then
-    body = settings_json and ('{"action":"' .. action .. '","settings":' .. settings_json .. "}")
-      or ('{"action":"' .. action .. '"}')
-    ctype = "application/json"
-  end
-  local t0 = now()
-  local deadline = t0 + self._deadline
-  local attempts, renewed = 0, false
-  local last_tid, last_rl      -- of the last answer, for info
-  local timeout = self._timeout
-  while true do
-    local token, aerr = self._auth.token()
-    if not token then
-      aerr.attempts = attempts
-      return nil, aerr, info_of(attempts, t0, last_tid, last_rl)
-    end
-    local url = (self._base_url or self:base_url()) .. path
-    local remaining = deadline - now()
-    if remaining <= 0 then
-      return nil, errors.new("timeout", { message = format("deadline of %g s reached", self._deadline),
-        attempts = attempts }), info_of(attempts, t0, last_tid, last_rl)
-    end
-    local tmo = timeout < remaining and timeout or remaining
-    attempts = attempts + 1
-    if self._debug then
-      self:_trace { event = "request", attempt = attempts, method = method, url = url,
-        content_type = form and "multipart/form-data" or ctype,
-        body = form and ("action=" .. action .. (settings_json and (" settings=" .. settings_json) or ""))
-          or redact(body) }
-    end
-    local status, rbody, tid, ra, cat, typ, lim, rem, rctype, trunc
-    if form then
-      if settings_json then
-        status, rbody, tid, ra, cat, typ, lim, rem, rctype, trunc =
-          conn:perform_form(method, url, token, tmo, "action", action, "settings", settings_json)
-      else
-        status, rbody, tid, ra, cat, typ, lim, rem, rctype, trunc =
-          conn:perform_form(method, url, token, tmo, "action", action)
-      end
-    else
-      status, rbody, tid, ra, cat, typ, lim, rem, rctype, trunc =
-        conn:perform(method, url, token, ctype, body, tmo)
-    end
-    if self._debug then
-      if status then
-        self:_trace { event = "response", attempt = attempts, status = status, tracking_id = tid,
-          retry_after = ra, content_type = rctype, body = redact(rbody) }
-      else
-        self:_trace { event = "failure", attempt = attempts, kind = rbody, curl_code = tid, message = ra }
-      end
-    end
-    if status and status >= 200 and status < 300 then
-      local info = info_of(attempts, t0, tid, (cat or typ or lim or rem) and rate_limit(cat, typ, lim, rem))
-      if trunc then
-        return nil, errors.new("protocol", { status = status, tracking_id = tid, attempts = attempts,
-          message = "response body exceeds the size cap" }), info
-      end
-      return status, rbody, info
-    end
-
-    local err, o
-    if status then
-      err = http_error(status, rbody, tid, rctype)
-      err.rate_limit = rate_limit(cat, typ, lim, rem)
-      last_tid, last_rl = tid, err.rate_limit
-      if status == 401 and err.code == 124 and not renewed then
-        renewed = true
-        if self._auth.renew(token) then
-          attempts = attempts - 1    -- the refreshed retry replaces this attempt
-          goto continue
-        end
-      end
-      o = { status = status, code = err.code, rl_type = typ, action = action,
-        retry_after = ra and core.retry_after(ra) or nil }
-    else
-      -- rbody = kind, tid = curl code, ra = libcurl's message; a 6th value
-      -- (typ) is the status of a reply that broke off mid-body
-      err = errors.new(rbody, { curl_code = tid, message = ra, status = typ })
-      o = { kind = rbody }
-    end
-    do
-      local verdict, wait = policy.decide(o, attempts - 1, self._backoff)
-      -- retry_after tells the caller what the server asked for (a 429, or a
-      -- Retry-After header), never our own backoff
-      if wait and (status == 429 or o.retry_after) then err.retry_after = wait end
-      err.attempts = attempts
-      if verdict == "fail" or attempts > self._retries or wait > self._max_retry_wait
-          or now() + wait >= deadline then
-        return status, err, info_of(attempts, t0, last_tid, last_rl)
-      end
-      self._sleep(wait)
-    end
-    ::continue::
-  end
+-- runs a built request on the blocking scheduler
+local function run(self, req, e)
+  if not req then return nil, e, { attempts = 0, elapsed = 0 } end
+  if not self._conn then error("attempt to use a closed zoomlive.client", 2) end
+  return pipeline.run(self, req, self._tr)
 end
+M.run = run
+
+--- client:check_credentials() -> true | nil, err
+-- Makes sure a token can be had now: a token or provider is asked, an S2S
+-- token is fetched (with the retries of a call) unless one is cached.
+function Client:check_credentials()
+  if not self._conn then error("attempt to use a closed zoomlive.client", 2) end
+  local token, err = pipeline.credentials(self)
+  if token then return true end
+  return nil, err
+end
+
+--- client:update(meeting_id, action, settings) -> status, err, info
+-- PATCH /meetings/{meetingId}/livestream/status. action: "start" | "stop" |
+-- "mode"; settings: { active_speaker_name = bool, display_name = string
+-- (1-50 characters), layout =, close_caption = }. 204, nil, info on success.
+function Client:update(id, action, settings)
+  return run(self, request.status("meeting", "update", id, action, settings, self.encoding))
+end
+function Client:start(id, settings)
+  return run(self, request.status("meeting", "start", id, "start", settings, self.encoding))
+end
+function Client:stop(id)
+  return run(self, request.status("meeting", "stop", id, "stop", nil, self.encoding))
+end
+function Client:mode(id, settings)
+  return run(self, request.status("meeting", "mode", id, "mode", settings, self.encoding))
+end
+--- client:get(meeting_id) -> { stream_url, stream_key, page_url, resolution }, nil, info
+function Client:get(id) return run(self, request.get("meeting", "get", id)) end
+--- client:configure(meeting_id, { stream_url, stream_key, page_url[, resolution] }) -> 204, nil, info
+function Client:configure(id, cfg) return run(self, request.configure("meeting", "configure", id, cfg)) end
+
+function Client:webinar_update(id, action, settings)
+  return run(self, request.status("webinar", "webinar_update", id, action, settings, self.encoding))
+end
+function Client:webinar_start(id, settings)
+  return run(self, request.status("webinar", "webinar_start", id, "start", settings, self.encoding))
+end
+function Client:webinar_stop(id)
+  return run(self, request.status("webinar", "webinar_stop", id, "stop", nil, self.encoding))
+end
+function Client:webinar_get(id) return run(self, request.get("webinar", "webinar_get", id)) end
+function Client:webinar_configure(id, cfg)
+  return run(self, request.configure("webinar", "webinar_configure", id, cfg))
+end
+
+--- The names of the methods that make one call each (module functions too).
+M.CALLS = { "update", "start", "stop", "mode", "get", "configure",
+  "webinar_update", "webinar_start", "webinar_stop", "webinar_get", "webinar_configure" }
+
+M.http_error = require("zoomlive.attempt").http_error
+M.redact = request.redact
+M.errors = errors
 
 --- Normalised path segment for an id; returns digits or nil, err.
 function M.id(v, fname, what)
-  return validate.id(v, what or "meeting_id", fname, 1)
+  return require("zoomlive.validate").id(v, what or "meeting_id", fname, 1)
 end
 
 return M

@@ -149,9 +149,10 @@ function Sim:_call(method, path, body)
   local ok, core = pcall(require, "zoomlive.core")
   if ok and type(core) == "table" and core.new then
     self._conn = self._conn or core.new{ max_body = 64 * 1024 * 1024, insecure = self._insecure }
-    local r = table.pack(self._conn:perform(method, url, nil, text and "application/json" or nil,
-                                            text, CONTROL_TIMEOUT))
-    status, resp, kind, msg = r[1], r[2], r[2], r[4]
+    local r = self._conn:perform { method = method, url = url,
+      content_type = text and "application/json" or nil, body = text, timeout = CONTROL_TIMEOUT }
+    status, resp, kind, msg = r.status, r.body, r.kind, r.message
+    if r.kind then status = nil end
   else
     local tmp
     local cmd = { "curl -sS -m", tostring(CONTROL_TIMEOUT), "-X", method, "-w '\\n%{http_code}'" }

@@ -44,7 +44,7 @@ function M.id(v, field, fname, argn)
     end
   else
     error(format("bad argument #%d to '%s' (%s expected, got %s)",
-      argn or 1, fname or "?", field, t == "nil" and "no value" or t), 3)
+      argn or 1, fname or "?", field, t == "nil" and "no value" or t), 4)
   end
   if n <= 0 then
     return nil, argument(field, "must be a positive 64-bit integer, got " .. format("%d", n))
@@ -89,7 +89,7 @@ end
 function M.action(action, kind, fname)
   if type(action) ~= "string" then
     error(format("bad argument #2 to '%s' (string expected, got %s)",
-      fname or "update", action == nil and "no value" or type(action)), 3)
+      fname or "update", action == nil and "no value" or type(action)), 4)
   end
   if not M.ACTIONS[kind][action] then
     return nil, argument("action", format("must be one of %s, got %q",
@@ -126,7 +126,7 @@ local memo = setmetatable({}, { __mode = "k" })
 -- close_caption, and needs one of them.
 function M.settings(s, kind, fname, action)
   if s ~= nil and type(s) ~= "table" then
-    error(format("bad argument #3 to '%s' (table expected, got %s)", fname or "update", type(s)), 3)
+    error(format("bad argument #3 to '%s' (table expected, got %s)", fname or "update", type(s)), 4)
   end
   local mode = action == "mode"
   if s == nil then
@@ -190,7 +190,7 @@ end
 --- Checks a live-stream configuration; returns its JSON body.
 function M.stream(c, fname)
   if type(c) ~= "table" then
-    error(format("bad argument #2 to '%s' (table expected, got %s)", fname or "configure", type(c)), 3)
+    error(format("bad argument #2 to '%s' (table expected, got %s)", fname or "configure", type(c)), 4)
   end
   local known = { stream_url = 1, stream_key = 2, page_url = 3, resolution = 4 }
   for k in pairs(c) do

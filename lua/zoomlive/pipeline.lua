@@ -1,0 +1,158 @@
+--- zoomlive.pipeline: the one way a request goes to the wire and back.
+--
+--   status|value, err, info = pipeline.run(client, request, transport)
+--
+-- For each attempt: a token (zoomlive.auth), a slot of the client's rate
+-- budget (if it has one), the request value (zoomlive.request.spec), one
+-- send, one response value, one decision (zoomlive.attempt.classify), and
+-- then done, a wait, a renewed token or the end. Schedulers differ only in
+-- the transport they pass:
+--
+--   transport = { send = function(spec) -> response,   -- zoomlive.core's value
+--                 sleep = function(seconds) -> nil | stop,
+--                 item = n | nil }                      -- batch index, for traces
+--
+-- The blocking scheduler sends on the client's connection and sleeps with
+-- the `sleep` hook; the batch and event-loop schedulers run each call in a
+-- coroutine whose send and sleep yield. A scheduler ends a call early by
+-- answering a pending send, or a sleep, with a stop value
+-- { kind = "cancelled" | "timeout" | "aborted", message =, sent = bool,
+--   final = true }: the call then ends with that error.
+local core = require "zoomlive.core"
+local cjson = require "cjson"
+local errors = require "zoomlive.errors"
+local attempt = require "zoomlive.attempt"
+local request = require "zoomlive.request"
+
+local classify, final, describe = attempt.classify, attempt.final, request.describe
+local format = string.format
+
+local M = {}
+local _
+
+-- the pure parsers the classifier is given
+local PARSERS = { retry_after = core.retry_after, getdate = core.getdate, decode_json = cjson.decode }
+M.PARSERS = PARSERS
+
+local function trace(c, t)
+  local ok, err = pcall(c._debug, t)
+  if not ok then io.stderr:write("zoomlive: debug hook failed: ", tostring(err), "\n") end
+end
+
+local function info_of(st, elapsed)
+  return { attempts = st.attempts, elapsed = elapsed, tracking_id = st.tracking_id,
+    rate_limit = st.rate_limit, outcome_unknown = st.outcome_unknown or nil }
+end
+
+local function trace_response(c, tr, st, r, req)
+  if r.kind == nil then
+    trace(c, { event = "response", item = tr.item, attempt = st.attempts, status = r.status,
+      tracking_id = r.tracking_id, retry_after = r.retry_after, content_type = r.content_type,
+      body = req.name == "token" and nil or request.redact(r.body) })
+  else
+    trace(c, { event = "failure", item = tr.item, attempt = st.attempts, kind = r.kind,
+      curl_code = r.curl_code, message = r.message })
+  end
+end
+
+--- A token for the next attempt: the credential source's, or the token
+-- endpoint's answer judged as any attempt's (retried on 5xx and resets,
+-- within the call's budgets). Returns token | nil, err.
+local function obtain(c, tr, st)
+  local auth = c._auth
+  while true do
+    local token, err, r = auth.token(tr)
+    if token then return token end
+    if err then
+      err.attempts = st.attempts
+      return nil, err
+    end
+    if not r.final then st.attempts = st.attempts + 1 end
+    local verdict, a
+    verdict, a, err = classify(auth.request, r, st, c._policy, c._now(), c._time(), c._rand, PARSERS)
+    if verdict ~= "retry" then return nil, err end
+    r = tr.sleep(a)
+    if r then
+      _, _, err = classify(auth.request, r, st, c._policy, c._now(), c._time(), c._rand, PARSERS)
+      return nil, err
+    end
+  end
+end
+
+--- Makes sure the client can have a token now (an S2S fetch, with the same
+-- retries as a call). Returns token | nil, err.
+function M.credentials(c, tr)
+  return obtain(c, tr or c._tr, { attempts = 0, deadline = c._now() + c._deadline })
+end
+
+--- Runs one call to its end. Returns
+--   status|value, nil, info           on success (value: what req.decode made)
+--   status, err, info                 on an HTTP error (getters: nil, err, info)
+--   nil, err, info                    when no status came back
+-- info = { attempts, elapsed (s), tracking_id, rate_limit, outcome_unknown }
+function M.run(c, req, tr)
+  local now = c._now
+  local t0 = now()
+  local st = { attempts = 0, deadline = t0 + c._deadline }
+  local auth, debug, budget, pol = c._auth, c._debug, c._budget, c._policy
+  local verdict, a, err, token, r
+  while true do
+    token, err = obtain(c, tr, st)
+    if not token then
+      if st.outcome_unknown and not err.outcome_unknown then _, _, err = final(req, st, nil, err) end
+      return nil, err, info_of(st, now() - t0)
+    else
+      local t = now()
+      local remaining = st.deadline - t
+      if budget then
+        local w = budget:take(t)
+        if w > 0 then
+          if w >= remaining then remaining = 0
+          else
+            r = tr.sleep(w)
+            if r then goto judge end
+            goto continue
+          end
+        end
+      end
+      if remaining <= 0 then
+        err = errors.new("timeout", { message = format("deadline of %g s reached", c._deadline) })
+        _, _, err = final(req, st, nil, err)
+        return nil, err, info_of(st, now() - t0)
+      end
+      st.attempts = st.attempts + 1
+      local tmo = c._timeout
+      if tmo > remaining then tmo = remaining end
+      local url = req.url or ((c._base_url or c:base_url()) .. req.path)
+      if debug then
+        trace(c, { event = "request", item = tr.item, attempt = st.attempts, method = req.method,
+          url = url, content_type = request.content_type(req), body = describe(req) })
+      end
+      r = tr.send { method = req.method, url = url, token = token, content_type = req.content_type,
+        body = req.body, form = req.form, timeout = tmo }
+      if debug then trace_response(c, tr, st, r, req) end
+      if budget then budget:record(r, now()) end
+    end
+    ::judge::
+    verdict, a, err = classify(req, r, st, pol, now(), c._time(), c._rand, PARSERS)
+    if verdict == "done" then return a, nil, info_of(st, now() - t0) end
+    if verdict == "renew" then
+      st.renewed = true
+      if auth.renew(token) then
+        st.attempts = st.attempts - 1    -- the repeat with a fresh token replaces it
+        goto continue
+      end
+      verdict, a, err = final(req, st, r.status, err)
+    end
+    if verdict == "retry" then
+      r = tr.sleep(a)
+      if r then goto judge end
+    else
+      if req.decode then a = nil end     -- getters: nil, err
+      return a, err, info_of(st, now() - t0)
+    end
+    ::continue::
+  end
+end
+
+return M
