@@ -180,3 +180,79 @@ describe("zoomlive.budget.new (the client option)", function()
     assert.are.same({ "::1", 6379, 0 }, { rb.parse_url("redis://[::1]/") })
   end)
 end)
+
+describe("the client option budget", function()
+  local testing = require "zoomlive.testing"
+  local zoomlive = require "zoomlive"
+  local sim
+  setup(function() sim = testing.start{ qps = 1000 } end)
+  teardown(function() sim:stop() end)
+  before_each(function() sim:reset() end)
+
+  local function fake()
+    local t = 500
+    local slept = {}
+    return function() return t end, function(s) slept[#slept + 1] = s; t = t + s end, slept
+  end
+
+  it("paces every attempt of a blocking client; info tells the budget", function()
+    local now, sleep, slept = fake()
+    local c = zoomlive.new{ base_url = sim.base_url, token = sim.token, now = now, sleep = sleep,
+      budget = { rate = 4, burst = 2 } }
+    for _ = 1, 5 do
+      local st, err, info = c:stop(68423085)
+      assert.are.equal(204, st, tostring(err))
+      assert.are.equal("local", info.budget)
+    end
+    assert.are.same({ 0.25, 0.25, 0.25 }, slept)
+    assert.are.equal(5, #sim:requests())
+    c:close()
+  end)
+
+  it("a 429's Retry-After holds the next calls of the client", function()
+    local now, sleep, slept = fake()
+    local c = zoomlive.new{ base_url = sim.base_url, token = sim.token, now = now, sleep = sleep,
+      retries = 0, budget = { rate = 100, burst = 10 } }
+    sim:fault{ status = 429, count = 1 }
+    local st = c:stop(68423085)
+    assert.are.equal(429, st)
+    -- the simulator's fault 429 carries no headers: a QPS penalty of 1 s
+    assert.are.equal(204, (c:stop(68423085)))
+    assert.are.same({ 1 }, slept)
+    c:close()
+  end)
+
+  it("batches take their slots from the same budget", function()
+    local inner = lbudget.new{ rate = 1000, burst = 3 }
+    local granted, recorded = 0, 0
+    local counting = {
+      take = function(_, t)
+        local w = inner:take(t)
+        if w == 0 then granted = granted + 1 end
+        return w
+      end,
+      record = function(_, r, t) recorded = recorded + 1; return inner:record(r, t) end,
+    }
+    local c = zoomlive.new{ base_url = sim.base_url, token = sim.token, budget = counting }
+    local items = {}
+    for i = 1, 6 do items[i] = { 68423085, "stop" } end
+    local results = c:update_many(items, { concurrency = 2 })
+    for _, res in ipairs(results) do assert.are.equal(204, res.status) end
+    assert.are.equal(6, granted)
+    assert.are.equal(6, recorded)
+    c:close()
+  end)
+
+  it("bad budget options raise from zoomlive.new, naming the field", function()
+    for _, case in ipairs({
+      { { rate = 0 }, "'rate' must be a positive number" },
+      { { rate = 5, sotre = "x" }, "unknown budget field 'sotre'" },
+      { "fast", "option 'budget' must be a table" },
+    }) do
+      local ok, err = pcall(zoomlive.new, { token = "t", budget = case[1] })
+      assert.is_false(ok)
+      assert.matches("zoomlive.new: ", err, 1, true)
+      assert.matches(case[2], err, 1, true)
+    end
+  end)
+end)

@@ -8,7 +8,6 @@ local build = os.getenv("ZOOMLIVE_BUILD_DIR") or "build"
 package.cpath = build .. "/lib/?.so;" .. package.cpath
 
 local core = require "zoomlive.core"
-local cjson = require "cjson"
 local rb = require "zoomlive.budget.redis"
 
 local mode, url, key = arg[1], arg[2], arg[3]
@@ -41,38 +40,19 @@ elseif mode == "wait" then
   out("wait", string.format("%.6f", b:take()))
   out("budget", b:describe())
 elseif mode == "token" then
-  -- token SIM_URL [TIME_OFFSET]: the shared S2S token, then one call with it
-  -- (renewed once on 401/124); prints the call's status and the fetches made
+  -- token SIM_URL [TIME_OFFSET]: a client on S2S OAuth sharing its token
+  -- through the budget's store; one call; prints its outcome
   local sim_url, offset = arg[4], tonumber(arg[5] or "0")
-  local b = rb.new{ rate = 1000, store = url, key = key, timeout = 2 }
-  local conn = core.new{}
-  local fetches = 0
-  local shared = require("zoomlive.budget.token").shared{
-    store = b:token_store("sim-account", "sim-client-id"),
-    time = function() return core.time() + offset end,
-    fetch = function()
-      fetches = fetches + 1
-      local status, body = conn:perform("POST", sim_url .. "/oauth/token", nil,
-        "application/x-www-form-urlencoded", "grant_type=account_credentials&account_id=sim-account",
-        5, "sim-client-id:sim-client-secret")
-      if status ~= 200 then return nil, "token endpoint: " .. tostring(status) end
-      local doc = cjson.decode(body)
-      return doc.access_token, doc.expires_in, doc.api_url
-    end,
-  }
+  local zoomlive = require "zoomlive"
+  local c = zoomlive.new{ base_url = sim_url .. "/v2", oauth_url = sim_url .. "/oauth/token",
+    account_id = "sim-account", client_id = "sim-client-id", client_secret = "sim-client-secret",
+    budget = { rate = 1000, store = url, key = key, timeout = 2 },
+    time = function() return core.time() + offset end }
   barrier()
-  local function call(tok)
-    return (conn:perform("GET", sim_url .. "/v2/meetings/68423085/livestream", tok, nil, nil, 5))
-  end
-  local tok = assert(shared.token())
-  local status = call(tok)
-  if status == 401 then
-    out("renewed", tostring(shared.renew(tok)))
-    tok = assert(shared.token())
-    status = call(tok)
-  end
-  out("status", status)
-  out("fetches", fetches)
+  local v, err, info = c:get(68423085)
+  out("status", v and 200 or (err and err.status or err and err.kind))
+  out("attempts", info.attempts)
+  out("budget", info.budget)
 else
   io.stderr:write("fleet_worker: unknown mode ", tostring(mode), "\n")
   os.exit(2)

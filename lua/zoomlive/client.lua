@@ -26,7 +26,7 @@ local OPTIONS = {
   account_id = true, client_id = true, client_secret = true, oauth_url = true,
   refresh_margin = true,
   retries = true, backoff = true, max_retry_wait = true, deadline = true, sleep = true,
-  now = true, time = true,
+  now = true, time = true, budget = true,
   cainfo = true, capath = true, insecure = true, allow_http = true, debug = true,
 }
 
@@ -173,8 +173,19 @@ function M.new(opts, getenv)
     sleep = function(s) sleep(s) end,
   }
   local allow_http = self._allow_http
+  -- the rate budget (zoomlive.budget): in-process, or shared on Redis
+  if opts.budget ~= nil then
+    local okb, b = pcall(require("zoomlive.budget").new, opts.budget, { now = self._now,
+      time = self._time, account_id = opts.account_id or getenv("ZOOM_ACCOUNT_ID"),
+      debug = self._debug and function(t) self:_trace(t) end })
+    if not okb then opt_error(tostring(b):gsub("^[^:]*:%d+: ", "")) end
+    self._budget = b
+  end
+  local budget = self._budget
   self._auth = auth.from(opts, getenv, {
     now = self._now, time = self._time,
+    -- the S2S token is shared through the budget's store, when it has one
+    token_store = budget and budget.token_store and function(a, i) return budget:token_store(a, i) end,
     timeout = function() return self._timeout end,
     check_url = function(u)
       local b = check_base(u, allow_http)

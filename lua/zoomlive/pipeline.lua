@@ -41,7 +41,8 @@ end
 
 local function info_of(st, elapsed)
   return { attempts = st.attempts, elapsed = elapsed, tracking_id = st.tracking_id,
-    rate_limit = st.rate_limit, outcome_unknown = st.outcome_unknown or nil }
+    rate_limit = st.rate_limit, outcome_unknown = st.outcome_unknown or nil,
+    budget = st.budget and st.budget.describe and st.budget:describe() or nil }
 end
 
 local function trace_response(c, tr, st, r, req)
@@ -93,7 +94,7 @@ end
 function M.run(c, req, tr)
   local now = c._now
   local t0 = now()
-  local st = { attempts = 0, deadline = t0 + c._deadline }
+  local st = { attempts = 0, deadline = t0 + c._deadline, budget = c._budget }
   local auth, debug, budget, pol = c._auth, c._debug, c._budget, c._policy
   local verdict, a, err, token, r
   while true do

@@ -12,7 +12,8 @@
 -- while Redis is down, default rate/8), timeout (seconds per Redis round
 -- trip, default 0.25), reconnect (seconds between attempts to reach Redis
 -- again, default 2).
--- An object with take/record methods is used as it is.
+-- An object with take/record methods (and optionally describe) is used as
+-- it is.
 --
 -- Budget objects: b:take(now) -> seconds to wait (0 = go; ask again after
 -- a wait), b:record(resp[, now]), b:describe() -> text for info.budget.
@@ -49,7 +50,10 @@ function M.new(opt, ctx)
       now = ctx.now, time = ctx.time }
   end
   local key = opt.key
-  if key == nil then key = "zoomlive:" .. (ctx.account_id or "default") end
+  if key == nil then
+    local a = ctx.account_id
+    key = "zoomlive:" .. ((type(a) == "string" and a ~= "" and not a:find("[%c%s]")) and a or "default")
+  end
   return require("zoomlive.budget.redis").new{ rate = opt.rate, burst = opt.burst,
     store = opt.store, key = key, share = opt.share, timeout = opt.timeout,
     reconnect = opt.reconnect, now = ctx.now, time = ctx.time, debug = ctx.debug }

@@ -251,7 +251,7 @@ function Store:close()
 end
 
 ------------------------------------------------------------------------
--- The shared S2S token: what zoomlive.budget.token needs of a store.
+-- The shared S2S token: what zoomlive.auth needs of a store.
 -- The entry is JSON {access_token, expires_at (Unix s), api_url}; the
 -- client secret is never part of it nor of any key.
 
@@ -394,7 +394,7 @@ function Budget:describe()
 end
 
 --- The token store for the S2S token of (account_id, client_id); see
--- zoomlive.budget.token.
+-- zoomlive.auth (the S2S source).
 function Budget:token_store(account_id, client_id)
   local store, prefix = self.store, self._token_prefix .. account_id .. ":" .. client_id
   return {
