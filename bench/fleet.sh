@@ -74,12 +74,12 @@ start_redis() {   # sets REDIS_PORT, REDIS_PID
   PIDS="$PIDS $REDIS_PID"
   local _
   for _ in $(seq 1 50); do
-    "$LUA" -e 'local h = require "zoomlive.hiredis"
-      local c = h.connect("127.0.0.1", tonumber(arg[1])); c:append("PING")
+    PORT=$REDIS_PORT "$LUA" -e 'local h = require "zoomlive.hiredis"
+      local c = h.connect("127.0.0.1", tonumber(os.getenv("PORT"))); c:append("PING")
       for _ = 1, 20 do local d = c:flush(); if d then break end; if d == nil then os.exit(1) end; h.poll(c:fd(), "w", 0.05) end
       for _ = 1, 20 do local g, r = c:read(); if g then os.exit(r == "PONG" and 0 or 1) end
         if g == nil then os.exit(1) end; h.poll(c:fd(), "r", 0.05) end
-      os.exit(1)' "$REDIS_PORT" 2>/dev/null && return 0
+      os.exit(1)' 2>/dev/null && return 0
     kill -0 "$REDIS_PID" 2>/dev/null || break
     sleep 0.1
   done
@@ -103,6 +103,7 @@ run() {
   if [ "$tag" = kill ]; then
     sleep "$KILL_AFTER"
     kill -KILL "$REDIS_PID" 2>/dev/null
+    wait "$REDIS_PID" 2>/dev/null
     echo "  redis-server killed (SIGKILL) after ${KILL_AFTER} s"
   fi
   for i in $pids; do wait "$i"; done
@@ -130,11 +131,12 @@ for tag in shared local kill; do
     url="redis://127.0.0.1:$REDIS_PORT/0"
   fi
   echo "-- $tag"
-  line=$(run "$( [ "$tag" = local ] && echo local || echo shared )" "$tag" "$url" | tee /dev/stderr | grep '^RUN ')
-  results="$results$line"$'\n'
+  run "$( [ "$tag" = local ] && echo local || echo shared )" "$tag" "$url" >"$TMP/out.$tag"
+  grep -v '^RUN ' "$TMP/out.$tag"
+  results="$results$(grep '^RUN ' "$TMP/out.$tag")"$'\n'
   stop_sim
   if [ "$tag" != local ]; then kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; fi
-done 2>&1
+done
 
 row() {   # tag -> "ok/total, 429s (pct of requests), wall (x ideal)"
   local l

@@ -13,6 +13,8 @@
 #   run in the first 3 only) BENCH_WRK_SECS (3)
 #   BENCH_MEM_N (100000) BENCH_PROFILE (1; 0 skips callgrind; 2 adds the libcurl option experiments) BENCH_PROF_N (2000)
 #   BENCH_BATCH (1; 0 skips the simulator targets)
+#   BENCH_FLEET (1; 0 skips the fleet targets, bench/fleet.sh: 4 processes
+#     sharing one budget on a redis-server, about 80 s)
 #   BENCH_IDLE_GUARD (1: hold /dev/cpu_dma_latency at 0 during the run, see
 #     bench/idle_guard.c; 0: leave the CPU idle states alone)
 #   BENCH_PROFILE_DIR (unset; a directory to keep the callgrind outputs in:
@@ -382,6 +384,14 @@ if [ "$BATCH" = 1 ]; then
   fi
 fi
 
+# ---- fleet targets: processes sharing one budget on Redis (bench/fleet.sh) --
+fleet_rows=""
+if [ "${BENCH_FLEET:-1}" = 1 ]; then
+  bash "$ROOT/bench/fleet.sh" "$BUILD" >"$TMP/fleet" 2>&1 || note_broken "fleet (bench/fleet.sh)"
+  sed 's/^/  /' "$TMP/fleet"
+  fleet_rows=$(grep '^| fleet:' "$TMP/fleet")
+fi
+
 # ---- targets ----------------------------------------------------------------
 verdict() {   # client goal
   [ -n "$ZL" ] && [ -n "${RPS[$1]:-}" ] || { echo "FAIL (could not run)"; return; }
@@ -487,6 +497,7 @@ echo "| zoomlive vs prebuilt-body C loop | >= 0.85x | ${t2% -> *} | ${t2##* } |"
 echo "| memory: peak RSS after $MEM_N calls vs after 1,000 | <= +2 MiB | $mem_line | $mem_verdict |"
 echo "| batch: 1,000 updates, 20 ms latency, concurrency 32 | <= 1.15x ideal (0.625 s) | ${lat_detail% -> *} | $lat_v |"
 echo "| batch: 500 updates, sim 50/s, rate=50 | all ok, <1% 429, <= 11 s | ${rate_detail% -> *} | $rate_v |"
+[ -n "$fleet_rows" ] && echo "$fleet_rows"
 if [ -n "$prof_rows" ]; then
   echo
   echo "| client (callgrind) | instructions/request |"

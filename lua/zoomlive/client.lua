@@ -195,6 +195,9 @@ function M.new(opts, getenv)
   return self
 end
 
+--- client:budget() -> the client's rate budget object (zoomlive.budget), or nil
+function Client:budget() return self._budget end
+
 function Client:_connection()
   local c = self._conn
   if not c then error("attempt to use a closed zoomlive.client", 3) end
