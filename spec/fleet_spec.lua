@@ -239,9 +239,65 @@ describe("the shared S2S token on Redis", function()
 end)
 
 describe("the shared budget when Redis fails", function()
-  local r
-  setup(function() r = tr.start() end)
-  teardown(function() if r then r:stop() end end)
+  local r, sim
+  setup(function()
+    r = tr.start()
+    sim = testing.start{ qps = 1000 }
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    if r then r:stop() end
+  end)
+
+  it("a client's calls go on while Redis is down, and use it again when it is back", function()
+    sim:reset()
+    local t, events = 100, {}
+    local c = require("zoomlive").new{ base_url = sim.base_url, token = sim.token,
+      now = function() return t end, sleep = function(s) t = t + s end,
+      budget = { rate = 50, burst = 5, share = 10, store = r.url, key = "client-down" },
+      debug = function(e) if e.event == "budget" then events[#events + 1] = e end end }
+    local st, err, info = c:stop(68423085)
+    assert.are.equal(204, st, tostring(err))
+    assert.are.equal("redis " .. r.url, info.budget)
+    r:signal("KILL")
+    for _ = 1, 5 do
+      st, err, info = c:stop(68423085)
+      assert.are.equal(204, st, tostring(err))
+      assert.matches("^local %(redis down: ", info.budget)
+    end
+    assert.are.equal(1, #events)
+    assert.are.equal("local", events[1].state)
+    assert.matches("local budget of 10/s", events[1].message)
+    r:restart()
+    t = t + 3
+    st, err, info = c:stop(68423085)
+    assert.are.equal(204, st, tostring(err))
+    assert.are.equal("redis " .. r.url, info.budget)
+    assert.are.equal("redis", events[#events].state)
+    assert.are.equal(7, #sim:requests())
+    c:close()
+  end)
+
+  it("S2S clients fetch their own token while the store is down", function()
+    sim:reset()
+    local port = r.port
+    r:signal("KILL")
+    local c = require("zoomlive").new{ base_url = sim.base_url, oauth_url = sim.url .. "/oauth/token",
+      account_id = "sim-account", client_id = "sim-client-id", client_secret = "sim-client-secret",
+      budget = { rate = 1000, store = "redis://127.0.0.1:" .. port .. "/0", key = "tok-down" } }
+    for _ = 1, 2 do
+      local v, err, info = c:get(68423085)
+      assert.is_table(v, tostring(err))
+      assert.matches("^local %(redis down: ", info.budget)
+    end
+    local fetches = 0
+    for _, e in ipairs(sim:requests()) do
+      if e.path == "/oauth/token" then fetches = fetches + 1 end
+    end
+    assert.are.equal(1, fetches)
+    c:close()
+    r:restart()
+  end)
 
   it("goes on under a local share, warns once, and comes back with Redis", function()
     local t = 100

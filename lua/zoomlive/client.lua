@@ -180,6 +180,8 @@ function M.new(opts, getenv)
       debug = self._debug and function(t) self:_trace(t) end })
     if not okb then opt_error(tostring(b):gsub("^[^:]*:%d+: ", "")) end
     self._budget = b
+    -- a budget built here is closed with the client; one passed in is the caller's
+    self._budget_owned = b ~= opts.budget
   end
   local budget = self._budget
   self._auth = auth.from(opts, getenv, {
@@ -219,6 +221,8 @@ function Client:close()
     self._conn = nil
     c:close()
   end
+  local b = self._budget
+  if b and self._budget_owned and b.close then b:close() end
 end
 Client.__close = Client.close
 Client.__gc = Client.close

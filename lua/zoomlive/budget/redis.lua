@@ -100,9 +100,12 @@ function M.parse_url(url)
 end
 
 ------------------------------------------------------------------------
--- The connection: one non-blocking hiredis context, driven round trip by
--- round trip, dropped on any failure and reopened at most every
--- `reconnect` seconds.
+-- The connections: non-blocking hiredis contexts, each driven round trip
+-- by round trip. A round trip holds its connection alone, so callers whose
+-- waits yield (coroutines of a batch or an event loop) never read each
+-- other's replies: a caller takes an idle connection or opens one, and
+-- gives it back after its reply. On any failure every connection is
+-- dropped; Redis is tried again at most every `reconnect` seconds.
 local Store = {}
 Store.__index = Store
 Store.__name = "zoomlive.budget.store"
@@ -126,7 +129,7 @@ function M.new_store(opts)
     reconnect = opts.reconnect or M.DEFAULT_RECONNECT,
     _now = opts.now or require("zoomlive.core").now,
     _wait = opts.wait or default_wait,
-    _conn = nil,
+    _idle = {},
     _next_try = -math.huge,
     _sha = {},
     down = nil,            -- why Redis is not in use, or nil
@@ -135,11 +138,18 @@ end
 
 function Store:set_wait(fn) self._wait = fn or default_wait end
 
-function Store:_fail(why)
-  if self._conn then
-    self._conn:close()
-    self._conn = nil
+local function close_idle(self)
+  local idle = self._idle
+  for i = #idle, 1, -1 do
+    idle[i]:close()
+    idle[i] = nil
   end
+end
+
+-- conn: the connection of the failed round trip (closed here), or nil
+function Store:_fail(why, conn)
+  if conn then conn:close() end
+  close_idle(self)
   self.down = why
   self._next_try = self._now() + self.reconnect
   return nil, why
@@ -183,38 +193,50 @@ function Store:_roundtrip(conn, n)
   return reply
 end
 
---- The open connection, or nil, why (no I/O while waiting to reconnect).
-function Store:_connection()
-  if self._conn then return self._conn end
+--- An open connection for one round trip, or nil, why (no I/O while
+-- waiting to reconnect).
+function Store:_acquire()
+  local idle = self._idle
+  local n = #idle
+  if n > 0 then
+    local conn = idle[n]
+    idle[n] = nil
+    return conn
+  end
   if not hiredis_ok then
     return self:_fail("the zoomlive.hiredis module is not available: " .. tostring(hiredis))
   end
   if self._now() < self._next_try then return nil, self.down end
   local conn, err = hiredis.connect(self.host, self.port)
   if not conn then return self:_fail(err) end
-  self._conn = conn
   if self.db ~= 0 then
     conn:append("SELECT", self.db)
     local r, why = self:_roundtrip(conn, 1)
-    if not r then return self:_fail(why) end
-    if type(r) == "table" and r.err then return self:_fail("SELECT: " .. r.err) end
+    if not r then return self:_fail(why, conn) end
+    if type(r) == "table" and r.err then return self:_fail("SELECT: " .. r.err, conn) end
   end
   return conn
 end
 
---- One command: reply, or nil, why. Error replies are failures too
--- (nil, "ERR ..."), except for the caller that asks for them (raw = true).
+--- One command (one round trip): the reply (an error reply as {err=}), or
+-- nil, why when Redis could not be reached or did not answer in time.
 function Store:command(...)
-  local conn, why = self:_connection()
+  local conn, why = self:_acquire()
   if not conn then return nil, why end
   local ok, err = conn:append(...)
-  if not ok then return self:_fail(err) end
+  if not ok then return self:_fail(err, conn) end
   local r
   r, err = self:_roundtrip(conn, 1)
-  if r == nil then return self:_fail(err) end
-  local was_down = self.down
-  self.down = nil
-  return r, nil, was_down
+  if r == nil then return self:_fail(err, conn) end
+  if self.down and self._now() < self._next_try then
+    -- another round trip failed while this one waited: this connection
+    -- may be as stale; keep to the reconnect schedule
+    conn:close()
+  else
+    self._idle[#self._idle + 1] = conn
+    self.down = nil
+  end
+  return r
 end
 
 --- A script by its SHA1 (EVALSHA), loaded with EVAL when the server
@@ -225,30 +247,26 @@ function Store:eval(script, keys, args)
   for i = 1, n do argv[#argv + 1] = keys[i] end
   for i = 1, #args do argv[#argv + 1] = args[i] end
   local sha = self._sha[script]
-  local r, err, was_down
+  local r, err
   if sha then
-    r, err, was_down = self:command("EVALSHA", sha, table.unpack(argv))
+    r, err = self:command("EVALSHA", sha, table.unpack(argv))
     if r == nil then return nil, err end
     if not (type(r) == "table" and r.err and r.err:find("^NOSCRIPT")) then
       if type(r) == "table" and r.err then return self:_fail(r.err) end
-      return r, nil, was_down
+      return r
     end
   end
-  r, err, was_down = self:command("EVAL", script, table.unpack(argv))
+  r, err = self:command("EVAL", script, table.unpack(argv))
   if r == nil then return nil, err end
   if type(r) == "table" and r.err then return self:_fail(r.err) end
   -- the script is in the server's cache now; next time by SHA1
   local s = self:command("SCRIPT", "LOAD", script)
   if type(s) == "string" then self._sha[script] = s end
-  return r, nil, was_down
+  return r
 end
 
-function Store:close()
-  if self._conn then
-    self._conn:close()
-    self._conn = nil
-  end
-end
+--- Closes the idle connections (a round trip under way closes its own).
+function Store:close() close_idle(self) end
 
 ------------------------------------------------------------------------
 -- The shared S2S token: what zoomlive.auth needs of a store.

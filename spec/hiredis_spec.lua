@@ -1,0 +1,147 @@
+-- zoomlive.hiredis, the non-blocking binding over hiredis, against a real
+-- redis-server; and the budget's round trips driven by a caller's loop.
+local hiredis = require "zoomlive.hiredis"
+local tr = require "zoomlive.testing.redis"
+local rb = require "zoomlive.budget.redis"
+
+-- one command, driven with hiredis.poll; returns got, reply | nil, err
+local function roundtrip(c, ...)
+  assert(c:append(...))
+  while true do
+    local done, err = c:flush()
+    if done == nil then return nil, err end
+    if done then break end
+    assert(hiredis.poll(c:fd(), "w", 2))
+  end
+  while true do
+    local got, r = c:read()
+    if got == nil then return nil, r end
+    if got then return true, r end
+    assert(hiredis.poll(c:fd(), "r", 2), "no reply within 2 s")
+  end
+end
+
+describe("zoomlive.hiredis", function()
+  local r
+  setup(function() r = tr.start() end)
+  teardown(function() if r then r:stop() end end)
+
+  it("maps every reply type", function()
+    local c = assert(hiredis.connect("127.0.0.1", r.port))
+    assert.are.same({ true, "OK" }, { roundtrip(c, "SET", "k", "v") })
+    assert.are.same({ true, "v" }, { roundtrip(c, "GET", "k") })
+    assert.are.same({ true, false }, { roundtrip(c, "GET", "missing") })
+    assert.are.same({ true, 3 }, { roundtrip(c, "RPUSH", "l", "a", 2, "c") })
+    assert.are.same({ true, { "a", "2", "c" } }, { roundtrip(c, "LRANGE", "l", 0, -1) })
+    assert.are.same({ true, { 1, { "x", false } } },
+      { roundtrip(c, "EVAL", "return {1, {'x', false}}", 0) })
+    local ok, e = roundtrip(c, "NOSUCHCOMMAND")
+    assert.is_true(ok)
+    assert.matches("^ERR unknown command", e.err)
+    c:close()
+  end)
+
+  it("keeps binary arguments and replies whole", function()
+    local c = assert(hiredis.connect("127.0.0.1", r.port))
+    local blob = "a\0b\r\nc" .. string.rep("\255", 70000)
+    assert.are.same({ true, "OK" }, { roundtrip(c, "SET", "bin", blob) })
+    local _, v = roundtrip(c, "GET", "bin")
+    assert.are.equal(blob, v)
+    c:close()
+  end)
+
+  it("answers a refused connection with nil, err and no signal", function()
+    local port = r.port
+    r:signal("KILL")
+    local c = assert(hiredis.connect("127.0.0.1", port))
+    c:append("PING")
+    local done, err = c:flush()
+    if done ~= nil then   -- the refusal may show at the read
+      hiredis.poll(c:fd(), "r", 1)
+      done, err = c:read()
+    end
+    assert.is_nil(done)
+    assert.matches("refused", err)
+    c:close()
+    r:restart()
+  end)
+
+  it("survives writing to a server that went away (no SIGPIPE)", function()
+    local c = assert(hiredis.connect("127.0.0.1", r.port))
+    assert.is_true((roundtrip(c, "PING")))
+    r:signal("KILL")
+    local failed
+    for _ = 1, 50 do   -- the first writes may still land in the socket buffer
+      c:append("SET", "x", string.rep("y", 65536))
+      local done, err = c:flush()
+      if done == nil then failed = err break end
+      local got, e = c:read()
+      if got == nil then failed = e break end
+    end
+    assert.is_string(failed)
+    c:close()
+    r:restart()
+  end)
+
+  it("refuses misuse with errors, never crashes", function()
+    local c = assert(hiredis.connect("127.0.0.1", r.port))
+    assert.has_error(function() c:append() end)
+    assert.has_error(function() c:append("SET", {}, "x") end)
+    assert.has_error(function() hiredis.poll(c:fd(), "x", 1) end)
+    assert.has_error(function() hiredis.connect("127.0.0.1", 70000) end)
+    c:close()
+    c:close()
+    assert.is_nil(c:fd())
+    assert.has_error(function() c:append("PING") end, "attempt to use a closed zoomlive.hiredis connection")
+    assert.matches("closed", tostring(c))
+  end)
+
+  it("poll times out on a silent socket", function()
+    local c = assert(hiredis.connect("127.0.0.1", r.port))
+    assert.is_true((roundtrip(c, "PING")))
+    assert.is_false(hiredis.poll(c:fd(), "r", 0.01))
+    c:close()
+  end)
+end)
+
+describe("the budget's round trips under a caller's loop", function()
+  local r
+  setup(function() r = tr.start() end)
+  teardown(function() if r then r:stop() end end)
+
+  it("yields to the loop while Redis answers (set_wait)", function()
+    local b = rb.new{ rate = 10, burst = 2, store = r.url, key = "loop" }
+    local waits = 0
+    -- the caller's loop: each take runs in a coroutine; its wait yields the
+    -- descriptor, and the loop polls it and resumes
+    b:set_wait(function(fd, ev, seconds)
+      waits = waits + 1
+      return coroutine.yield(fd, ev, seconds)
+    end)
+    local results = {}
+    local cos = {}
+    for i = 1, 3 do
+      cos[i] = coroutine.create(function() results[i] = b:take() end)
+    end
+    local pending = {}
+    for i = 1, 3 do pending[i] = { coroutine.resume(cos[i]) } end
+    -- run the loop until all are done (one at a time: one connection)
+    local rounds = 0
+    for i = 1, 3 do
+      local p = pending[i]
+      while coroutine.status(cos[i]) == "suspended" do
+        rounds = rounds + 1
+        assert(rounds < 1000)
+        local _, fd, ev, seconds = table.unpack(p)
+        local ready = hiredis.poll(fd, ev, seconds)
+        p = { coroutine.resume(cos[i], ready) }
+        assert.is_true(p[1], tostring(p[2]))
+      end
+    end
+    assert.is_true(waits > 0)
+    assert.are.equal(0, results[1])
+    assert.are.equal(0, results[2])
+    assert.is_true(results[3] > 0 and results[3] <= 0.1)
+    b:close()
+  end)
+end)
