@@ -64,6 +64,15 @@ describe("zoomlive.budget.local", function()
     assert.are.equal(0, b:take(now()))
   end)
 
+  it("measures a Retry-After date on the server's clock (its Date header)", function()
+    local server = 1780000000
+    local resp = { status = 429, rl_type = "QPS",
+      date = os.date("!%a, %d %b %Y %H:%M:%S GMT", server),
+      retry_after = os.date("!%Y-%m-%dT%H:%M:%SZ", server + 3) }
+    -- this machine's clock runs 100 s ahead: the wait is still 3 s
+    assert.are.equal(3, (lbudget.penalty(resp, server + 100)))
+  end)
+
   it("takes Retry-After as delta-seconds text or a number", function()
     local now = clock()
     local b = lbudget.new{ rate = 100, now = now, time = function() return 1780000000 end }

@@ -232,7 +232,10 @@ describe("the shared S2S token on Redis", function()
       assert.are.equal("200", o.status, o.text)
       assert.are.equal("1", o.attempts, o.text)   -- the repeat with the new token replaces the 401
     end
-    assert.are.equal(4, count(function(e) return e.status == 401 end))
+    -- each worker met the 401 unless it started after the token was
+    -- replaced (then it found the new one in the store)
+    local refused = count(function(e) return e.status == 401 end)
+    assert.is_true(refused >= 1 and refused <= 4, tostring(refused))
     assert.are.equal(1, token_fetches())
     assert.are_not.equal(stored, r:command("GET", KEY))
   end)

@@ -114,12 +114,17 @@ local function retry_after(r, time, clock)
   return clock.retry_after(ra, ref)
 end
 
+--- Whether a 429's text speaks of Zoom's start rule (one stream, 30 s)
+-- rather than of the account's limits.
+function M.says_start_rule(msg)
+  return msg:find("start the live stream", 1, true) ~= nil or msg:find("after %d+ seconds") ~= nil
+end
+
 -- a 429 answering a `start` under Zoom's start rule, told apart from a
 -- per-second 429 by what it says: its message, its Retry-After
 local function start_rule(req, e, wait)
   if req.action ~= "start" then return false end
-  local msg = e.message or ""
-  if msg:find("start the live stream", 1, true) or msg:find("after %d+ seconds") then return true end
+  if M.says_start_rule(e.message or "") then return true end
   if wait and wait >= M.START_WAIT - 5 then return true end
   -- a bare 429 on a start (no text, no headers): the safe reading
   return e.code == nil and wait == nil and not (e.rate_limit and e.rate_limit.type)
@@ -235,5 +240,6 @@ function M.final(_, st, status, err)
 end
 
 M.backoff = backoff
+M.retry_after = retry_after
 M.REASONS = REASONS
 return M

@@ -20,6 +20,8 @@
 --
 -- Pure: the clocks are given (`now` monotonic seconds, `time` Unix
 -- seconds); no I/O.
+local attempt = require "zoomlive.attempt"
+
 local M = {}
 
 local Budget = {}
@@ -29,7 +31,7 @@ M.Budget = Budget
 
 local type, max, floor, huge = type, math.max, math.floor, math.huge
 
-M.QPS_PENALTY = 1          -- seconds, a QPS 429 without Retry-After
+M.QPS_PENALTY = attempt.MIN_429_WAIT  -- seconds, a QPS 429 without Retry-After
 M.MAX_PENALTY = 86400 + 60 -- seconds, never wait longer than a day on one answer
 
 local function positive(v, name, where)
@@ -54,30 +56,38 @@ end
 
 local function default_time() return require("zoomlive.core").time() end
 
-local retry_after_of  -- core.retry_after, loaded on first need (it is pure C)
+local parsers  -- zoomlive.core's pure parsers, loaded on first need
 
 --- The account-wide penalty a response asks for: seconds, type
 -- ("QPS" | "Daily-limit"), or nil when it asks for none.
 -- resp: the pipeline's response value ({status=, retry_after=, rl_type=,
--- body=, date=}); retry_after may be the header's text (a date or
--- delta-seconds) or a number of seconds. time: Unix seconds now.
-function M.penalty(resp, time)
+-- body=, date=}); retry_after is the header's text (a date or
+-- delta-seconds, measured on the server's clock: the response's Date when
+-- it has one, as zoomlive.attempt measures it) or a number of seconds.
+-- time: Unix seconds now. clock: { retry_after =, getdate = } (defaults:
+-- zoomlive.core's).
+function M.penalty(resp, time, clock)
   if type(resp) ~= "table" or resp.status ~= 429 then return nil end
   local body = resp.body
-  -- the per-stream start cooldown ("Too many requests submitted to start
-  -- the live stream of this meeting") is not an account limit
-  if type(body) == "string" and body:find("submitted to start the live stream", 1, true) then
-    return nil
-  end
+  -- the per-stream start rule ("Too many requests submitted to start the
+  -- live stream of this meeting") is not an account limit
+  if type(body) == "string" and attempt.says_start_rule(body) then return nil end
   local typ = resp.rl_type
-  if typ ~= "Daily-limit" then typ = "QPS" end
+  if not (type(typ) == "string" and typ:lower():find("daily", 1, true)) then typ = "QPS"
+  else typ = "Daily-limit" end
   local wait
   local ra = resp.retry_after
   if type(ra) == "number" then
     wait = ra
   elseif type(ra) == "string" then
-    if not retry_after_of then retry_after_of = require("zoomlive.core").retry_after end
-    wait = retry_after_of(ra, time)
+    if not clock then
+      if not parsers then
+        local core = require "zoomlive.core"
+        parsers = { retry_after = core.retry_after, getdate = core.getdate }
+      end
+      clock = parsers
+    end
+    wait = attempt.retry_after(resp, time, clock)
   end
   if not wait or wait ~= wait then
     if typ == "Daily-limit" then
