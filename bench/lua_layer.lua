@@ -1,27 +1,27 @@
 -- lua_layer.lua - the Lua layer's own cost per client:update, without the
--- network: the client's connection is replaced by a stub whose perform_form
--- answers 204 at once.  For profiling (run.sh uses it under callgrind; run
+-- network: the client's blocking transport sends to a stand-in whose
+-- perform answers 204 at once.  For profiling (run.sh uses it under callgrind; run
 -- it alone for a quick ns/call figure).
 -- usage: lua5.4 bench/lua_layer.lua PART N
 --   PART: update     client:update(id, "start", settings), all of it
 --         validate   validate.id + validate.action + validate.settings only
 --         settings   validate.settings only
---         call       client:_call("PATCH", path, nil, nil, "start", json) only
---         stub       the stub's perform_form alone (the floor of a call)
+--         call       pipeline.run(client, request) only (validation and building done)
+--         stub       the stand-in's perform alone (the floor of a call)
 local zoomlive = require "zoomlive"
 local validate = require "zoomlive.validate"
+local request = require "zoomlive.request"
+local pipeline = require "zoomlive.pipeline"
 
 local part, n = arg[1] or "update", tonumber(arg[2] or 100000)
-local client = zoomlive.new { token = "x", base_url = "http://127.0.0.1:9/v2", retries = 0 }
-client._conn:close()
+local client = zoomlive.new { token = "x", base_url = "http://127.0.0.1:9/v2", retries = 0, encoding = "multipart" }
 local stub = {}
-function stub.perform_form() return 204, "", nil, nil, nil, nil, nil, nil, nil, false, 0, nil end
-function stub.close() end
-client._conn = stub
+function stub.perform(_, spec) return { status = 204, body = "", elapsed = 0, spec = spec } end
+client._tr.send = function(spec) return stub:perform(spec) end
 
 local id, settings = 68423085, { active_speaker_name = false, display_name = "Town hall" }
-local sj = validate.settings(settings, "meeting", "update")
-local path = "/meetings/68423085/livestream/status"
+local req = assert(request.status("meeting", "update", id, "start", settings, client.encoding))
+local spec = request.spec(req, "http://127.0.0.1:9/v2", "x", 30)
 local f
 if part == "update" then
   f = function() return client:update(id, "start", settings) end
@@ -34,9 +34,9 @@ elseif part == "validate" then
 elseif part == "settings" then
   f = function() return validate.settings(settings, "meeting", "update") end
 elseif part == "call" then
-  f = function() return client:_call("PATCH", path, nil, nil, "start", sj) end
+  f = function() return pipeline.run(client, req, client._tr) end
 elseif part == "stub" then
-  f = function() return stub:perform_form("PATCH", path, "x", 30, "action", "start", "settings", sj) end
+  f = function() return stub:perform(spec) end
 else
   error("unknown part " .. part)
 end

@@ -451,7 +451,7 @@ if [ "$PROFILE" != 0 ] && command -v valgrind >/dev/null 2>&1; then
     echo "  zoomlive, inclusive instructions per request:"
     perfn yes | awk -F'\t' '{ f = $2; sub(/ \[.*\]$/, "", f); sub(/^.*:/, "", f); sub(/'"'"'[0-9]+$/, "", f)
         if (!(f in best) || $1 > best[f]) best[f] = $1 }
-      END { split("lua_pcallk l_perform_form zl_multipart_encode zl_rand_boundary zl_conn_prepare curl_easy_setopt zl_header_safe curl_easy_perform on_header push_result collect_fields", want, " ")
+      END { split("lua_pcallk l_perform zl_read_spec zl_multipart_encode zl_rand_boundary zl_conn_prepare curl_easy_setopt zl_header_safe curl_easy_perform on_header zl_push_response zl_collect_fields", want, " ")
             for (i = 1; i in want; i++) if (want[i] in best) printf "    %8d  %s\n", best[want[i]], want[i] }' \
       | tee "$TMP/incl"
   fi

@@ -18,7 +18,7 @@ assert(port and n and conc, "usage: zoomlive_batch.lua SIM_PORT N CONCURRENCY RA
 rate = tonumber(rate)   -- "-" -> nil: no rate limit
 
 local sim = "http://127.0.0.1:" .. port
-local client = zoomlive.new { token = "x", base_url = sim .. "/v2" }
+local client = zoomlive.new { token = "x", base_url = sim .. "/v2", encoding = "multipart" }
 if type(client.update_many) ~= "function" then
   print("BATCH label=" .. label .. " SKIP")
   return
@@ -26,9 +26,11 @@ end
 
 local ctl = core.new { timeout = 30, max_body = 64 * 1024 * 1024 }   -- the log is large
 local function sim_call(method, path)
-  local status, body, _, _, _, _, _, _, _, truncated = ctl:perform(method, sim .. path)
-  if not status or truncated then error("simulator control " .. path .. ": " .. tostring(body)) end
-  return status, body
+  local r = ctl:perform { method = method, url = sim .. path }
+  if not r.status or r.kind or r.truncated then
+    error("simulator control " .. path .. ": " .. tostring(r.body or r.message))
+  end
+  return r.status, r.body
 end
 sim_call("DELETE", "/_sim/requests")
 

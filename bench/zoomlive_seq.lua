@@ -17,7 +17,7 @@ local function hwm_kb()
   return tonumber(s:match("VmHWM:%s*(%d+)")) or -1
 end
 
-local client = zoomlive.new { token = "x", base_url = base, retries = 0 }
+local client = zoomlive.new { token = "x", base_url = base, retries = 0, encoding = os.getenv("BENCH_ENCODING") or "multipart" }
 local id = 68423085
 local settings = { active_speaker_name = false, display_name = "Town hall" }
 

@@ -206,14 +206,13 @@ describe("resilience", function()
     it("shortens the last attempt to fit an explicit deadline, and stops there", function()
       sim:fault { hang = true, count = 10 }
       local c <close> = client { timeout = 5, deadline = 1, retries = 5 }
-      local t0 = core.now()
       local status, err = c:update(SEED, "stop")
-      local took = core.now() - t0
       assert.is_nil(status)
       assert.are.equal("timeout", err.kind)
-      -- one attempt, cut to the deadline (1 s), not the 5 s timeout
+      -- one attempt, cut to the deadline (1 s), not the 5 s timeout: libcurl
+      -- says which bound it was given
       assert.are.equal(1, err.attempts)
-      assert.truthy(took < 5, "the deadline, not the timeout, ended the call")
+      assert.truthy(err.message:find("after 1%d%d%d milliseconds"), err.message)
     end)
 
     it("does not sleep past the deadline: a wait that would end after it returns at once", function()

@@ -323,6 +323,13 @@ static void gen_free(void *cls)
 /* ---- sending ------------------------------------------------------------ */
 static void add_common_headers(struct MHD_Response *resp, const sim_req *q, bool json)
 {
+  /* Date on the simulated clock, as Retry-After is: a real server's headers
+   * come from one clock (libmicrohttpd adds none of its own when one is set) */
+  char date[64];
+  time_t now = (time_t)sim_now();
+  struct tm tm;
+  if (gmtime_r(&now, &tm) && strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, date);
   MHD_add_response_header(resp, "x-zm-trackingid", q->tracking);
   if (json) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json;charset=UTF-8");
 }
