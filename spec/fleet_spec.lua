@@ -343,6 +343,8 @@ describe("the shared budget when Redis fails", function()
     t = t + 5
     b:take()                         -- the reconnect is refused
     assert.matches("^local %(redis down: .*refused", b:describe())
+    assert.are.equal(3, #msgs)       -- one warning for this outage, whatever its reasons
+    assert.are.equal("local", msgs[3].state)
     r:restart()
     t = t + 5
     assert.are.equal(0, b:take())

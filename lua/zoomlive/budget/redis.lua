@@ -361,9 +361,10 @@ function Budget:_say(state, message)
   end
 end
 
+-- warns once per outage (describe() tells the latest reason)
 function Budget:_down(why)
-  if self._warned ~= why then
-    self._warned = why
+  if not self._warned then
+    self._warned = true
     self:_say("local", format("redis down (%s): %s; calls go on under a local budget of %g/s",
       self.store.url, why, self.share))
   end
