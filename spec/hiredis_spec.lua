@@ -152,3 +152,43 @@ describe("the budget's round trips under a caller's loop", function()
     b:close()
   end)
 end)
+
+describe("a scheduler's transport.wait_fd", function()
+  local testing = require "zoomlive.testing"
+  local pipeline = require "zoomlive.pipeline"
+  local request = require "zoomlive.request"
+  local r, sim
+  setup(function()
+    r = tr.start()
+    sim = testing.start{ qps = 1000 }
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    if r then r:stop() end
+  end)
+
+  it("waits for the shared budget's socket (the pipeline passes the transport)", function()
+    local c = require("zoomlive").new{ base_url = sim.base_url, token = sim.token,
+      budget = { rate = 100, store = r.url, key = "wait-fd", timeout = 10 } }
+    local conn = require("zoomlive.core").new{}
+    local waited = 0
+    local transport = {
+      send = function(spec) return conn:perform(spec) end,
+      sleep = function() end,
+      -- the server is stopped until the first wait: without this hook's
+      -- poll no reply could come
+      wait_fd = function(fd, ev, seconds)
+        waited = waited + 1
+        if waited == 1 then r:signal("CONT") end
+        return hiredis.poll(fd, ev, seconds)
+      end,
+    }
+    r:signal("STOP")
+    local v, err, info = pipeline.run(c, request.get("meeting", "get", 68423085), transport)
+    assert.is_table(v, tostring(err))
+    assert.are.equal("redis " .. r.url, info.budget)
+    assert.is_true(waited >= 1)
+    conn:close()
+    c:close()
+  end)
+end)

@@ -185,24 +185,25 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
   local function shared(tr)
     local waited = 0
     while true do
-      local e, why = store.get()
+      local w = tr.wait_fd
+      local e, why = store.get(w)
       if why then return remote(tr) end               -- the store failed: on our own
       if usable(e) then return adopt(e) end
       local me = owner_id()
-      local got = store.lock(me, M.SHARED_LOCK_TTL)
+      local got = store.lock(me, M.SHARED_LOCK_TTL, w)
       if got == nil then return remote(tr) end
       if got then
-        e = store.get()                                -- stored between our look and our lock?
+        e = store.get(w)                               -- stored between our look and our lock?
         if usable(e) then
-          store.unlock(me)
+          store.unlock(me, w)
           return adopt(e)
         end
         local ok, t, err, r = pcall(remote, tr)
         if ok and t then
           store.set({ access_token = t, expires_at = cfg.time() + ttl_seen, ttl = ttl_seen,
-            api_url = api_url }, ttl_seen)
+            api_url = api_url }, ttl_seen, w)
         end
-        store.unlock(me)
+        store.unlock(me, w)
         if not ok then error(t, 0) end
         return t, err, r
       end

@@ -10,6 +10,8 @@
 --
 --   transport = { send = function(spec) -> response,   -- zoomlive.core's value
 --                 sleep = function(seconds) -> nil | stop,
+--                 wait_fd = function(fd, "r"|"w", seconds) -> ready | nil,
+--                                 -- optional: how a shared budget waits for its socket
 --                 item = n | nil }                      -- batch index, for traces
 --
 -- The blocking scheduler sends on the client's connection and sleeps with
@@ -106,7 +108,7 @@ function M.run(c, req, tr)
       local t = now()
       local remaining = st.deadline - t
       if budget then
-        local w = budget:take(t)
+        local w = budget:take(t, tr)
         if w > 0 then
           if w >= remaining then remaining = 0
           else
@@ -132,7 +134,7 @@ function M.run(c, req, tr)
       r = tr.send { method = req.method, url = url, token = token, content_type = req.content_type,
         body = req.body, form = req.form, timeout = tmo }
       if debug then trace_response(c, tr, st, r, req) end
-      if budget then budget:record(r, now()) end
+      if budget then budget:record(r, now(), tr) end
     end
     ::judge::
     verdict, a, err = classify(req, r, st, pol, now(), c._time(), c._rand, PARSERS)

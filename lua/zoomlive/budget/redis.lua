@@ -16,7 +16,9 @@
 -- The connection is non-blocking (zoomlive.hiredis): each round trip waits
 -- for the socket through `wait(fd, "r"|"w", seconds)`; by default a poll(2)
 -- bounded by `timeout` (0.25 s). An event-loop scheduler sets its own wait
--- with b:set_wait(fn), which may yield the calling coroutine.
+-- with b:set_wait(fn), which may yield the calling coroutine; a scheduler
+-- whose transport has wait_fd(fd, "r"|"w", seconds) gets its round trips
+-- waited that way (the pipeline passes the transport to take and record).
 --
 -- When Redis fails (refused, reset, timed out, an error reply), the budget
 -- goes on under a local one at `share` requests per second (default rate/8),
@@ -157,10 +159,10 @@ end
 
 -- waits for the socket, bounded by the deadline (on the real monotonic
 -- clock: an injected `now` may stand still); true, or nil, why
-function Store:_await(conn, ev, deadline)
+function Store:_await(conn, ev, deadline, wait)
   local left = deadline - mono()
   local ok, err
-  if left > 0 then ok, err = self._wait(conn:fd(), ev, left) end
+  if left > 0 then ok, err = (wait or self._wait)(conn:fd(), ev, left) end
   if ok == nil and err then return nil, err end
   if not ok then return nil, "timed out after " .. self.timeout .. " s" end
   return true
@@ -168,13 +170,13 @@ end
 
 -- One round trip for the commands queued on conn (n replies); returns
 -- the last reply or nil, why. An error reply comes back as {err=}.
-function Store:_roundtrip(conn, n)
+function Store:_roundtrip(conn, n, wait)
   local deadline = mono() + self.timeout
   while true do
     local done, err = conn:flush()
     if done == nil then return nil, err end
     if done then break end
-    local ok, why = self:_await(conn, "w", deadline)
+    local ok, why = self:_await(conn, "w", deadline, wait)
     if not ok then return nil, why end
   end
   local reply
@@ -186,7 +188,7 @@ function Store:_roundtrip(conn, n)
         reply = r
         break
       end
-      local ok, why = self:_await(conn, "r", deadline)
+      local ok, why = self:_await(conn, "r", deadline, wait)
       if not ok then return nil, why end
     end
   end
@@ -220,13 +222,15 @@ end
 
 --- One command (one round trip): the reply (an error reply as {err=}), or
 -- nil, why when Redis could not be reached or did not answer in time.
-function Store:command(...)
+-- wait: this round trip's way of waiting for the socket (a scheduler's
+-- transport.wait_fd), else the store's
+function Store:call(wait, ...)
   local conn, why = self:_acquire()
   if not conn then return nil, why end
   local ok, err = conn:append(...)
   if not ok then return self:_fail(err, conn) end
   local r
-  r, err = self:_roundtrip(conn, 1)
+  r, err = self:_roundtrip(conn, 1, wait)
   if r == nil then return self:_fail(err, conn) end
   if self.down and self._now() < self._next_try then
     -- another round trip failed while this one waited: this connection
@@ -239,9 +243,11 @@ function Store:command(...)
   return r
 end
 
+function Store:command(...) return self:call(nil, ...) end
+
 --- A script by its SHA1 (EVALSHA), loaded with EVAL when the server
 -- answers NOSCRIPT; one round trip in the usual case.
-function Store:eval(script, keys, args)
+function Store:eval(script, keys, args, wait)
   local n = #keys
   local argv = { n }
   for i = 1, n do argv[#argv + 1] = keys[i] end
@@ -249,18 +255,18 @@ function Store:eval(script, keys, args)
   local sha = self._sha[script]
   local r, err
   if sha then
-    r, err = self:command("EVALSHA", sha, table.unpack(argv))
+    r, err = self:call(wait, "EVALSHA", sha, table.unpack(argv))
     if r == nil then return nil, err end
     if not (type(r) == "table" and r.err and r.err:find("^NOSCRIPT")) then
       if type(r) == "table" and r.err then return self:_fail(r.err) end
       return r
     end
   end
-  r, err = self:command("EVAL", script, table.unpack(argv))
+  r, err = self:call(wait, "EVAL", script, table.unpack(argv))
   if r == nil then return nil, err end
   if type(r) == "table" and r.err then return self:_fail(r.err) end
   -- the script is in the server's cache now; next time by SHA1
-  local s = self:command("SCRIPT", "LOAD", script)
+  local s = self:call(wait, "SCRIPT", "LOAD", script)
   if type(s) == "string" then self._sha[script] = s end
   return r
 end
@@ -274,8 +280,8 @@ function Store:close() close_idle(self) end
 -- client secret is never part of it nor of any key.
 
 --- The stored entry for name, or nil[, why].
-function Store:token_get(name)
-  local r, err = self:command("GET", name)
+function Store:token_get(name, wait)
+  local r, err = self:call(wait, "GET", name)
   if r == nil then return nil, err end
   if type(r) ~= "string" then return nil end
   local ok, e = pcall(cjson.decode, r)
@@ -287,8 +293,8 @@ function Store:token_get(name)
 end
 
 --- Stores the entry, kept by Redis for ttl seconds.
-function Store:token_set(name, entry, ttl)
-  local r, err = self:command("SET", name, cjson.encode(entry), "PX", max(1, floor(ttl * 1000)))
+function Store:token_set(name, entry, ttl, wait)
+  local r, err = self:call(wait, "SET", name, cjson.encode(entry), "PX", max(1, floor(ttl * 1000)))
   if r == nil then return nil, err end
   if type(r) == "table" and r.err then return nil, r.err end
   return true
@@ -296,15 +302,15 @@ end
 
 --- Takes the lock (SET NX PX); owner on success, false when another holds
 -- it, nil, why on failure.
-function Store:lock(name, owner, ttl)
-  local r, err = self:command("SET", name, owner, "NX", "PX", max(1, floor(ttl * 1000)))
+function Store:lock(name, owner, ttl, wait)
+  local r, err = self:call(wait, "SET", name, owner, "NX", "PX", max(1, floor(ttl * 1000)))
   if r == nil then return nil, err end
   if r == "OK" then return owner end
   return false
 end
 
-function Store:unlock(name, owner)
-  return self:eval(M.UNLOCK, { name }, { owner })
+function Store:unlock(name, owner, wait)
+  return self:eval(M.UNLOCK, { name }, { owner }, wait)
 end
 
 ------------------------------------------------------------------------
@@ -377,14 +383,16 @@ function Budget:_up()
   end
 end
 
---- Seconds to wait before asking again; 0 = go.
-function Budget:take(now)
+--- Seconds to wait before asking again; 0 = go. tr: the calling
+-- scheduler's transport; its wait_fd(fd, "r"|"w", seconds) -> ready, when
+-- it has one, waits for Redis's socket (and may yield).
+function Budget:take(now, tr)
   now = now or self._now()
   -- a penalty this process saw holds even if Redis lost it or is down
   local pen = self._local:penalty(now)
   if pen > 0 then return pen end
   local r, why = self.store:eval(M.GCRA, { self._tat_key, self._penalty_key },
-    { self._interval, self._tau })
+    { self._interval, self._tau }, tr and tr.wait_fd)
   if type(r) == "table" and math.type(r[1]) == "integer" and math.type(r[2]) == "integer" then
     self:_up()
     if r[1] == 1 then return 0 end
@@ -396,11 +404,11 @@ end
 
 --- Sees one response; a 429 for the account becomes a penalty here and in
 -- Redis. Returns the penalty (seconds, type) or nil.
-function Budget:record(resp, now)
+function Budget:record(resp, now, tr)
   local wait, typ = lbudget.penalty(resp, self._time())
   if not wait then return nil end
   self._local:penalize(wait, typ, now)
-  local r, why = self.store:eval(M.PENALIZE, { self._penalty_key }, { us(wait), typ })
+  local r, why = self.store:eval(M.PENALIZE, { self._penalty_key }, { us(wait), typ }, tr and tr.wait_fd)
   if r == nil then self:_down(why) else self:_up() end
   return wait, typ
 end
@@ -417,10 +425,10 @@ end
 function Budget:token_store(account_id, client_id)
   local store, prefix = self.store, self._token_prefix .. account_id .. ":" .. client_id
   return {
-    get = function() return store:token_get(prefix) end,
-    set = function(entry, ttl) return store:token_set(prefix, entry, ttl) end,
-    lock = function(owner, ttl) return store:lock(prefix .. ":lock", owner, ttl) end,
-    unlock = function(owner) return store:unlock(prefix .. ":lock", owner) end,
+    get = function(wait) return store:token_get(prefix, wait) end,
+    set = function(entry, ttl, wait) return store:token_set(prefix, entry, ttl, wait) end,
+    lock = function(owner, ttl, wait) return store:lock(prefix .. ":lock", owner, ttl, wait) end,
+    unlock = function(owner, wait) return store:unlock(prefix .. ":lock", owner, wait) end,
   }
 end
 
