@@ -166,7 +166,10 @@ describe("zoomlive.budget.new (the client option)", function()
     local cases = {
       { 5, "must be a table" },
       { { rate = 5, stor = "redis://x" }, "unknown budget field 'stor'" },
-      { { rate = 5, key = "k" }, "'key' and 'share' need a 'store'" },
+      { { rate = 5, key = "k" }, "need a 'store'" },
+      { { rate = 5, password = "p" }, "need a 'store'" },
+      { { rate = 5, store = "redis://host", password = 7 }, "'password' must be a non-empty string" },
+      { { rate = 5, store = "redis://host", username = "u" }, "'username' needs a 'password'" },
       { { rate = 5, store = "http://x" }, "redis://host:port/db" },
       { { rate = 5, store = "redis://u:p@host/0" }, "must not hold credentials" },
       { { rate = 5, store = "redis://host:99999/0" }, "port out of range" },

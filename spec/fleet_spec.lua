@@ -397,3 +397,30 @@ describe("the simulator's account limit", function()
     assert.are.equal(18, #sim:requests())
   end)
 end)
+
+describe("a Redis with a password", function()
+  local r
+  local PW = "s3cret-redis-pw"
+  setup(function() r = tr.start{ password = PW } end)
+  teardown(function() if r then r:stop() end end)
+
+  it("is used with password (AUTH), and refused ones never show the password", function()
+    local b = rb.new{ rate = 1, burst = 2, store = r.url, key = "pw", password = PW }
+    assert.are.equal(0, b:take())
+    assert.are.equal("redis " .. r.url, b:describe())
+    assert.are.equal(1, tonumber(r:command("EXISTS", "{pw}:tat")))
+    b:close()
+    local msgs = {}
+    for _, o in ipairs({ { password = "wrong", says = "AUTH: WRONGPASS" }, { says = "NOAUTH" } }) do
+      local bad = rb.new{ rate = 1, store = r.url, key = "pw2", password = o.password,
+        debug = function(e) msgs[#msgs + 1] = e.message end }
+      assert.are.equal(0, bad:take())       -- the local share
+      assert.matches("^local %(redis down: ", bad:describe())
+      assert.matches(o.says, bad:describe(), 1, true)
+      assert.matches(o.says, msgs[#msgs], 1, true)
+      bad:close()
+    end
+    assert.are.equal(2, #msgs)
+    for _, m in ipairs(msgs) do assert.is_nil(m:find(PW, 1, true)) end
+  end)
+end)

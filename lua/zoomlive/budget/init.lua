@@ -11,7 +11,7 @@
 -- "zoomlive:default"), share (requests per second this process may send
 -- while Redis is down, default rate/8), timeout (seconds per Redis round
 -- trip, default 0.25), reconnect (seconds between attempts to reach Redis
--- again, default 2).
+-- again, default 2), password and username (Redis AUTH; never in a message).
 -- An object with take/record methods (and optionally describe) is used as
 -- it is.
 --
@@ -20,7 +20,7 @@
 local M = {}
 
 local OPTIONS = { rate = true, burst = true, store = true, key = true, share = true,
-  timeout = true, reconnect = true }
+  timeout = true, reconnect = true, password = true, username = true }
 
 --- new(opt, ctx) -> budget object. ctx: { now = fn, time = fn, debug = fn,
 -- account_id = string|nil }. Raises on a bad option (the message starts
@@ -43,8 +43,8 @@ function M.new(opt, ctx)
     end
   end
   if opt.store == nil then
-    if opt.key ~= nil or opt.share ~= nil then
-      error("zoomlive.budget: 'key' and 'share' need a 'store'", 3)
+    if opt.key ~= nil or opt.share ~= nil or opt.password ~= nil or opt.username ~= nil then
+      error("zoomlive.budget: 'key', 'share', 'password' and 'username' need a 'store'", 3)
     end
     return require("zoomlive.budget.local").new{ rate = opt.rate, burst = opt.burst,
       now = ctx.now, time = ctx.time }
@@ -56,6 +56,7 @@ function M.new(opt, ctx)
   end
   return require("zoomlive.budget.redis").new{ rate = opt.rate, burst = opt.burst,
     store = opt.store, key = key, share = opt.share, timeout = opt.timeout,
+    password = opt.password, username = opt.username,
     reconnect = opt.reconnect, now = ctx.now, time = ctx.time, debug = ctx.debug }
 end
 

@@ -120,11 +120,29 @@ local function default_wait(fd, ev, seconds)
   return hiredis.poll(fd, ev, seconds)
 end
 
---- new_store{url=, timeout=, reconnect=, now=, wait=} -> store | raises on a bad URL
+--- new_store{url=, password=, username=, timeout=, reconnect=, now=, wait=}
+-- -> store | raises on a bad URL. password (and username, for Redis ACLs):
+-- sent with AUTH on each new connection; kept in a closure, never in a
+-- message.
 function M.new_store(opts)
   local host, port, db = M.parse_url(opts.url)
   if not host then error("zoomlive.budget: " .. port, 3) end
+  local password, username = opts.password, opts.username
+  for name, v in pairs({ password = password, username = username }) do
+    if v ~= nil and (type(v) ~= "string" or v == "") then
+      error("zoomlive.budget: '" .. name .. "' must be a non-empty string", 3)
+    end
+  end
+  if username and not password then error("zoomlive.budget: 'username' needs a 'password'", 3) end
+  local auth
+  if password then
+    auth = function(conn)
+      if username then return conn:append("AUTH", username, password) end
+      return conn:append("AUTH", password)
+    end
+  end
   return setmetatable({
+    _auth = auth,
     url = format("redis://%s:%d/%d", host, port, db),
     host = host, port = port, db = db,
     timeout = opts.timeout or M.DEFAULT_TIMEOUT,
@@ -211,6 +229,13 @@ function Store:_acquire()
   if self._now() < self._next_try then return nil, self.down end
   local conn, err = hiredis.connect(self.host, self.port)
   if not conn then return self:_fail(err) end
+  if self._auth then
+    self._auth(conn)
+    local r, why = self:_roundtrip(conn, 1)
+    if not r then return self:_fail(why, conn) end
+    -- Redis's answer names no password ("WRONGPASS invalid username-password pair")
+    if type(r) == "table" and r.err then return self:_fail("AUTH: " .. r.err, conn) end
+  end
   if self.db ~= 0 then
     conn:append("SELECT", self.db)
     local r, why = self:_roundtrip(conn, 1)
@@ -322,8 +347,8 @@ M.Budget = Budget
 
 local function us(seconds) return format("%.0f", seconds * 1e6) end
 
---- new{rate=, burst=, store= URL, key=, share=, timeout=, reconnect=,
---       now=, time=, wait=, debug=}
+--- new{rate=, burst=, store= URL, key=, share=, password=, username=,
+--       timeout=, reconnect=, now=, time=, wait=, debug=}
 function M.new(opts)
   local rate, burst = lbudget.check(opts.rate, opts.burst, "zoomlive.budget")
   local key = opts.key or "zoomlive"
@@ -338,7 +363,7 @@ function M.new(opts)
   end
   local nowf = opts.now or require("zoomlive.core").now
   local store = M.new_store{ url = opts.store, timeout = opts.timeout, reconnect = opts.reconnect,
-    now = nowf, wait = opts.wait }
+    now = nowf, wait = opts.wait, password = opts.password, username = opts.username }
   local tag = "{" .. key .. "}"
   return setmetatable({
     rate = rate, burst = burst, share = share, key = key,

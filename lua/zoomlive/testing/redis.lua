@@ -54,7 +54,7 @@ local okcore, core = pcall(require, "zoomlive.core")
 local clock = okcore and core.now or os.time
 
 -- one blocking command with a timeout; reply or nil, why
-local function call(port, timeout, ...)
+local function call(port, timeout, password, ...)
   local c, err = hiredis.connect("127.0.0.1", port)
   if not c then return nil, err end
   local deadline = clock() + timeout
@@ -79,7 +79,15 @@ local function call(port, timeout, ...)
       if not await("r") then return nil, "timed out" end
     end
   end
-  local r, e = run(...)
+  local r, e
+  if password then
+    r, e = run("AUTH", password)
+    if r ~= "OK" then
+      c:close()
+      return nil, e or "AUTH refused"
+    end
+  end
+  r, e = run(...)
   c:close()
   return r, e
 end
@@ -88,6 +96,11 @@ function Redis:_launch()
   local args = { "--port", tostring(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
     "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
     "--logfile", self.dir .. "/redis.log" }
+  for _, a in ipairs(self.args) do args[#args + 1] = tostring(a) end
+  if self.password then
+    args[#args + 1] = "--requirepass"
+    args[#args + 1] = self.password
+  end
   local parts = { "sh -c 'echo $$; exec \"$0\" \"$@\"'", shquote(self.exe) }
   for _, a in ipairs(args) do parts[#parts + 1] = shquote(a) end
   self._pipe = io.popen(table.concat(parts, " ") .. " 2>&1", "r")
@@ -100,7 +113,7 @@ function Redis:_launch()
   self.pid = tonumber(pid)
   -- ready when it answers PING (at most ~5 s)
   for _ = 1, 100 do
-    local r = call(self.port, 0.5, "PING")
+    local r = call(self.port, 0.5, self.password, "PING")
     if r == "PONG" then return true end
     if not self:_alive() then break end
     os.execute("sleep 0.05")
@@ -133,14 +146,17 @@ function Redis:_reap()
   self._pipe = nil
 end
 
---- start{exe=, port=} -> a running server (raises when it does not start)
+--- start{exe=, port=, args=, password=} -> a running server (raises when it
+-- does not start); args: extra redis-server flags; password: given to the
+-- server (--requirepass) and used by r:command.
 function M.start(opts)
   opts = opts or {}
   local exe = find_exe(opts)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -m 700 " .. shquote(dir)), "zoomlive.testing.redis: mkdir failed")
-  local self = setmetatable({ exe = exe, dir = dir }, Redis)
+  local self = setmetatable({ exe = exe, dir = dir, args = opts.args or {},
+    password = opts.password }, Redis)
   local last
   for _ = 1, (opts.port and 1 or 5) do
     self.port = opts.port or free_port()
@@ -157,7 +173,7 @@ end
 
 --- One command; the reply (error replies as {err=}), raises on failure.
 function Redis:command(...)
-  local r, err = call(self.port, 2, ...)
+  local r, err = call(self.port, 2, self.password, ...)
   if r == nil then error("zoomlive.testing.redis: " .. tostring(err), 2) end
   return r
 end
