@@ -122,9 +122,19 @@ describe("zoomlive.budget.local", function()
     assert.are.equal(0, b:take(now()))
   end)
 
-  it("a past Retry-After date sets no wait; a far one is capped at a day", function()
+  it("a QPS 429 holds at least 1 s, even read on a clock ahead of Zoom's", function()
     local t = 1780000000
-    assert.are.equal(0, (lbudget.penalty({ status = 429, retry_after = os.date("!%Y-%m-%dT%H:%M:%SZ", t - 10) }, t)))
+    -- no Date header; Retry-After already past on this clock (5 s ahead)
+    assert.are.equal(1, (lbudget.penalty({ status = 429, rl_type = "QPS",
+      retry_after = os.date("!%Y-%m-%dT%H:%M:%SZ", t - 4) }, t)))
+    assert.are.equal(1, (lbudget.penalty({ status = 429, retry_after = "0" }, t)))
+    assert.are.equal(1, (lbudget.penalty({ status = 429, retry_after = 0.2 }, t)))
+  end)
+
+  it("a past Daily-limit date sets no wait; a far one is capped at a day", function()
+    local t = 1780000000
+    assert.are.equal(0, (lbudget.penalty({ status = 429, rl_type = "Daily-limit",
+      retry_after = os.date("!%Y-%m-%dT%H:%M:%SZ", t - 10) }, t)))
     assert.are.equal(lbudget.MAX_PENALTY,
       (lbudget.penalty({ status = 429, retry_after = os.date("!%Y-%m-%dT%H:%M:%SZ", t + 9 * 86400) }, t)))
   end)

@@ -13,8 +13,8 @@
 --
 -- A 429 that speaks for the whole account (X-RateLimit-Type QPS or
 -- Daily-limit, or a bare 429) sets a penalty: until Retry-After (Zoom sends
--- an ISO-8601 date), or 1 s for a QPS 429 without it, or the next UTC
--- midnight for a Daily-limit without it. Every take() of this budget waits
+-- an ISO-8601 date; at least 1 s for a QPS 429), or 1 s for a QPS 429
+-- without it, or the next UTC midnight for a Daily-limit without it. Every take() of this budget waits
 -- the penalty out. The 429 Zoom answers to a second start of one stream
 -- within 30 s belongs to that stream, not to the account: it sets none.
 --
@@ -96,6 +96,9 @@ function M.penalty(resp, time, clock)
       wait = M.QPS_PENALTY
     end
   end
+  -- a per-second 429 holds at least 1 s, as zoomlive.attempt waits: a date
+  -- read on a clock ahead of Zoom's must not make it nothing
+  if typ == "QPS" and wait < M.QPS_PENALTY then wait = M.QPS_PENALTY end
   if wait < 0 then wait = 0 end
   if wait > M.MAX_PENALTY then wait = M.MAX_PENALTY end
   return wait, typ
