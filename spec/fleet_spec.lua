@@ -146,6 +146,30 @@ describe("the shared budget on Redis", function()
     c:close()
   end)
 
+  it("a batch takes its slots from the shared budget too", function()
+    -- another budget of the account has spent 2 of the burst of 5 already
+    local other = rb.new{ rate = 0.001, burst = 5, store = r.url, key = "acct-batch" }
+    assert.are.equal(0, other:take())
+    assert.are.equal(0, other:take())
+    other:close()
+    local c = require("zoomlive").new{ base_url = sim.base_url, token = sim.token, retries = 0,
+      budget = { rate = 0.001, burst = 5, store = r.url, key = "acct-batch" } }
+    local items = {}
+    for i = 1, 6 do items[i] = { 68423085, "stop" } end
+    local results = c:update_many(items, { concurrency = 3 })
+    local ok, timeouts = 0, 0
+    for _, res in ipairs(results) do
+      if res.status == 204 then ok = ok + 1
+      elseif res.err and res.err.kind == "timeout" then timeouts = timeouts + 1 end
+      if res.info then assert.are.equal("redis " .. r.url, res.info.budget) end
+    end
+    -- three slots were left; the rest would wait ~1000 s, past the deadline
+    assert.are.equal(3, ok)
+    assert.are.equal(3, timeouts)
+    assert.are.equal(3, #sim:requests())
+    c:close()
+  end)
+
   it("the per-stream start cooldown does not hold the account", function()
     local b = rb.new{ rate = 30, store = r.url, key = "acct-c" }
     assert.is_nil(b:record({ status = 429, rl_type = "QPS", retry_after = 30,
