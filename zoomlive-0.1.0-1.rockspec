@@ -23,6 +23,7 @@ dependencies = {
 }
 external_dependencies = {
   CURL = { library = "curl" },
+  OPENSSL = { library = "crypto" },
 }
 build = {
   type = "cmake",
@@ -34,6 +35,7 @@ build = {
     LUA_MODULE_DIR = "$(LUADIR)",
     LUA_CMODULE_DIR = "$(LIBDIR)",
     CURL_INCLUDE_DIR = "$(CURL_INCDIR)",
+    OPENSSL_ROOT_DIR = "$(OPENSSL_DIR)",
     ZOOMLIVE_BUILD_TESTS = "OFF",
     ZOOMLIVE_INSTALL_CLI = "OFF",   -- LuaRocks installs and wraps bin/zoomlive itself
   },

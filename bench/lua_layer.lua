@@ -5,6 +5,7 @@
 -- usage: lua5.4 bench/lua_layer.lua PART N
 --   PART: update     client:update(id, "start", settings), all of it
 --         validate   validate.id + validate.action + validate.settings only
+--         build      request.status (validation and building) only
 --         settings   validate.settings only
 --         call       pipeline.run(client, request) only (validation and building done)
 --         stub       the stand-in's perform alone (the floor of a call)
@@ -31,6 +32,8 @@ elseif part == "validate" then
     validate.action("start", "meeting", "update")
     return validate.settings(settings, "meeting", "update")
   end
+elseif part == "build" then
+  f = function() return request.status("meeting", "update", id, "start", settings, "multipart") end
 elseif part == "settings" then
   f = function() return validate.settings(settings, "meeting", "update") end
 elseif part == "call" then
@@ -40,6 +43,7 @@ elseif part == "stub" then
 else
   error("unknown part " .. part)
 end
+if os.getenv("LL_NOGC") then collectgarbage("stop") end
 local t0 = os.clock()
 for _ = 1, n do f() end
 local dt = os.clock() - t0

@@ -98,6 +98,9 @@ start_nginx() {
   local _
   for _ in 1 2 3 4 5 6 7 8 9 10; do
     PORT=$((20000 + RANDOM % 30000))
+    # a try that failed on its port leaves the backend socket behind: the
+    # next try would fail on it, whatever its port
+    rm -f "$TMP/ngx/backend.sock"
     cat >"$TMP/ngx/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;

@@ -134,11 +134,17 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
   q->body = body;
 }
 
-static void set_hdr(lua_State *L, const char *k, const char *v) {
-  if (*v) {
-    lua_pushstring(L, v);
-    lua_setfield(L, -2, k);
-  }
+/* t[k] = v, or nil when v is empty (a header that did not come) */
+static void set_hdr(lua_State *L, const char *k, const char *v, int fresh) {
+  if (*v) lua_pushstring(L, v);
+  else if (fresh) return;
+  else lua_pushnil(L);
+  lua_setfield(L, -2, k);
+}
+
+static void set_nil(lua_State *L, const char *k) {
+  lua_pushnil(L);
+  lua_setfield(L, -2, k);
 }
 
 static const char *kind_name(zl_kind k) {
@@ -149,9 +155,10 @@ static const char *kind_name(zl_kind k) {
   }
 }
 
-void zl_push_response(lua_State *L, const zl_response *r) {
+/* Fills the table on the top with r. fresh: the table is new (no field of
+ * an earlier response to clear). */
+static void fill_response(lua_State *L, const zl_response *r, int fresh) {
   if (r->kind != ZL_OK) {
-    lua_createtable(L, 0, 6);
     lua_pushstring(L, kind_name(r->kind));
     lua_setfield(L, -2, "kind");
     lua_pushinteger(L, r->curl_code);
@@ -165,10 +172,16 @@ void zl_push_response(lua_State *L, const zl_response *r) {
     if (r->status > 0) {
       lua_pushinteger(L, r->status);
       lua_setfield(L, -2, "status");
+    } else if (!fresh) {
+      set_nil(L, "status");
+    }
+    if (!fresh) {
+      static const char *const stale[] = { "body", "truncated", "tracking_id", "retry_after",
+        "rl_category", "rl_type", "rl_limit", "rl_remaining", "content_type", "location", "date" };
+      for (size_t i = 0; i < sizeof stale / sizeof *stale; i++) set_nil(L, stale[i]);
     }
     return;
   }
-  lua_createtable(L, 0, 8);
   lua_pushinteger(L, r->status);
   lua_setfield(L, -2, "status");
   lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
@@ -178,16 +191,37 @@ void zl_push_response(lua_State *L, const zl_response *r) {
   if (r->body_truncated) {
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "truncated");
+  } else if (!fresh) {
+    set_nil(L, "truncated");
   }
-  set_hdr(L, "tracking_id", r->tracking_id);
-  set_hdr(L, "retry_after", r->retry_after);
-  set_hdr(L, "rl_category", r->rl_category);
-  set_hdr(L, "rl_type", r->rl_type);
-  set_hdr(L, "rl_limit", r->rl_limit);
-  set_hdr(L, "rl_remaining", r->rl_remaining);
-  set_hdr(L, "content_type", r->content_type);
-  set_hdr(L, "location", r->location);
-  set_hdr(L, "date", r->date);
+  set_hdr(L, "tracking_id", r->tracking_id, fresh);
+  set_hdr(L, "retry_after", r->retry_after, fresh);
+  set_hdr(L, "rl_category", r->rl_category, fresh);
+  set_hdr(L, "rl_type", r->rl_type, fresh);
+  set_hdr(L, "rl_limit", r->rl_limit, fresh);
+  set_hdr(L, "rl_remaining", r->rl_remaining, fresh);
+  set_hdr(L, "content_type", r->content_type, fresh);
+  set_hdr(L, "location", r->location, fresh);
+  set_hdr(L, "date", r->date, fresh);
+  if (!fresh) {
+    static const char *const stale[] = { "kind", "curl_code", "message", "sent" };
+    for (size_t i = 0; i < sizeof stale / sizeof *stale; i++) set_nil(L, stale[i]);
+  }
+}
+
+void zl_push_response(lua_State *L, const zl_response *r) {
+  /* sized for what it will hold: growing it would rehash on every response */
+  int n = r->kind != ZL_OK ? 6
+        : 3 + (r->body_truncated != 0) + !!r->tracking_id[0] + !!r->retry_after[0]
+          + !!r->rl_category[0] + !!r->rl_type[0] + !!r->rl_limit[0] + !!r->rl_remaining[0]
+          + !!r->content_type[0] + !!r->location[0] + !!r->date[0];
+  lua_createtable(L, 0, n);
+  fill_response(L, r, 1);
+}
+
+void zl_refill_response(lua_State *L, int t, const zl_response *r) {
+  lua_pushvalue(L, t);
+  fill_response(L, r, 0);
 }
 
 void zl_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods) {

@@ -36,7 +36,7 @@ static int l_new(lua_State *L) {
   int has = !lua_isnoneornil(L, 1);
   if (has) luaL_checktype(L, 1, LUA_TTABLE);
   /* box first, acquire second */
-  lconn *c = lua_newuserdatauv(L, sizeof *c, 0);
+  lconn *c = lua_newuserdatauv(L, sizeof *c, 1);   /* user value: the response table */
   memset(c, 0, sizeof *c);
   luaL_setmetatable(L, CONN_MT);
   zl_conn_options o;
@@ -64,14 +64,24 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-/* conn:perform(request) -> response: one table in, one table out (lzl_aux.h) */
+/* conn:perform(request) -> response: one table in, one table out (lzl_aux.h).
+ * The response table is the connection's own, refilled by each perform
+ * (no garbage per request): read it before the next perform on this
+ * connection, and copy what you keep. */
 static int l_perform(lua_State *L) {
   lconn *c = check_open(L);
   zl_request q;
   char ctype[ZL_FORM_CTYPE_LEN];
   zl_read_spec(L, 2, &q, &c->form, ctype, NULL);
   zl_conn_perform(c->conn, &q, &c->resp);
-  zl_push_response(L, &c->resp);
+  if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    zl_push_response(L, &c->resp);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, 1);
+    return 1;
+  }
+  zl_refill_response(L, lua_gettop(L), &c->resp);
   return 1;
 }
 
@@ -202,6 +212,7 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
   zl_open_multi(L);   /* core.multi: lzl_multi.c */
+  zl_open_crypto(L);  /* core.hmac_sha256_hex, equal_consttime, parse_date: lzl_crypto.c */
   lua_pushliteral(L, ZOOMLIVE_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

@@ -153,6 +153,12 @@ double zl_retry_after_seconds(const char *value, double now) {
   return -1;
 }
 
+int zl_parse_date(const char *value, double *out) {
+  if (!value) return -1;
+  const char *s = skip_ws(value);
+  return parse_iso(s, out) || parse_http_date(s, out) ? 0 : -1;
+}
+
 double zl_backoff(int attempt, double base, double cap) {
   if (attempt < 0) attempt = 0;
   if (attempt > 60) attempt = 60;

@@ -141,6 +141,21 @@ ZOOMLIVE_API double zl_backoff(int attempt, double base, double cap);
 ZOOMLIVE_API double zl_monotonic(void);
 ZOOMLIVE_API void zl_sleep(double seconds);
 
+/* ---- Webhook signatures (zl_hmac.c, OpenSSL's libcrypto) ----------------- */
+#define ZL_SHA256_LEN 32
+/* HMAC-SHA256 of msg under key into out.  Returns 0, or -1 on failure. */
+ZOOMLIVE_API int zl_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                                unsigned char out[ZL_SHA256_LEN]);
+/* The same as 64 lower-case hex digits and a NUL. */
+ZOOMLIVE_API int zl_hmac_sha256_hex(const void *key, size_t key_len, const void *msg,
+                                    size_t msg_len, char hex[2 * ZL_SHA256_LEN + 1]);
+/* 1 when a and b hold the same bytes, 0 otherwise; the time taken depends on
+ * the lengths only, never on where the contents differ (CRYPTO_memcmp). */
+ZOOMLIVE_API int zl_equal_consttime(const void *a, size_t a_len, const void *b, size_t b_len);
+/* Parses a date-time in ISO-8601 ("2026-11-30T01:02:03Z", offsets and
+ * fractions allowed) or HTTP-date form into Unix seconds.  0, or -1. */
+ZOOMLIVE_API int zl_parse_date(const char *value, double *out);
+
 #ifdef __cplusplus
 }
 #endif

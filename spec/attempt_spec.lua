@@ -2,10 +2,9 @@
 -- simulator, no clock but the numbers passed in.
 local attempt = require "zoomlive.attempt"
 local request = require "zoomlive.request"
-local core = require "zoomlive.core"
 local cjson = require "cjson"
 
-local PARSERS = { retry_after = core.retry_after, getdate = core.getdate, decode_json = cjson.decode }
+local pipeline = require "zoomlive.pipeline"
 local POL = { retries = 3, max_retry_wait = 60, backoff = { base = 0.5, cap = 8 } }
 local T = 1700000000          -- a Unix time
 local DATE = "Tue, 14 Nov 2023 22:13:20 GMT"   -- = T
@@ -13,8 +12,10 @@ local function half() return 0.5 end
 local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
 
 local function state(t) t = t or {} t.attempts = t.attempts or 1 t.deadline = t.deadline or 1e9 return t end
+-- the clock the classifier reads: fixed readings, a fixed "random" draw
 local function classify(req, r, st, now, time)
-  return attempt.classify(req, r, st or state(), POL, now or 0, time or T, half, PARSERS)
+  local clock = pipeline.clock(function() return now or 0 end, function() return time or T end, half)
+  return attempt.classify(req, r, st or state(), POL, clock)
 end
 local START = request.status_of("meeting", "1", "start", nil, "json")
 local STOP = request.status_of("meeting", "1", "stop", nil, "json")

@@ -61,4 +61,34 @@ describe("examples", function()
     for _, r in ipairs(sim:requests()) do if r.path == "/oauth/token" then n = n + 1 end end
     assert.are.equal(1, n)
   end)
+
+  it("webhook_receiver.lua logs verified live-stream events and refuses forged ones", function()
+    local zoomlive = require "zoomlive"
+    local secret = "example-webhook-secret"
+    local cmd = string.format("env LUA_PATH=%s LUA_CPATH=%s ZOOM_WEBHOOK_SECRET=%s %s examples/webhook_receiver.lua 0 127.0.0.1 2 120 2>&1",
+      shq(package.path), shq(package.cpath), shq(secret), os.getenv("ZOOMLIVE_LUA") or "lua5.4")
+    local p = assert(io.popen(cmd))
+    local first = p:read("l")
+    local url = first and first:match("^listening on (http://127%.0%.0%.1:%d+/)$")
+    assert.truthy(url, first)
+    -- a forged delivery: a signature made with another secret
+    local body = '{"event":"meeting.live_streaming_started","event_ts":1,"payload":{"object":{"id":1}}}'
+    local forged = require("zoomlive.webhook").sign("not-the-secret", body)
+    local c = io.popen(string.format("curl -s -o /dev/null -w '%%{http_code}' -m 10 -H %s -H %s --data-binary %s %s",
+      shq("x-zm-signature: " .. forged["x-zm-signature"]),
+      shq("x-zm-request-timestamp: " .. forged["x-zm-request-timestamp"]), shq(body), shq(url)))
+    assert.are.equal("401", c:read("a"))
+    c:close()
+    sim:config { webhook_url = url, webhook_secret = secret }
+    local client <close> = zoomlive.new { token = sim.token, base_url = sim.base_url }
+    zoomlive.assert(client:start(68423085))
+    zoomlive.assert(client:stop(68423085))
+    local out = p:read("a")   -- the receiver exits after two events
+    p:close()
+    assert.truthy(out:find("POST / -> 401 (zoomlive: webhook: x-zm-signature does not match", 1, true), out)
+    assert.truthy(out:find("meeting 68423085 started at %d%d%d%d%-%d%d%-%d%dT"), out)
+    assert.truthy(out:find("meeting 68423085 stopped at", 1, true), out)
+    assert.is_nil(out:find("meeting 1 started", 1, true), out)
+    assert.is_nil(out:find(sim:meeting(68423085).stream.stream_key, 1, true), "the receiver printed the stream key")
+  end)
 end)

@@ -42,6 +42,11 @@ typedef struct sim_config {
   double token_ttl;
   bool invalidate_old_tokens;
   double start_cooldown;
+  char webhook_url[512];     /* POST live-stream events here; "" = none */
+  char webhook_secret[256];  /* signs them (x-zm-signature) */
+  double webhook_delay;      /* seconds of sim time between a start/stop and its event */
+  int webhook_retries;       /* POSTs again after a failed delivery (Zoom retries; default 0) */
+  double webhook_retry_delay;/* sim-clock seconds before each retry */
 } sim_config;
 
 extern sim_config sim_cfg;       /* live values (guarded by sim_mutex) */
@@ -143,6 +148,7 @@ typedef struct sim_entity {
   char display_name[256];
   char layout[16], close_caption[16];
   double last_start; /* sim time of the last accepted start, <0 none */
+  bool fails_to_go_live; /* start answers 204, but no started event follows */
   struct sim_entity *next;
 } sim_entity;
 
@@ -201,6 +207,18 @@ void sim_log_record(const sim_req *q, unsigned status, const char *fault);
 cJSON *sim_log_to_json(uint64_t since);
 void sim_log_clear(void);
 void sim_log_free(void);
+
+/* ---- webhooks (sim_webhook.c): signed live-stream events -------------- */
+int sim_webhook_start(void);        /* the delivery thread; 0 on success */
+void sim_webhook_stop(void);
+/* a start (started = true) or stop was accepted for e: queue its event, due
+ * after the configured delay (lock held) */
+void sim_webhook_stream_event(const sim_entity *e, bool started);
+/* queue an endpoint.url_validation request; its answer is checked (lock held) */
+int sim_webhook_validate(void);
+void sim_webhook_wake(void);         /* the clock moved: look at due times again */
+void sim_webhook_reset(void);        /* lock held: drop queued events and the log */
+cJSON *sim_webhook_to_json(void);    /* lock held: GET /_sim/webhooks */
 
 /* ---- control API (sim_control.c): /_sim --------------------------------- */
 void sim_control_handle(sim_req *q, sim_resp *r);

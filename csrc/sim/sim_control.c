@@ -20,6 +20,7 @@ int sim_reset_all(char *err, size_t errlen)
   sim_ratelimit_reset();
   sim_clock_reset();
   sim_oauth_reset();
+  sim_webhook_reset();
   sim_unlock();
   return rc;
 }
@@ -36,6 +37,11 @@ static cJSON *config_json(void)
   cJSON_AddBoolToObject(o, "any_meeting", sim_cfg.any_meeting);
   cJSON_AddStringToObject(o, "account_id", sim_cfg.account_id);
   cJSON_AddStringToObject(o, "api_url", sim_cfg.api_url);
+  cJSON_AddStringToObject(o, "webhook_url", sim_cfg.webhook_url);
+  cJSON_AddBoolToObject(o, "webhook_secret_set", sim_cfg.webhook_secret[0] != 0); /* never the secret */
+  cJSON_AddNumberToObject(o, "webhook_delay", sim_cfg.webhook_delay);
+  cJSON_AddNumberToObject(o, "webhook_retries", sim_cfg.webhook_retries);
+  cJSON_AddNumberToObject(o, "webhook_retry_delay", sim_cfg.webhook_retry_delay);
   return o;
 }
 
@@ -56,14 +62,34 @@ static void post_config(const cJSON *b, sim_resp *r)
       c.invalidate_old_tokens = cJSON_IsTrue(it);
     else if (strcmp(k, "any_meeting") == 0 && cJSON_IsBool(it))
       c.any_meeting = cJSON_IsTrue(it);
+    else if (strcmp(k, "webhook_delay") == 0 && num && it->valuedouble <= 86400)
+      c.webhook_delay = it->valuedouble;
+    else if (strcmp(k, "webhook_retries") == 0 && num && it->valuedouble <= 10 &&
+             it->valuedouble == (int)it->valuedouble)
+      c.webhook_retries = (int)it->valuedouble;
+    else if (strcmp(k, "webhook_retry_delay") == 0 && num && it->valuedouble <= 86400)
+      c.webhook_retry_delay = it->valuedouble;
+    else if (strcmp(k, "webhook_url") == 0 && cJSON_IsString(it) &&
+             strlen(it->valuestring) < sizeof c.webhook_url &&
+             (!*it->valuestring || !strncmp(it->valuestring, "http://", 7) ||
+              !strncmp(it->valuestring, "https://", 8)))
+      snprintf(c.webhook_url, sizeof c.webhook_url, "%s", it->valuestring);
+    else if (strcmp(k, "webhook_secret") == 0 && cJSON_IsString(it) && *it->valuestring &&
+             strlen(it->valuestring) < sizeof c.webhook_secret)
+      snprintf(c.webhook_secret, sizeof c.webhook_secret, "%s", it->valuestring);
     else {
       sim_resp_error(r, 400, 400, "config: unknown key or bad value for \"%.60s\"", k);
       return;
     }
   }
+  if (c.webhook_url[0] && !c.webhook_secret[0]) {
+    sim_resp_error(r, 400, 400, "config: webhook_url needs webhook_secret");
+    return;
+  }
   bool limits_changed = c.qps != sim_cfg.qps || c.daily != sim_cfg.daily;
   sim_cfg = c;
   if (limits_changed) sim_ratelimit_reset();
+  sim_webhook_wake();
   sim_resp_json(r, 200, config_json());
 }
 
@@ -199,6 +225,16 @@ void sim_control_handle(sim_req *q, sim_resp *r)
     if (is(q, "GET")) sim_resp_json(r, 200, config_json());
     else if (is(q, "POST") && cJSON_IsObject(q->json)) post_config(q->json, r);
     else bad(r, "GET /_sim/config, or POST a JSON object");
+  } else if (strcmp(p, "/webhooks") == 0) {
+    if (is(q, "GET")) sim_resp_json(r, 200, sim_webhook_to_json());
+    else if (is(q, "DELETE")) {
+      sim_webhook_reset();
+      sim_resp_empty(r, 204);
+    } else sim_resp_error(r, 405, 405, "Use GET or DELETE /_sim/webhooks.");
+  } else if (strcmp(p, "/webhooks/validate") == 0) {
+    if (!is(q, "POST")) sim_resp_error(r, 405, 405, "Use POST /_sim/webhooks/validate.");
+    else if (sim_webhook_validate()) bad(r, "no webhook_url configured");
+    else sim_resp_json(r, 200, sim_webhook_to_json());
   } else if (strcmp(p, "/clock") == 0) {
     if (is(q, "GET")) {
       sim_resp_json(r, 200, clock_json());
@@ -212,6 +248,7 @@ void sim_control_handle(sim_req *q, sim_resp *r)
         bad(r, "POST {\"advance\": seconds} or {\"offset\": seconds}");
         return;
       }
+      sim_webhook_wake();
       sim_resp_json(r, 200, clock_json());
     } else {
       bad(r, "GET /_sim/clock, or POST {\"advance\": seconds}");

@@ -56,6 +56,12 @@ static const char usage[] =
   "  --daily N                requests per UTC day (default 6000; 0 off)\n"
   "  --start-cooldown SECONDS minimum gap between starts of one stream (default 30; 0 off)\n"
   "  --no-ratelimit-headers   429s carry no Retry-After / X-RateLimit-* headers\n"
+  "Webhooks (signed live-stream events, as Zoom sends them):\n"
+  "  --webhook-url URL        POST meeting/webinar.live_streaming_started/stopped events to URL\n"
+  "  --webhook-secret S       the app's secret token that signs them (x-zm-signature)\n"
+  "  --webhook-delay SECONDS  sim-clock seconds from a start/stop to its event (default 0)\n"
+  "  --webhook-retries N      POST a failed delivery again up to N times (default 0)\n"
+  "  --webhook-retry-delay S  sim-clock seconds before each retry (default 300)\n"
   "Faults (the flags below form one fault; --fault adds more):\n"
   "  --latency-ms N           delay each matching response by N ms\n"
   "  --fail-status CODE       answer CODE (e.g. 500, 502, 503, 504) with a Zoom-like body\n"
@@ -102,7 +108,8 @@ enum {
   O_PORT = 256, O_BIND, O_TLS_CERT, O_TLS_KEY, O_VERBOSE, O_FIXTURES, O_ANY_MEETING, O_TOKEN,
   O_CLIENT_ID, O_CLIENT_SECRET, O_ACCOUNT_ID, O_TOKEN_TTL, O_INVALIDATE, O_API_URL, O_QPS,
   O_DAILY, O_COOLDOWN, O_NO_RL_HEADERS, O_LATENCY, O_FAIL_STATUS, O_RESET, O_HANG, O_TRUNCATE,
-  O_MALFORMED, O_HUGE, O_FAIL_COUNT, O_FAIL_RATE, O_FAIL_PATH, O_FAULT, O_SEED, O_HELP, O_VERSION
+  O_MALFORMED, O_HUGE, O_FAIL_COUNT, O_FAIL_RATE, O_FAIL_PATH, O_FAULT, O_SEED, O_HELP, O_VERSION,
+  O_WEBHOOK_URL, O_WEBHOOK_SECRET, O_WEBHOOK_DELAY, O_WEBHOOK_RETRIES, O_WEBHOOK_RETRY_DELAY
 };
 
 static const struct option longopts[] = {
@@ -136,6 +143,11 @@ static const struct option longopts[] = {
   {"fail-path", required_argument, 0, O_FAIL_PATH},
   {"fault", required_argument, 0, O_FAULT},
   {"seed", required_argument, 0, O_SEED},
+  {"webhook-url", required_argument, 0, O_WEBHOOK_URL},
+  {"webhook-secret", required_argument, 0, O_WEBHOOK_SECRET},
+  {"webhook-delay", required_argument, 0, O_WEBHOOK_DELAY},
+  {"webhook-retries", required_argument, 0, O_WEBHOOK_RETRIES},
+  {"webhook-retry-delay", required_argument, 0, O_WEBHOOK_RETRY_DELAY},
   {"help", no_argument, 0, O_HELP},
   {"version", no_argument, 0, O_VERSION},
   {0, 0, 0, 0},
@@ -156,6 +168,7 @@ static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
   c->qps = 30;
   c->daily = 6000;
   c->start_cooldown = 30;
+  c->webhook_retry_delay = 300;
   c->ratelimit_headers = true;
   token_list = calloc((size_t)argc + 1, sizeof *token_list);
   boot_fault_list = cJSON_CreateArray();
@@ -237,6 +250,22 @@ static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
       *seed = (uint64_t)num_arg("--seed", optarg, 0, 1.8e19);
       *seeded = true;
       break;
+    case O_WEBHOOK_URL:
+      if (strlen(optarg) >= sizeof c->webhook_url) die_usage("--webhook-url: too long");
+      if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+        die_usage("--webhook-url %s: expected an http:// or https:// URL", optarg);
+      snprintf(c->webhook_url, sizeof c->webhook_url, "%s", optarg);
+      break;
+    case O_WEBHOOK_SECRET:
+      if (!*optarg || strlen(optarg) >= sizeof c->webhook_secret)
+        die_usage("--webhook-secret: expected 1 to %zu characters", sizeof c->webhook_secret - 1);
+      snprintf(c->webhook_secret, sizeof c->webhook_secret, "%s", optarg);
+      break;
+    case O_WEBHOOK_DELAY: c->webhook_delay = num_arg("--webhook-delay", optarg, 0, 86400); break;
+    case O_WEBHOOK_RETRIES: c->webhook_retries = (int)num_arg("--webhook-retries", optarg, 0, 10); break;
+    case O_WEBHOOK_RETRY_DELAY:
+      c->webhook_retry_delay = num_arg("--webhook-retry-delay", optarg, 0, 86400);
+      break;
     case O_HELP: fputs(usage, stdout); exit(0);
     case O_VERSION: puts("zoomlive-sim 0.1.0"); exit(0);
     default:
@@ -253,6 +282,8 @@ static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
               "(--latency-ms, --fail-status, --reset, --hang, --truncate, ...)");
   if (cli_effect) cJSON_InsertItemInArray(boot_fault_list, 0, cli_fault);
   else cJSON_Delete(cli_fault);
+  if (c->webhook_url[0] && !c->webhook_secret[0])
+    die_usage("--webhook-url needs --webhook-secret (Zoom signs every event)");
   if (c->ntokens == 0) token_list[c->ntokens++] = "sim-token";
   c->tokens = token_list;
 }
@@ -295,6 +326,9 @@ int main(int argc, char **argv)
   } else if (sim_faults_boot(boot_fault_list, err, sizeof err)) {
     fprintf(stderr, "zoomlive-sim: %s\n", err);
     rc = 2;
+  } else if (sim_webhook_start()) {
+    fprintf(stderr, "zoomlive-sim: cannot start the webhook thread\n");
+    rc = 1;
   } else if ((rc = sim_http_start()) == 0) {
     int port = sim_http_port();
     if (!sim_boot.api_url[0]) {
@@ -317,6 +351,7 @@ int main(int argc, char **argv)
     atomic_store(&sim_stopping, 1);
     sim_http_stop();
   }
+  sim_webhook_stop();
   sim_lock();
   sim_state_free();
   sim_log_free();

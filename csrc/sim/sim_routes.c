@@ -1,5 +1,6 @@
 /* Zoom's live-stream routes under /v2: livestream status (start, stop,
- * mode), and the stream configuration (GET/PATCH .../livestream). */
+ * mode), the stream configuration (GET/PATCH .../livestream) and the join
+ * token for live streaming (GET .../jointoken/live_streaming). */
 #include "sim.h"
 
 #include <inttypes.h>
@@ -238,6 +239,7 @@ static void patch_status(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
       goto out;
     }
     apply_settings(e, settings);
+    if (!e->live) sim_webhook_stream_event(e, true);   /* events mark changes only */
     e->live = true;
     e->last_start = sim_now();
   } else if (strcmp(action, "stop") == 0) {
@@ -247,6 +249,7 @@ static void patch_status(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
       goto out;
     }
     apply_settings(e, settings);
+    if (e->live) sim_webhook_stream_event(e, false);
     e->live = false;
   } else { /* mode */
     if (!e->live) {
@@ -272,6 +275,22 @@ static void get_stream(sim_resp *r, sim_kind kind, int64_t id)
     cJSON_AddStringToObject(o, "stream_key", e->stream_key);
     cJSON_AddStringToObject(o, "page_url", e->page_url);
     if (e->resolution[0]) cJSON_AddStringToObject(o, "resolution", e->resolution);
+    sim_resp_json(r, 200, o);
+  }
+  sim_unlock();
+}
+
+/* GET .../jointoken/live_streaming: {"token", "expire_in": 120} (Zoom's spec) */
+static void get_join_token(sim_resp *r, sim_kind kind, int64_t id)
+{
+  sim_lock();
+  sim_entity *e = find_or_404(kind, id, r);
+  if (e && host_ok(e, r)) {
+    char tok[80] = "simjt_";
+    sim_random_hex(tok + 6, 24);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "expire_in", 120);
+    cJSON_AddStringToObject(o, "token", tok);
     sim_resp_json(r, 200, o);
   }
   sim_unlock();
@@ -379,14 +398,15 @@ void sim_routes_handle(sim_req *q, sim_resp *r)
   if (!slash) goto not_found;
   char idtext[64];
   size_t idlen = (size_t)(slash - p);
-  bool status_route;
+  bool status_route = false, token_route = false;
   if (strcmp(slash, "/livestream") == 0) status_route = false;
   else if (strcmp(slash, "/livestream/status") == 0) status_route = true;
+  else if (strcmp(slash, "/jointoken/live_streaming") == 0) token_route = true;
   else goto not_found;
 
-  const char *allow = status_route ? "PATCH" : "GET, PATCH";
+  const char *allow = status_route ? "PATCH" : token_route ? "GET" : "GET, PATCH";
   bool is_patch = strcmp(q->method, "PATCH") == 0, is_get = strcmp(q->method, "GET") == 0;
-  if (!is_patch && !(is_get && !status_route)) {
+  if (token_route ? !is_get : (!is_patch && !(is_get && !status_route))) {
     sim_resp_error(r, 405, 405, "Method %s is not allowed here.", q->method);
     sim_resp_header(r, "Allow", allow);
     return;
@@ -397,7 +417,8 @@ void sim_routes_handle(sim_req *q, sim_resp *r)
     sim_resp_error(r, 400, 300, "Invalid %s.", kind == SIM_MEETING ? "meetingId" : "webinarId");
     return;
   }
-  if (status_route) patch_status(q, r, kind, id);
+  if (token_route) get_join_token(r, kind, id);
+  else if (status_route) patch_status(q, r, kind, id);
   else if (is_get) get_stream(r, kind, id);
   else patch_stream(q, r, kind, id);
   return;

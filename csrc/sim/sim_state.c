@@ -156,6 +156,7 @@ cJSON *sim_state_to_json(const sim_entity *e)
   cJSON_AddStringToObject(s, "page_url", e->page_url);
   if (e->resolution[0]) cJSON_AddStringToObject(s, "resolution", e->resolution);
   cJSON_AddStringToObject(o, "status", e->live ? "live" : "stopped");
+  cJSON_AddBoolToObject(o, "fails_to_go_live", e->fails_to_go_live);
   cJSON *st = cJSON_AddObjectToObject(o, "settings");
   cJSON_AddBoolToObject(st, "active_speaker_name", e->active_speaker_name);
   cJSON_AddStringToObject(st, "display_name", e->display_name);
@@ -218,7 +219,9 @@ int sim_state_merge(sim_entity *e, const cJSON *obj, char *err, size_t errlen)
         take_bool(h, "licensed", &n.host_licensed, err, errlen))
       return -1;
   }
-  if (take_bool(obj, "started", &n.started, err, errlen)) return -1;
+  if (take_bool(obj, "started", &n.started, err, errlen) ||
+      take_bool(obj, "fails_to_go_live", &n.fails_to_go_live, err, errlen))
+    return -1;
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, "stream");
   if (s) {
     if (!cJSON_IsObject(s)) {

@@ -107,7 +107,6 @@ end
 -- getdate(http_date) -> Unix seconds | nil (zoomlive.core.getdate).
 local function retry_after(r, time, clock)
   local ra = r.retry_after
-  if not ra then return nil end
   local ref = time
   local d = r.date and clock.getdate(r.date)
   if d then ref = d end
@@ -136,14 +135,16 @@ end
 --   { attempts = n (this one counted), renewed = bool, outcome_unknown = bool,
 --     tracking_id, rate_limit (of the last answer), deadline (monotonic s) }
 -- pol: { retries, max_retry_wait, backoff = {base, cap} }
--- now: monotonic seconds; time: Unix seconds; rand: () -> [0, 1);
--- clock: { retry_after = fn, getdate = fn, decode_json = fn } (pure parsers).
+-- clock: { now = fn -> monotonic seconds, time = fn -> Unix seconds,
+--   rand = fn -> [0, 1), retry_after = fn, getdate = fn, decode_json = fn }:
+--   the clock readings and the random source, read only when a decision
+--   needs them, and the pure parsers (zoomlive.core's, lua-cjson's).
 -- Returns one of:
 --   "done", value           (the status, or what req.decode made of the body)
 --   "renew", nil, err       (fetch a new token, then repeat the attempt)
 --   "retry", seconds, err   (wait, then repeat)
 --   "fail", status|nil, err
-function M.classify(req, r, st, pol, now, time, rand, clock)
+function M.classify(req, r, st, pol, clock)
   local status = r.status
   local err, wait
   if r.kind == nil then
@@ -169,7 +170,8 @@ function M.classify(req, r, st, pol, now, time, rand, clock)
     if status == 401 and err.code == 124 and not st.renewed and req.name ~= "token" then
       return "renew", nil, err
     end
-    local ra = retry_after(r, time, clock)
+    local ra = r.retry_after and retry_after(r, clock.time(), clock)
+    local rand = clock.rand
     local verdict = "fail"
     if status == 429 then
       local typ = r.rl_type
@@ -217,11 +219,11 @@ function M.classify(req, r, st, pol, now, time, rand, clock)
     if r.sent and req.method ~= "GET" and req.name ~= "token" then st.outcome_unknown = true end
     -- a call ended by its scheduler (cancel, batch deadline, abort)
     if r.final or kind == "cancelled" then return M.final(req, st, nil, err) end
-    wait = backoff(st.attempts - 1, pol.backoff, rand)
+    wait = backoff(st.attempts - 1, pol.backoff, clock.rand)
     status = nil
   end
   -- a retry, within the call's budgets
-  if st.attempts > pol.retries or wait > pol.max_retry_wait or now + wait >= st.deadline then
+  if st.attempts > pol.retries or wait > pol.max_retry_wait or clock.now() + wait >= st.deadline then
     return M.final(req, st, status, err)
   end
   err.attempts = st.attempts

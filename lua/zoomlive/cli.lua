@@ -39,6 +39,8 @@ Commands:
   mode        change layout or captions of a running stream (meetings only)
   get         print the live-stream configuration (the stream key as ***)
   configure   set the stream URL, stream key, page URL and resolution
+  join-token  get a join token for live streaming (for a Meeting SDK bot);
+              the token is shown as *** unless --show-token is given
 
 Settings (start, mode):
   --display-name TEXT                name shown on the stream, 1 to 50 characters
@@ -56,8 +58,9 @@ Configuration (configure; URL, page and key are required):
   --resolution 720p|1080p
 
 Other flags:
-  --webinar                 the IDs are webinars (start, stop, get, configure)
+  --webinar                 the IDs are webinars (start, stop, get, configure, join-token)
   --show-key                get: print the stream key instead of ***
+  --show-token              join-token: print the token instead of ***
   --encoding multipart|json body of start/stop/mode requests (default multipart)
   --base-url URL            API base URL (default $ZOOM_API_BASE, else
                             https://api.zoom.us/v2)
@@ -90,12 +93,14 @@ Examples:
       --page-url https://example.com/live --stream-key-file ~/.zoom-stream-key
   zoomlive start 68423085 --display-name "Town hall" --layout speaker_view
   zoomlive get 68423085
+  zoomlive join-token --show-token 68423085
   zoomlive stop 68423085
   zoomlive start --dry-run 68423085       # show the request, send nothing
   zoomlive stop --json 68423085 93398114182
 ]]
 
-local COMMANDS = { start = true, stop = true, mode = true, get = true, configure = true }
+local COMMANDS = { start = true, stop = true, mode = true, get = true, configure = true,
+  ["join-token"] = true }
 
 -- flag -> { field, kind, allowed values | nil }; kind "switch" takes no value
 local FLAGS = {
@@ -103,6 +108,7 @@ local FLAGS = {
   ["--json"] = { "json", "switch" },
   ["--dry-run"] = { "dry_run", "switch" },
   ["--show-key"] = { "show_key", "switch" },
+  ["--show-token"] = { "show_token", "switch" },
   ["--help"] = { "help", "switch" },
   ["-h"] = { "help", "switch" },
   ["--version"] = { "version", "switch" },
@@ -155,7 +161,7 @@ function M.parse(argv)
           if a == "help" then
             o.help = true
           else
-            return nil, format("unknown command '%s' (commands: start, stop, mode, get, configure)",
+            return nil, format("unknown command '%s' (commands: start, stop, mode, get, configure, join-token)",
               printable(a, 40))
           end
         end
@@ -359,13 +365,22 @@ local function report(ctx, o, id, r)
         { "page_url", c.page_url }, { "resolution", c.resolution },
       }
     end
+    local jt
+    if r.join_token then
+      jt = jobj { { "token", o.show_token and r.join_token.token or "***" },
+        { "expire_in", r.join_token.expire_in } }
+    end
     out(ctx, tostring(jobj {
       { "id", id }, { "type", kind_label }, { "command", o.command }, { "ok", err == nil },
       { "status", r.status }, { "tracking_id", r.info and r.info.tracking_id or (err and err.tracking_id) },
-      { "config", cfg }, { "error", jerr(err) },
+      { "config", cfg }, { "join_token", jt }, { "error", jerr(err) },
     }))
   elseif not err then
-    if r.config then
+    if r.join_token then
+      out(ctx, id .. ":")
+      out(ctx, format("  %-11s %s", "token:", o.show_token and printable(r.join_token.token) or "***"))
+      out(ctx, format("  %-11s %s", "expire_in:", tostring(r.join_token.expire_in)))
+    elseif r.config then
       local c = r.config
       out(ctx, id .. ":")
       for _, k in ipairs({ "stream_url", "stream_key", "page_url", "resolution" }) do
@@ -394,6 +409,9 @@ local function dry_run(ctx, o, c, ids, settings_json, cfg)
     local method, path, ctype, body, parts, curl_body
     if o.command == "get" then
       method, path = "GET", "/" .. kind .. "s/" .. id .. "/livestream"
+    elseif o.command == "join-token" then
+      local req = assert(require("zoomlive.request").join_token(kind, "zoomlive", id))
+      method, path = req.method, req.path
     elseif o.command == "configure" then
       method, path = "PATCH", "/" .. kind .. "s/" .. id .. "/livestream"
       ctype = "application/json"
@@ -467,9 +485,14 @@ end
 
 -- ---------------------------------------------------------------- calls
 
-local function call_one(c, o, id, settings, cfg)
+local function call_one(ctx, c, o, id, settings, cfg)
   local w = o.webinar
-  if o.command == "get" then
+  if o.command == "join-token" then
+    local jt, err, info = (w and c.webinar_join_token or c.join_token)(c, id)
+    -- the token is a credential: whatever we print is scrubbed of it
+    if jt and not o.show_token then add_secret(ctx, jt.token) end
+    return { status = jt and 200 or (err and err.status), err = err, info = info, join_token = jt }
+  elseif o.command == "get" then
     local conf, err, info = (w and c.webinar_get or c.get)(c, id)
     return { status = conf and 200 or (err and err.status), err = err, info = info, config = conf }
   elseif o.command == "configure" then
@@ -515,6 +538,7 @@ local function run(argv, ctx)
   local bad = refuse(SETTINGS_FLAGS, { start = true, mode = true })
     or refuse(STREAM_FLAGS, { configure = true })
     or refuse({ "show_key" }, { get = true })
+    or refuse({ "show_token" }, { ["join-token"] = true })
   if not bad and cmd == "mode" and o.webinar then
     bad = "mode is for meetings only (webinars take start and stop)"
   end
@@ -616,7 +640,7 @@ local function run(argv, ctx)
     end
   else
     for i, id in ipairs(ids) do
-      local r = call_one(c, o, id, settings, cfg)
+      local r = call_one(ctx, c, o, id, settings, cfg)
       code = worst(code, report(ctx, o, id, r))
       if progress then progress(i, #ids) end
     end

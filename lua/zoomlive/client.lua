@@ -131,6 +131,10 @@ function M.new(opts, getenv)
   self._now = opts.now or core.now     -- monotonic seconds: attempts, deadlines, token expiry
   self._time = opts.time or core.time  -- Unix seconds: Retry-After dates, token providers' expiry
   self._rand = core.random             -- jitter
+  self._clock = pipeline.clock(self._now, self._time, self._rand)
+  -- requests built for this client's blocking calls, reused when a call is
+  -- made again (one call at a time: the blocking scheduler)
+  self._reqs = request.cache()
   self._policy = { retries = self._retries, max_retry_wait = mrw, backoff = self._backoff }
   if opts.debug ~= nil and type(opts.debug) ~= "function" then
     opt_error("option 'debug' must be a function")
@@ -262,39 +266,50 @@ end
 -- "mode"; settings: { active_speaker_name = bool, display_name = string
 -- (1-50 characters), layout =, close_caption = }. 204, nil, info on success.
 function Client:update(id, action, settings)
-  return run(self, request.status("meeting", "update", id, action, settings, self.encoding))
+  return run(self, request.status("meeting", "update", id, action, settings, self.encoding, self._reqs))
 end
 function Client:start(id, settings)
-  return run(self, request.status("meeting", "start", id, "start", settings, self.encoding))
+  return run(self, request.status("meeting", "start", id, "start", settings, self.encoding, self._reqs))
 end
 function Client:stop(id)
-  return run(self, request.status("meeting", "stop", id, "stop", nil, self.encoding))
+  return run(self, request.status("meeting", "stop", id, "stop", nil, self.encoding, self._reqs))
 end
 function Client:mode(id, settings)
-  return run(self, request.status("meeting", "mode", id, "mode", settings, self.encoding))
+  return run(self, request.status("meeting", "mode", id, "mode", settings, self.encoding, self._reqs))
 end
 --- client:get(meeting_id) -> { stream_url, stream_key, page_url, resolution }, nil, info
 function Client:get(id) return run(self, request.get("meeting", "get", id)) end
 --- client:configure(meeting_id, { stream_url, stream_key, page_url[, resolution] }) -> 204, nil, info
 function Client:configure(id, cfg) return run(self, request.configure("meeting", "configure", id, cfg)) end
 
+--- client:join_token(meeting_id) -> { token = string, expire_in = seconds }, nil, info
+-- GET /meetings/{meetingId}/jointoken/live_streaming: lets a bot built on
+-- Zoom's Meeting SDK join and start the stream. The token is a credential:
+-- keep it out of logs (zoomlive's traces show it as ***).
+function Client:join_token(id) return run(self, request.join_token("meeting", "join_token", id)) end
+
 function Client:webinar_update(id, action, settings)
-  return run(self, request.status("webinar", "webinar_update", id, action, settings, self.encoding))
+  return run(self, request.status("webinar", "webinar_update", id, action, settings, self.encoding, self._reqs))
 end
 function Client:webinar_start(id, settings)
-  return run(self, request.status("webinar", "webinar_start", id, "start", settings, self.encoding))
+  return run(self, request.status("webinar", "webinar_start", id, "start", settings, self.encoding, self._reqs))
 end
 function Client:webinar_stop(id)
-  return run(self, request.status("webinar", "webinar_stop", id, "stop", nil, self.encoding))
+  return run(self, request.status("webinar", "webinar_stop", id, "stop", nil, self.encoding, self._reqs))
 end
 function Client:webinar_get(id) return run(self, request.get("webinar", "webinar_get", id)) end
 function Client:webinar_configure(id, cfg)
   return run(self, request.configure("webinar", "webinar_configure", id, cfg))
 end
+--- client:webinar_join_token(webinar_id): GET /webinars/{webinarId}/jointoken/live_streaming
+function Client:webinar_join_token(id)
+  return run(self, request.join_token("webinar", "webinar_join_token", id))
+end
 
 --- The names of the methods that make one call each (module functions too).
-M.CALLS = { "update", "start", "stop", "mode", "get", "configure",
-  "webinar_update", "webinar_start", "webinar_stop", "webinar_get", "webinar_configure" }
+M.CALLS = { "update", "start", "stop", "mode", "get", "configure", "join_token",
+  "webinar_update", "webinar_start", "webinar_stop", "webinar_get", "webinar_configure",
+  "webinar_join_token" }
 
 M.http_error = require("zoomlive.attempt").http_error
 M.redact = request.redact

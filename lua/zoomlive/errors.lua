@@ -6,6 +6,7 @@
 --   "timeout"   the time bound ran out
 --   "argument"  a value was wrong; nothing was sent
 --   "auth"      no usable credentials, or the token endpoint refused them
+--   "webhook"   zoomlive.webhook refused a delivery (err.reason says why)
 -- Secrets never enter an error: messages are built from statuses, Zoom's
 -- codes and texts, libcurl's texts and field names, never from tokens.
 local M = {}

@@ -32,19 +32,26 @@ local format = string.format
 local M = {}
 local _
 
--- the pure parsers the classifier is given
-local PARSERS = { retry_after = core.retry_after, getdate = core.getdate, decode_json = cjson.decode }
-M.PARSERS = PARSERS
+--- The clock a client's classifier reads: its `now`, `time` and random
+-- source, and the pure parsers (made once per client).
+function M.clock(now, time, rand)
+  return { now = now, time = time, rand = rand, retry_after = core.retry_after,
+    getdate = core.getdate, decode_json = cjson.decode }
+end
 
 local function trace(c, t)
   local ok, err = pcall(c._debug, t)
   if not ok then io.stderr:write("zoomlive: debug hook failed: ", tostring(err), "\n") end
 end
 
+-- the call's state becomes its info: { attempts, elapsed, tracking_id,
+-- rate_limit, outcome_unknown, budget }; budget: what the rate budget's
+-- describe() says (e.g. "local (redis down: ...)")
 local function info_of(st, elapsed)
-  return { attempts = st.attempts, elapsed = elapsed, tracking_id = st.tracking_id,
-    rate_limit = st.rate_limit, outcome_unknown = st.outcome_unknown or nil,
-    budget = st.budget and st.budget.describe and st.budget:describe() or nil }
+  st.deadline, st.renewed, st.elapsed = nil, nil, elapsed
+  local b = st.budget
+  if b then st.budget = b.describe and b:describe() or nil end
+  return st
 end
 
 local function trace_response(c, tr, st, r, req)
@@ -61,10 +68,10 @@ end
 --- A token for the next attempt: the credential source's, or the token
 -- endpoint's answer judged as any attempt's (retried on 5xx and resets,
 -- within the call's budgets). Returns token | nil, err.
-local function obtain(c, tr, st)
+-- (token, err, r: the credential source's first answer, already asked)
+local function obtain(c, tr, st, token, err, r)
   local auth = c._auth
   while true do
-    local token, err, r = auth.token(tr)
     if token then return token end
     if err then
       err.attempts = st.attempts
@@ -72,20 +79,22 @@ local function obtain(c, tr, st)
     end
     if not r.final then st.attempts = st.attempts + 1 end
     local verdict, a
-    verdict, a, err = classify(auth.request, r, st, c._policy, c._now(), c._time(), c._rand, PARSERS)
+    verdict, a, err = classify(auth.request, r, st, c._policy, c._clock)
     if verdict ~= "retry" then return nil, err end
     r = tr.sleep(a)
     if r then
-      _, _, err = classify(auth.request, r, st, c._policy, c._now(), c._time(), c._rand, PARSERS)
+      _, _, err = classify(auth.request, r, st, c._policy, c._clock)
       return nil, err
     end
+    token, err, r = auth.token(tr)
   end
 end
 
 --- Makes sure the client can have a token now (an S2S fetch, with the same
 -- retries as a call). Returns token | nil, err.
 function M.credentials(c, tr)
-  return obtain(c, tr or c._tr, { attempts = 0, deadline = c._now() + c._deadline })
+  tr = tr or c._tr
+  return obtain(c, tr, { attempts = 0, deadline = c._now() + c._deadline }, c._auth.token(tr))
 end
 
 --- Runs one call to its end. Returns
@@ -93,51 +102,67 @@ end
 --   status, err, info                 on an HTTP error (getters: nil, err, info)
 --   nil, err, info                    when no status came back
 -- info = { attempts, elapsed (s), tracking_id, rate_limit, outcome_unknown }
+-- The request itself is what the transport sends: url, token and timeout
+-- are set on it for each attempt (the token is cleared after the send).
 function M.run(c, req, tr)
   local now = c._now
   local t0 = now()
-  local st = { attempts = 0, deadline = t0 + c._deadline, budget = c._budget }
-  local auth, debug, budget, pol = c._auth, c._debug, c._budget, c._policy
-  local verdict, a, err, token, r
+  -- made with room for every field it will hold (no rehash as it grows)
+  -- (the fields of a failed call, rate_limit, outcome_unknown, renewed, are
+  -- left to grow it: a success stays small)
+  local st = { attempts = 0, deadline = t0 + c._deadline, elapsed = nil, tracking_id = nil }
+  local auth, debug, budget, pol, clock = c._auth, c._debug, c._budget, c._policy, c._clock
+  local verdict, a, err, r
+  local base = c._base_url
+  local t, fetched = t0, false   -- the first attempt's start is the call's (no clock read)
+  local waited = false           -- a budget wait passed: the clock must be read again
+  if budget then st.budget = budget end   -- info tells which budget was in force
   while true do
-    token, err = obtain(c, tr, st)
+    local token, terr, tr_r = auth.token(tr)
     if not token then
-      if st.outcome_unknown and not err.outcome_unknown then _, _, err = final(req, st, nil, err) end
-      return nil, err, info_of(st, now() - t0)
-    else
-      local t = now()
-      local remaining = st.deadline - t
-      if budget then
-        local w = budget:take(t, tr)
-        if w > 0 then
-          if w >= remaining then remaining = 0
-          else
-            r = tr.sleep(w)
-            if r then goto judge end
-            goto continue
-          end
-        end
-      end
-      if remaining <= 0 then
-        err = errors.new("timeout", { message = format("deadline of %g s reached", c._deadline) })
-        _, _, err = final(req, st, nil, err)
+      fetched = true
+      token, err = obtain(c, tr, st, token, terr, tr_r)
+      if not token then
+        if st.outcome_unknown and not err.outcome_unknown then _, _, err = final(req, st, nil, err) end
         return nil, err, info_of(st, now() - t0)
       end
-      st.attempts = st.attempts + 1
-      local tmo = c._timeout
-      if tmo > remaining then tmo = remaining end
-      local url = req.url or ((c._base_url or c:base_url()) .. req.path)
-      if debug then
-        trace(c, { event = "request", item = tr.item, attempt = st.attempts, method = req.method,
-          url = url, content_type = request.content_type(req), body = describe(req) })
-      end
-      r = tr.send { method = req.method, url = url, token = token, content_type = req.content_type,
-        body = req.body, form = req.form, timeout = tmo }
-      if debug then trace_response(c, tr, st, r, req) end
-      if budget then budget:record(r, now(), tr) end
     end
+    -- a base URL the user set is fixed; an S2S token's api_url may change
+    if not (base and req.url) then req.url = (base or c:base_url()) .. req.path end
+    if st.attempts > 0 or fetched or waited then t = now() end
+    local remaining = st.deadline - t
+    if budget then
+      local w = budget:take(t, tr)
+      if w > 0 then
+        if w >= remaining then remaining = 0
+        else
+          r = tr.sleep(w)
+          if r then goto judge end
+          waited = true
+          goto continue
+        end
+      end
+    end
+    if remaining <= 0 then
+      err = errors.new("timeout", { message = format("deadline of %g s reached", c._deadline) })
+      _, _, err = final(req, st, nil, err)
+      return nil, err, info_of(st, now() - t0)
+    end
+    st.attempts = st.attempts + 1
+    if debug then
+      trace(c, { event = "request", item = tr.item, attempt = st.attempts, method = req.method,
+        url = req.url, content_type = request.content_type(req), body = describe(req) })
+    end
+    do
+      local tmo = c._timeout
+      req.token, req.timeout = token, tmo < remaining and tmo or remaining
+      r = tr.send(req)
+      req.token = nil
+    end
+    if debug then trace_response(c, tr, st, r, req) end
+    if budget then budget:record(r, now(), tr) end
     ::judge::
-    verdict, a, err = classify(req, r, st, pol, now(), c._time(), c._rand, PARSERS)
+    verdict, a, err = classify(req, r, st, pol, clock)
     if verdict == "done" then return a, nil, info_of(st, now() - t0) end
     if verdict == "renew" then
       st.renewed = true

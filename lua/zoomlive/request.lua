@@ -30,23 +30,37 @@ M.JSON = "application/json"
 
 --- The live-stream status update (PATCH .../livestream/status) from
 -- validated values. encoding: "json" (default) or "multipart".
+-- (Every request table is made with room for the fields the pipeline sets
+-- on it for each attempt, url, token and timeout: growing a table later
+-- costs a rehash on every call.)
 function M.status_of(kind, sid, action, settings_json, encoding, name)
-  local r = { name = name or "update", method = "PATCH", kind = kind, id = sid, action = action,
-    path = PLURAL[kind] .. sid .. "/livestream/status" }
+  local path = PLURAL[kind] .. sid .. "/livestream/status"
   if encoding == "multipart" then
-    r.form = settings_json and { "action", action, "settings", settings_json } or { "action", action }
-  else
-    r.content_type = M.JSON
-    r.body = settings_json and ('{"action":"' .. action .. '","settings":' .. settings_json .. "}")
-      or ('{"action":"' .. action .. '"}')
+    return { name = name or "update", method = "PATCH", kind = kind, id = sid, action = action,
+      path = path, url = nil, token = nil, timeout = nil,
+      form = settings_json and { "action", action, "settings", settings_json } or { "action", action } }
   end
-  return r
+  return { name = name or "update", method = "PATCH", kind = kind, id = sid, action = action,
+    path = path, url = nil, token = nil, timeout = nil, content_type = M.JSON,
+    body = settings_json and ('{"action":"' .. action .. '","settings":' .. settings_json .. "}")
+      or ('{"action":"' .. action .. '"}') }
 end
+
+--- A cache of built requests, for a caller that runs one request at a time
+-- (the blocking client): the same call made again (same method, id, action
+-- and settings) reuses its request table instead of building it anew.
+-- Bounded: it starts afresh past `max` requests.
+function M.cache(max)
+  return { n = 0, max = max or 512 }
+end
+
+local NONE = {}   -- the key of "no settings"
 
 --- Validates and builds a status update.
 -- Returns request | nil, err (kind "argument"); wrong argument types raise,
 -- naming `fname` and the caller's argument, as the standard library does.
-function M.status(kind, fname, id, action, settings, encoding)
+-- cache: an M.cache() or nil.
+function M.status(kind, fname, id, action, settings, encoding, cache)
   local sid, e = vid(id, FIELD[kind], fname, 1)
   if not sid then return nil, e end
   local a
@@ -55,7 +69,30 @@ function M.status(kind, fname, id, action, settings, encoding)
   local sj
   sj, e = vsettings(settings, kind, fname, a)
   if e then return nil, e end
-  return M.status_of(kind, sid, a, sj, encoding, fname)
+  if not cache then return M.status_of(kind, sid, a, sj, encoding, fname) end
+  -- fname decides kind and, with action, the rest; encoding is the client's
+  local byname = cache[fname]
+  if not byname then byname = {}; cache[fname] = byname end
+  local byid = byname[sid]
+  if not byid then byid = {}; byname[sid] = byid end
+  local k = sj or NONE
+  local bya = byid[a]
+  local r = bya and bya[k]
+  if r then return r end
+  if cache.n >= cache.max then
+    for key in pairs(cache) do
+      if key ~= "n" and key ~= "max" then cache[key] = nil end
+    end
+    cache.n = 0
+    byid = {}
+    cache[fname] = { [sid] = byid }
+    bya = nil
+  end
+  if not bya then bya = {}; byid[a] = bya end
+  r = M.status_of(kind, sid, a, sj, encoding, fname)
+  bya[k] = r
+  cache.n = cache.n + 1
+  return r
 end
 
 -- the configuration a getter returns: the four documented fields, strings only
@@ -75,8 +112,31 @@ end
 function M.get(kind, fname, id)
   local sid, e = vid(id, FIELD[kind], fname, 1)
   if not sid then return nil, e end
-  return { name = fname, method = "GET", kind = kind, id = sid,
+  return { name = fname, method = "GET", kind = kind, id = sid, url = nil, token = nil, timeout = nil,
     path = PLURAL[kind] .. sid .. "/livestream", decode = decode_stream }
+end
+
+-- a join token: {token = string, expire_in = seconds}; the token itself
+-- never enters the message of a failure
+local function decode_join_token(body)
+  local ok, doc = pcall(cjson.decode, body)
+  if not ok or type(doc) ~= "table" then return nil, "the join token answer is not a JSON object" end
+  local token, expire = doc.token, doc.expire_in
+  if type(token) ~= "string" or token == "" then return nil, "the join token answer has no token" end
+  if type(expire) ~= "number" or expire ~= expire or expire < 0 then
+    return nil, "the join token answer has no expire_in (seconds)"
+  end
+  return { token = token, expire_in = math.tointeger(expire) or expire }
+end
+
+--- GET .../jointoken/live_streaming: a join token that lets a Meeting SDK
+-- bot join and start streaming ({token, expire_in = seconds}). The token is
+-- a credential: traces show it as *** (M.redact).
+function M.join_token(kind, fname, id)
+  local sid, e = vid(id, FIELD[kind], fname, 1)
+  if not sid then return nil, e end
+  return { name = fname, method = "GET", kind = kind, id = sid,
+    path = PLURAL[kind] .. sid .. "/jointoken/live_streaming", decode = decode_join_token }
 end
 
 --- PATCH .../livestream with a JSON configuration.
@@ -86,7 +146,7 @@ function M.configure(kind, fname, id, cfg)
   local body
   body, e = vstream(cfg, fname)
   if not body then return nil, e end
-  return { name = fname, method = "PATCH", kind = kind, id = sid, secret_body = true,
+  return { name = fname, method = "PATCH", kind = kind, id = sid, url = nil, token = nil, timeout = nil,
     path = PLURAL[kind] .. sid .. "/livestream", content_type = M.JSON, body = body }
 end
 
@@ -106,13 +166,15 @@ function M.spec(req, base, token, timeout, basic)
     content_type = req.content_type, body = req.body, form = req.form, timeout = timeout }
 end
 
--- Every JSON string value of a "stream_key" member becomes "***"; escapes
--- (\" and \\) inside the value are skipped over, not taken for its end.
-local function redact(s)
-  if not s or not s:find("stream_key", 1, true) then return s end
+-- Every JSON string value of a "stream_key" member (a stream key) or of a
+-- "token" member (a join token) becomes "***"; escapes (\" and \\) inside
+-- the value are skipped over, not taken for its end.
+local function redact_member(s, member)
+  if not s or not s:find(member, 1, true) then return s end
   local out, pos = {}, 1
+  local pattern = '"' .. member .. '"%s*:%s*"'
   while true do
-    local a, b = s:find('"stream_key"%s*:%s*"', pos)
+    local a, b = s:find(pattern, pos)
     if not a then break end
     local i = b + 1
     while i <= #s do
@@ -126,6 +188,9 @@ local function redact(s)
   end
   out[#out + 1] = s:sub(pos)
   return table.concat(out)
+end
+local function redact(s)
+  return redact_member(redact_member(s, "stream_key"), "token")
 end
 M.redact = redact
 

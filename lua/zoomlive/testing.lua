@@ -77,6 +77,8 @@ local option_flags = {
   start_cooldown = "--start-cooldown", client_id = "--client-id",
   client_secret = "--client-secret", account_id = "--account-id", api_url = "--api-url",
   tls_cert = "--tls-cert", tls_key = "--tls-key", bind = "--bind", seed = "--seed",
+  webhook_url = "--webhook-url", webhook_secret = "--webhook-secret", webhook_delay = "--webhook-delay",
+  webhook_retries = "--webhook-retries", webhook_retry_delay = "--webhook-retry-delay",
 }
 local option_switches = {
   any_meeting = "--any-meeting", invalidate_old_tokens = "--invalidate-old-tokens",
@@ -86,7 +88,7 @@ local option_switches = {
 --- Start a simulator. opts: exe, args (list of extra flags), token, port,
 -- and shortcuts qps, daily, fixtures, token_ttl, start_cooldown, client_id,
 -- client_secret, account_id, api_url, tls_cert, tls_key, bind, seed,
--- any_meeting, invalidate_old_tokens, no_ratelimit_headers, verbose.
+-- webhook_url, webhook_secret, webhook_delay, webhook_retries, webhook_retry_delay, any_meeting, invalidate_old_tokens, no_ratelimit_headers, verbose.
 function testing.start(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("zoomlive.testing.start: options table expected", 2) end
@@ -227,6 +229,13 @@ function Sim:advance(seconds)
   if type(seconds) ~= "number" then error("zoomlive.testing: seconds expected", 2) end
   return select(2, self:_call("POST", "/_sim/clock", { advance = seconds }))
 end
+--- The webhook deliveries: {deliveries = {{seq, event, type, id, state, due,
+-- status, error, sent_at, timestamp}, ...}}; clear_webhooks() forgets them.
+function Sim:webhooks() return select(2, self:_call("GET", "/_sim/webhooks")) end
+function Sim:clear_webhooks() self:_call("DELETE", "/_sim/webhooks") end
+--- Queues an endpoint.url_validation request to the webhook URL; the
+-- delivery's state becomes "validated" when the answer is right.
+function Sim:validate_webhook() return select(2, self:_call("POST", "/_sim/webhooks/validate")) end
 function Sim:clock() return select(2, self:_call("GET", "/_sim/clock")) end
 
 --- Stop the simulator (SIGTERM by PID, then wait for it). Idempotent.
