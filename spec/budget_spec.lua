@@ -278,3 +278,28 @@ describe("the client option budget", function()
     end
   end)
 end)
+
+describe("a Redis budget without the hiredis module", function()
+  it("goes on under the local share and says why", function()
+    local support = require "support"
+    local lua = os.getenv("ZOOMLIVE_LUA") or "lua5.4"
+    local code = [[
+      package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+      package.cpath = (os.getenv("ZOOMLIVE_BUILD_DIR") or "build") .. "/lib/?.so;" .. package.cpath
+      package.preload["zoomlive.hiredis"] = function() error("not built") end
+      local msgs = {}
+      local b = require("zoomlive.budget").new({ rate = 8, burst = 1, store = "redis://127.0.0.1:1/0" },
+        { debug = function(e) msgs[#msgs + 1] = e.message end })
+      io.write(b:take(), "\n", b:describe(), "\n", tostring(msgs[1]), "\n", tostring(b:take() > 0), "\n")
+    ]]
+    local p = io.popen(support.shq(lua) .. " -e " .. support.shq(code) .. " 2>&1")
+    local out = p:read("a")
+    p:close()
+    local lines = {}
+    for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.are.equal("0", lines[1], out)
+    assert.matches("^local %(redis down: the zoomlive.hiredis module is not available", lines[2])
+    assert.matches("local budget of 1/s", lines[3])
+    assert.are.equal("true", lines[4])
+  end)
+end)
