@@ -532,7 +532,7 @@ echo "| memory: peak RSS after $MEM_N calls vs after 1,000 | <= +2 MiB | $mem_li
 echo "| batch: 1,000 updates, 20 ms latency, concurrency 32 | <= 1.15x ideal (0.625 s) | ${lat_detail% -> *} | $lat_v |"
 echo "| batch: 500 updates, sim 50/s, rate=50 | all ok, <1% 429, <= 11 s | ${rate_detail% -> *} | $rate_v |"
 echo "| zoomlive start --from (1,000 rows, 10 bad), sim 30/s, --rate 30 | 990 started, 10 reported, <1% 429, <= 36.3 s | ${cli_full% -> *} | ${cli_full##* } |"
-echo "| the same, SIGINT halfway | exit by SIGINT (130) <= 2 s, report lists every started ID | ${cli_sig% -> *} | ${cli_sig##* } |"
+echo "| the same, SIGINT halfway | exit by SIGINT (130) <= 1 s, report lists every started ID | ${cli_sig% -> *} | ${cli_sig##* } |"
 printf '%s' "$loop_rows"
 if [ -n "$prof_rows" ]; then
   echo

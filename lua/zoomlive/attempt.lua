@@ -232,7 +232,11 @@ function M.final(_, st, status, err)
   err.attempts = st.attempts
   if st.outcome_unknown then
     err.outcome_unknown = true
-    err.message = (err.message or "") .. " (an earlier attempt's answer was lost: it may have been applied)"
+    local msg = err.message or ""
+    if not msg:find("may have", 1, true) then
+      -- said once: a message that already says so (a cancel in flight) is kept
+      err.message = msg .. " (a request whose answer was lost may have been applied)"
+    end
   end
   return "fail", status, err
 end
