@@ -20,6 +20,7 @@ rate limits). Ships zoomlive-sim, a Zoom API simulator for offline tests.
 dependencies = {
   "lua >= 5.4, < 5.5",
   "lua-cjson >= 2.1",
+  "argparse >= 0.7",   -- the zoomlive command
 }
 external_dependencies = {
   CURL = { library = "curl" },

@@ -2,7 +2,9 @@
  * bytes zoomlive's encoder writes, a 40-character boundary), sent with
  * CURLOPT_POSTFIELDS from one reused easy handle, PATCH, N times.
  * This is the floor: no per-request encoding or option setting at all.
- * usage: ref_prebuilt URL N WARMUP */
+ * With the flag j, the JSON form instead: {"action":"start","settings":{...}}
+ * as application/json (the bytes zoomlive's JSON encoding writes).
+ * usage: ref_prebuilt URL N WARMUP [flags] */
 #include <strings.h>
 #include <curl/curl.h>
 #include "bench_common.h"
@@ -16,6 +18,7 @@ static const char body[] =
   "--" BOUNDARY "\r\n" DISP "action\"\r\n\r\n" BENCH_ACTION "\r\n"
   "--" BOUNDARY "\r\n" DISP "settings\"\r\n\r\n" BENCH_SETTINGS "\r\n"
   "--" BOUNDARY "--\r\n";
+static const char json_body[] = "{\"action\":\"" BENCH_ACTION "\",\"settings\":" BENCH_SETTINGS "}";
 
 /* Experiments (argv[4], letters; none for the bench's row): which of the
  * options zoomlive's connection sets cost what per request.
@@ -51,14 +54,17 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
+static const char *req_body = body;
+static size_t req_len = sizeof body - 1;
+
 static int one(CURL *e) {
   if (strchr(flags, 's')) {
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(e, CURLOPT_USERPWD, (char *)NULL);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(sizeof body - 1));
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req_body);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PATCH");
   }
   CURLcode rc = curl_easy_perform(e);
@@ -76,6 +82,8 @@ int main(int argc, char **argv) {
   long n = atol(argv[2]), warm = atol(argv[3]);
   if (argc > 4 && strcmp(argv[4], "--print-body") == 0) { fputs(body, stdout); return 0; }
   if (argc > 4) flags = argv[4];
+  int json = strchr(flags, 'j') != NULL;
+  if (json) { req_body = json_body; req_len = sizeof json_body - 1; }
   url = argv[1];
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CURL *e = curl_easy_init();
@@ -85,13 +93,14 @@ int main(int argc, char **argv) {
     h = curl_slist_append(h, "Accept: application/json");
     h = curl_slist_append(h, "Expect:");
   }
-  h = curl_slist_append(h, "Content-Type: multipart/form-data; boundary=" BOUNDARY);
+  h = curl_slist_append(h, json ? "Content-Type: application/json"
+                                : "Content-Type: multipart/form-data; boundary=" BOUNDARY);
   if (argc > 4 && strchr(argv[4], 'U')) h = curl_slist_append(h, "User-Agent: zoomlive/0.1.0 libcurl/7.88.1");
   curl_easy_setopt(e, CURLOPT_URL, argv[1]);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PATCH");
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(sizeof body - 1));
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req_len);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, req_body);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -112,7 +121,7 @@ int main(int argc, char **argv) {
   double c0 = bench_cpu_us(RUSAGE_SELF), t0 = bench_now();
   for (long i = 0; i < n; i++) if (one(e)) return 1;
   double secs = bench_now() - t0, cpu = bench_cpu_us(RUSAGE_SELF) - c0;
-  printf("RESULT name=ref_prebuilt n=%ld secs=%.6f cpu_us=%.0f hwm_kb=%ld\n", n, secs, cpu, bench_hwm_kb());
+  printf("RESULT name=%s n=%ld secs=%.6f cpu_us=%.0f hwm_kb=%ld\n", json ? "ref_json" : "ref_prebuilt", n, secs, cpu, bench_hwm_kb());
   curl_easy_cleanup(e);
   curl_slist_free_all(h);
   curl_global_cleanup();

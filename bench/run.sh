@@ -5,14 +5,18 @@
 # and measures sequential PATCH /v2/meetings/ID/livestream/status requests
 # with the seed's multipart body from: the curl CLI (one process per call),
 # a libcurl+curl_mime C loop, a prebuilt-body libcurl C loop, wrk -c1 -t1 and
-# zoomlive (client:update on one client).  Then the memory target, the batch
+# zoomlive (client:update on one client, encoding = "multipart"); and the JSON
+# form ({"action","settings"} as application/json) from a prebuilt-body C loop
+# (ref_prebuilt j) and zoomlive (encoding = "json").  Then the memory target, the batch
 # targets against zoomlive-sim, and a callgrind profile.
 #
 # Environment: BENCH_N (5000) BENCH_WARMUP (200) BENCH_CLI_N (200)
 #   BENCH_ROUNDS (9 interleaved rounds, best of; wrk and the curl CLI
 #   run in the first 3 only) BENCH_WRK_SECS (3)
 #   BENCH_MEM_N (100000) BENCH_PROFILE (1; 0 skips callgrind; 2 adds the libcurl option experiments) BENCH_PROF_N (2000)
-#   BENCH_BATCH (1; 0 skips the simulator targets)
+#   BENCH_BATCH (1; 0 skips the simulator targets, the command's among them:
+#     bench/cli_list.sh, and the event-loop ones)
+#   BENCH_LOOP_CONC (25: the concurrency of the event-loop calls target)
 #   BENCH_FLEET (1; 0 skips the fleet targets, bench/fleet.sh: 4 processes
 #     sharing one budget on a redis-server, about 80 s)
 #   BENCH_IDLE_GUARD (1: hold /dev/cpu_dma_latency at 0 during the run, see
@@ -201,8 +205,16 @@ run_c() {   # ref_mime | ref_prebuilt
   record "$1" "$TMP/out"
 }
 run_zoomlive() {
-  "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE${1:-}/v2" "${2:-$N}" "${3:-$WARM}" >"$TMP/out" 2>&1
+  "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE${1:-}/v2" "${2:-$N}" "${3:-$WARM}" - multipart >"$TMP/out" 2>&1
   record zoomlive "$TMP/out"
+}
+run_zoomlive_json() {
+  "$LUA" "$ROOT/bench/zoomlive_seq.lua" "$URLBASE${1:-}/v2" "${2:-$N}" "${3:-$WARM}" - json >"$TMP/out" 2>&1
+  record zoomlive_json "$TMP/out"
+}
+run_ref_json() {
+  "$BIN/ref_prebuilt" "$URLBASE${1:-}$PATH_STATUS" "${2:-$N}" "${3:-$WARM}" j >"$TMP/out" 2>&1
+  record ref_json "$TMP/out"
 }
 run_wrk() {   # wrk: its own req/s; CPU and peak RSS from runloop's rusage
   local secs=${2:-$WRK_SECS}
@@ -244,6 +256,8 @@ calib ref_mime run_c ref_mime /calib 100 0
 calib ref_prebuilt run_c ref_prebuilt /calib 100 0
 calib wrk run_wrk /calib 1
 calib zoomlive run_zoomlive /calib 100 0
+calib ref_json run_ref_json /calib 100 0
+calib zoomlive_json run_zoomlive_json /calib 100 0
 body_len=$(wc -c <"$TMP/body.c")
 echo "  (multipart body: $body_len bytes. nginx's request_length leaves out a body that 'return'"
 echo "   discards, but each kept-alive connection parsed every next request as PATCH -> 204, so"
@@ -254,12 +268,15 @@ broken=""
 # ---- the sequential runs, interleaved, best of ROUNDS ----------------------
 echo "== sequential PATCH against nginx: N=$N (curl CLI: $CLI_N), warm-up $WARM, wrk ${WRK_SECS}s, best of $ROUNDS (wrk, curl CLI: of $(( ROUNDS < 3 ? ROUNDS : 3 )))"
 "$BIN/runloop" wrk 1 0 wrk -c1 -t1 -d1s -s "$ROOT/bench/wrk_patch.lua" "$URLBASE$PATH_STATUS" >/dev/null 2>&1
-ORDER=(ref_prebuilt zoomlive ref_mime wrk curl_cli)
+ORDER=(ref_prebuilt zoomlive ref_mime wrk curl_cli ref_json zoomlive_json)
+ALL="curl_cli ref_mime ref_prebuilt wrk zoomlive ref_json zoomlive_json"   # table order
 SLOW_ROUNDS=$(( ROUNDS < 3 ? ROUNDS : 3 ))   # wrk and the curl CLI take seconds a round
 run_one() {
   case $1 in
     ref_prebuilt|ref_mime) run_c "$1" ;;
     zoomlive) run_zoomlive ;;
+    zoomlive_json) run_zoomlive_json ;;
+    ref_json) run_ref_json ;;
     wrk) run_wrk ;;
     curl_cli) run_cli ;;
   esac
@@ -269,14 +286,14 @@ echo "  load average before: $load_before (other processes on the machine add no
 for r in $(seq 1 "$ROUNDS"); do
   ran=""
   # rotate the order every round: no client is always first or last
-  for k in 0 1 2 3 4; do
-    c=${ORDER[$(( (k + r - 1) % 5 ))]}
+  for k in $(seq 0 $(( ${#ORDER[@]} - 1 ))); do
+    c=${ORDER[$(( (k + r - 1) % ${#ORDER[@]} ))]}
     case $c in wrk|curl_cli) [ "$r" -le "$SLOW_ROUNDS" ] || continue ;; esac
     run_one "$c"
     ran="$ran $c"
   done
   printf '  round %d:' "$r"
-  for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
+  for c in $ALL; do
     case " $ran " in *" $c "*) ;; *) continue ;; esac
     [ -f "$TMP/res.$c" ] && printf ' %s=%s/s' "$c" "$(tail -1 "$TMP/res.$c" | cut -d' ' -f1)"
   done
@@ -291,7 +308,7 @@ best() {   # name -> "best_rps min_cpu max_hwm_kb worst_rps" or empty
        END { printf "%s %s %s %s\n", r, c, m, w }' "$TMP/res.$1"
 }
 declare -A RPS CPU HWM WORST
-for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
+for c in $ALL; do
   b=$(best "$c")
   [ -n "$b" ] || continue
   read -r RPS[$c] CPU[$c] HWM[$c] WORST[$c] <<<"$b"
@@ -305,11 +322,13 @@ label() {
     ref_prebuilt) echo "C libcurl, prebuilt body (bench/ref_prebuilt.c)" ;;
     wrk) echo "wrk -c1 -t1 (server limit)" ;;
     zoomlive) echo "zoomlive client:update (Lua)" ;;
+    ref_json) echo "JSON form: C libcurl, prebuilt body (ref_prebuilt j)" ;;
+    zoomlive_json) echo "JSON form: zoomlive client:update, encoding json" ;;
   esac
 }
 ratio() { [ -n "$ZL" ] && [ -n "${RPS[$1]:-}" ] && awk -v a="$ZL" -v b="${RPS[$1]}" 'BEGIN { printf "%.2fx", a / b }' || echo "n/a"; }
 rows=""
-for c in curl_cli ref_mime ref_prebuilt wrk zoomlive; do
+for c in $ALL; do
   if [ -z "${RPS[$c]:-}" ]; then
     rows="$rows| $(label $c) | could not run | | | | | |"$'\n'
     continue
@@ -351,7 +370,7 @@ start_sim() {   # out-file args... ; sets SIM_PORT, SIM_PID
   return 1
 }
 stop_sim() { kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; }
-lat_v="SKIP (BENCH_BATCH=0)" rate_v="SKIP (BENCH_BATCH=0)"
+lat_v="SKIP (BENCH_BATCH=0)" rate_v="SKIP (BENCH_BATCH=0)" cli_full="" cli_sig=""
 lat_detail="" rate_detail=""
 if [ "$BATCH" = 1 ]; then
   echo "== batch targets against zoomlive-sim"
@@ -384,6 +403,23 @@ if [ "$BATCH" = 1 ]; then
         rate_v=${rate_detail##* }
       else note_broken "zoomlive_batch (rate)"; rate_v="FAIL (could not run)"; fi
     else note_broken "zoomlive-sim (rate)"; fi
+    # the zoomlive command on a 1,000-row list (bench/cli_list.sh)
+    bash "$ROOT/bench/cli_list.sh" "$BUILD" >"$TMP/cl" 2>&1 || note_broken "cli_list"
+    sed 's/^/  /' "$TMP/cl"
+    cli_full=$(sed -n 's/^RESULT full: //p' "$TMP/cl") cli_sig=$(sed -n 's/^RESULT sigint: //p' "$TMP/cl")
+  fi
+fi
+
+# ---- event-loop targets (bench/loop.sh) -------------------------------------
+loop_rows=""
+if [ "$BATCH" = 1 ]; then
+  echo "== event-loop targets against zoomlive-sim (bench/loop.sh)"
+  if sh "$ROOT/bench/loop.sh" "$BUILD" >"$TMP/loop" 2>&1; then
+    grep -v '^| ' "$TMP/loop"
+    loop_rows=$(grep '^| ' "$TMP/loop")$'\n'
+  else
+    cat "$TMP/loop" >&2
+    note_broken "bench/loop.sh"
   fi
 fi
 
@@ -402,6 +438,10 @@ verdict() {   # client goal
 }
 t1=$(verdict ref_mime 1.0)
 t2=$(verdict ref_prebuilt 0.85)
+# the JSON form: zoomlive (encoding json) against the prebuilt JSON C loop
+tj=$( [ -n "${RPS[zoomlive_json]:-}" ] && [ -n "${RPS[ref_json]:-}" ] \
+  && awk -v a="${RPS[zoomlive_json]}" -v b="${RPS[ref_json]}" 'BEGIN { printf "%.2fx -> %s", a / b, (a / b >= 0.85) ? "PASS" : "FAIL" }' \
+  || echo "FAIL (could not run)")
 
 # ---- profile ------------------------------------------------------------------
 # Instructions per request = (Ir[warm-up + K requests] - Ir[warm-up only]) / K:
@@ -497,9 +537,13 @@ echo "| target | goal | measured | verdict |"
 echo "|---|---|---|---|"
 echo "| zoomlive vs curl_mime C loop | >= 1.00x | ${t1% -> *} | ${t1##* } |"
 echo "| zoomlive vs prebuilt-body C loop | >= 0.85x | ${t2% -> *} | ${t2##* } |"
+echo "| JSON form: zoomlive vs prebuilt JSON C loop | >= 0.85x | ${tj% -> *} | ${tj##* } |"
 echo "| memory: peak RSS after $MEM_N calls vs after 1,000 | <= +2 MiB | $mem_line | $mem_verdict |"
 echo "| batch: 1,000 updates, 20 ms latency, concurrency 32 | <= 1.15x ideal (0.625 s) | ${lat_detail% -> *} | $lat_v |"
 echo "| batch: 500 updates, sim 50/s, rate=50 | all ok, <1% 429, <= 11 s | ${rate_detail% -> *} | $rate_v |"
+echo "| zoomlive start --from (1,000 rows, 10 bad), sim 30/s, --rate 30 | 990 started, 10 reported, <1% 429, <= 36.3 s | ${cli_full% -> *} | ${cli_full##* } |"
+echo "| the same, SIGINT halfway | exit by SIGINT (130) <= 1 s, report lists every started ID | ${cli_sig% -> *} | ${cli_sig##* } |"
+printf '%s' "$loop_rows"
 [ -n "$fleet_rows" ] && echo "$fleet_rows"
 if [ -n "$prof_rows" ]; then
   echo

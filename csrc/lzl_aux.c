@@ -1,6 +1,7 @@
 /* lzl_aux.c - the binding's shared plumbing: options and request tables in,
  * one response table out, class registration.  See lzl_aux.h. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <curl/curl.h>
@@ -25,7 +26,9 @@ static long opt_field_ms(lua_State *L, int t, const char *k) {
   if (!lua_isnil(L, -1)) {
     int isnum;
     lua_Number s = lua_tonumberx(L, -1, &isnum);
-    if (!isnum || !(s > 0) || s > 86400.0 * 365)
+    /* NaN, infinities and values whose milliseconds a long cannot hold are
+     * refused, never cut */
+    if (!isnum || !(s > 0) || s > 86400.0 * 365 || s * 1000.0 >= (double)LONG_MAX)
       luaL_error(L, "option '%s' must be a positive number of seconds", k);
     ms = (long)ceil(s * 1000.0);
   }
@@ -57,6 +60,8 @@ void zl_read_conn_options(lua_State *L, int t, zl_conn_options *o) {
   lua_pop(L, 1);
   if (o->user_agent && !zl_header_safe(o->user_agent, strlen(o->user_agent)))
     luaL_error(L, "option 'user_agent' holds CR, LF or NUL");
+  if (o->user_agent && strlen(o->user_agent) > ZL_USER_AGENT_MAX)   /* never cut */
+    luaL_error(L, "option 'user_agent' is longer than %d bytes", ZL_USER_AGENT_MAX);
 }
 
 /* a string field bound for a request line or header: NUL refused (it would
@@ -101,7 +106,8 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
   if (lua_getfield(L, idx, "timeout") != LUA_TNIL) {
     int isnum;
     lua_Number s = lua_tonumberx(L, -1, &isnum);
-    if (!isnum || !(s > 0) || s > 86400.0 * 365) luaL_error(L, "request field 'timeout' out of range");
+    if (!isnum || !(s > 0) || s > 86400.0 * 365 || s * 1000.0 >= (double)LONG_MAX)
+      luaL_error(L, "request field 'timeout' out of range");
     q->timeout_ms = (long)ceil(s * 1000.0);
   }
   lua_pop(L, 1);
@@ -134,31 +140,25 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
   q->body = body;
 }
 
-/* t[k] = v, or nil when v is empty (a header that did not come) */
-static void set_hdr(lua_State *L, const char *k, const char *v, int fresh) {
-  if (*v) lua_pushstring(L, v);
-  else if (fresh) return;
-  else lua_pushnil(L);
-  lua_setfield(L, -2, k);
-}
-
-static void set_nil(lua_State *L, const char *k) {
-  lua_pushnil(L);
-  lua_setfield(L, -2, k);
+static void set_hdr(lua_State *L, const char *k, const char *v) {
+  if (*v) {
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+  }
 }
 
 static const char *kind_name(zl_kind k) {
   switch (k) {
     case ZL_TIMEOUT:  return "timeout";
     case ZL_ARGUMENT: return "argument";
+    case ZL_CANCELLED: return "cancelled";   /* zl_abort_all: a host's signal */
     default:          return "transport";   /* ZL_MEMORY too: a reply the core cannot take */
   }
 }
 
-/* Fills the table on the top with r. fresh: the table is new (no field of
- * an earlier response to clear). */
-static void fill_response(lua_State *L, const zl_response *r, int fresh) {
+void zl_push_response(lua_State *L, const zl_response *r) {
   if (r->kind != ZL_OK) {
+    lua_createtable(L, 0, 6);   /* kind, curl_code, message, elapsed, sent, status */
     lua_pushstring(L, kind_name(r->kind));
     lua_setfield(L, -2, "kind");
     lua_pushinteger(L, r->curl_code);
@@ -172,16 +172,14 @@ static void fill_response(lua_State *L, const zl_response *r, int fresh) {
     if (r->status > 0) {
       lua_pushinteger(L, r->status);
       lua_setfield(L, -2, "status");
-    } else if (!fresh) {
-      set_nil(L, "status");
-    }
-    if (!fresh) {
-      static const char *const stale[] = { "body", "truncated", "tracking_id", "retry_after",
-        "rl_category", "rl_type", "rl_limit", "rl_remaining", "content_type", "location", "date" };
-      for (size_t i = 0; i < sizeof stale / sizeof *stale; i++) set_nil(L, stale[i]);
     }
     return;
   }
+  /* sized for what it will hold: growing it would rehash on every response */
+  int n = 3 + (r->body_truncated != 0) + !!r->tracking_id[0] + !!r->retry_after[0]
+          + !!r->rl_category[0] + !!r->rl_type[0] + !!r->rl_limit[0] + !!r->rl_remaining[0]
+          + !!r->content_type[0] + !!r->location[0] + !!r->date[0];
+  lua_createtable(L, 0, n);
   lua_pushinteger(L, r->status);
   lua_setfield(L, -2, "status");
   lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
@@ -191,37 +189,16 @@ static void fill_response(lua_State *L, const zl_response *r, int fresh) {
   if (r->body_truncated) {
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "truncated");
-  } else if (!fresh) {
-    set_nil(L, "truncated");
   }
-  set_hdr(L, "tracking_id", r->tracking_id, fresh);
-  set_hdr(L, "retry_after", r->retry_after, fresh);
-  set_hdr(L, "rl_category", r->rl_category, fresh);
-  set_hdr(L, "rl_type", r->rl_type, fresh);
-  set_hdr(L, "rl_limit", r->rl_limit, fresh);
-  set_hdr(L, "rl_remaining", r->rl_remaining, fresh);
-  set_hdr(L, "content_type", r->content_type, fresh);
-  set_hdr(L, "location", r->location, fresh);
-  set_hdr(L, "date", r->date, fresh);
-  if (!fresh) {
-    static const char *const stale[] = { "kind", "curl_code", "message", "sent" };
-    for (size_t i = 0; i < sizeof stale / sizeof *stale; i++) set_nil(L, stale[i]);
-  }
-}
-
-void zl_push_response(lua_State *L, const zl_response *r) {
-  /* sized for what it will hold: growing it would rehash on every response */
-  int n = r->kind != ZL_OK ? 6
-        : 3 + (r->body_truncated != 0) + !!r->tracking_id[0] + !!r->retry_after[0]
-          + !!r->rl_category[0] + !!r->rl_type[0] + !!r->rl_limit[0] + !!r->rl_remaining[0]
-          + !!r->content_type[0] + !!r->location[0] + !!r->date[0];
-  lua_createtable(L, 0, n);
-  fill_response(L, r, 1);
-}
-
-void zl_refill_response(lua_State *L, int t, const zl_response *r) {
-  lua_pushvalue(L, t);
-  fill_response(L, r, 0);
+  set_hdr(L, "tracking_id", r->tracking_id);
+  set_hdr(L, "retry_after", r->retry_after);
+  set_hdr(L, "rl_category", r->rl_category);
+  set_hdr(L, "rl_type", r->rl_type);
+  set_hdr(L, "rl_limit", r->rl_limit);
+  set_hdr(L, "rl_remaining", r->rl_remaining);
+  set_hdr(L, "content_type", r->content_type);
+  set_hdr(L, "location", r->location);
+  set_hdr(L, "date", r->date);
 }
 
 void zl_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods) {

@@ -30,9 +30,6 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
  * or, when no status came back,
  *   { kind = "transport"|"timeout", curl_code, message, status|nil, elapsed, sent } */
 void zl_push_response(lua_State *L, const zl_response *r);
-/* Refills the response table at index t with r (every field of an earlier
- * response cleared) and pushes it. */
-void zl_refill_response(lua_State *L, int t, const zl_response *r);
 
 /* name, value fields from the array at index t; returns how many */
 size_t zl_collect_fields(lua_State *L, int t, zl_field *f);
@@ -41,5 +38,8 @@ size_t zl_collect_fields(lua_State *L, int t, zl_field *f);
 void zl_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods);
 
 int zl_open_multi(lua_State *L);   /* lzl_multi.c: sets core.multi */
+int zl_open_signal(lua_State *L);  /* lzl_signal.c: core.signal_* */
+int zl_open_driver(lua_State *L);  /* lzl_driver.c: sets core.driver */
+int zl_open_url(lua_State *L);     /* lzl_url.c: sets core.url_parse */
 int zl_open_crypto(lua_State *L);  /* lzl_crypto.c: core.hmac_sha256_hex, equal_consttime, parse_date */
 #endif

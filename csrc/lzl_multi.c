@@ -248,6 +248,8 @@ static int l_wait(lua_State *L) {
     return luaL_error(L, "zoomlive: curl_multi_perform: %s", why);
   if (m->dcount == 0) {
     int ms = (int)ceil(w * 1000.0);
+    /* an abort was asked for: wake often enough to end the grace on time */
+    if (zl_abort_requested() && ms > 100) ms = 100;
     if (ms > 0) {
       if (m->running > 0) {
         CURLMcode mc = curl_multi_poll(m->multi, NULL, 0, ms, NULL);

@@ -7,6 +7,7 @@
  * Lua is touched only before and after curl_easy_perform: the callbacks in
  * zl_http.c copy into C memory, so no Lua error crosses a libcurl frame. */
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -36,7 +37,7 @@ static int l_new(lua_State *L) {
   int has = !lua_isnoneornil(L, 1);
   if (has) luaL_checktype(L, 1, LUA_TTABLE);
   /* box first, acquire second */
-  lconn *c = lua_newuserdatauv(L, sizeof *c, 1);   /* user value: the response table */
+  lconn *c = lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
   luaL_setmetatable(L, CONN_MT);
   zl_conn_options o;
@@ -65,23 +66,15 @@ static int l_tostring(lua_State *L) {
 }
 
 /* conn:perform(request) -> response: one table in, one table out (lzl_aux.h).
- * The response table is the connection's own, refilled by each perform
- * (no garbage per request): read it before the next perform on this
- * connection, and copy what you keep. */
+ * (Refilling one table per connection instead was measured: clearing the
+ * fields of the last response costs more than a new table.) */
 static int l_perform(lua_State *L) {
   lconn *c = check_open(L);
   zl_request q;
   char ctype[ZL_FORM_CTYPE_LEN];
   zl_read_spec(L, 2, &q, &c->form, ctype, NULL);
   zl_conn_perform(c->conn, &q, &c->resp);
-  if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    zl_push_response(L, &c->resp);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, 1, 1);
-    return 1;
-  }
-  zl_refill_response(L, lua_gettop(L), &c->resp);
+  zl_push_response(L, &c->resp);
   return 1;
 }
 
@@ -164,7 +157,7 @@ static int l_time(lua_State *L) {
 
 static int l_sleep(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
-  luaL_argcheck(L, s >= 0 && s == s, 1, "seconds must be >= 0");
+  luaL_argcheck(L, s >= 0 && s < HUGE_VAL, 1, "seconds must be a finite number >= 0");
   zl_sleep(s);
   return 0;
 }
@@ -197,13 +190,16 @@ static const luaL_Reg funcs[] = {
   {NULL, NULL}
 };
 
+/* curl_global_init is not thread-safe before libcurl 7.84 and must run
+ * once: pthread_once orders it before every loader that returns, in any
+ * thread (the result is written inside the once and read after it). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+static void curl_init_once(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
 ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
-  static int inited = 0;
-  if (!inited) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return luaL_error(L, "zoomlive: curl_global_init failed");
-    inited = 1;
-  }
+  pthread_once(&curl_once, curl_init_once);
+  if (curl_init_rc != CURLE_OK) return luaL_error(L, "zoomlive: curl_global_init failed");
   zl_new_class(L, CONN_MT, conn_meta, conn_methods);
   if (luaL_newmetatable(L, BUF_MT)) {
     lua_pushcfunction(L, l_buf_gc);
@@ -212,9 +208,14 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
   zl_open_multi(L);   /* core.multi: lzl_multi.c */
+  zl_open_signal(L);  /* core.signal_*: lzl_signal.c */
+  zl_open_driver(L);  /* core.driver: lzl_driver.c */
+  zl_open_url(L);     /* core.url_parse: lzl_url.c */
   zl_open_crypto(L);  /* core.hmac_sha256_hex, equal_consttime, parse_date: lzl_crypto.c */
   lua_pushliteral(L, ZOOMLIVE_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushinteger(L, ZL_IDLE_MAX);   /* connection objects that stay connected */
+  lua_setfield(L, -2, "idle_max");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
   lua_setfield(L, -2, "curl_version");
   return 1;

@@ -4,10 +4,15 @@
  * callbacks only copy bytes into C memory: nothing here calls Lua, so no Lua
  * error can ever unwind through a libcurl frame. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include "zl_internal.h"
 
@@ -24,7 +29,7 @@ struct zl_conn {
   struct curl_slist *hdrs;     /* Accept, User-Agent, [Authorization], [Content-Type] */
   char *auth_line;             /* the Authorization line inside hdrs, or NULL */
   char *ctype_line;            /* the Content-Type line inside hdrs, or NULL */
-  char ua_line[160];           /* "User-Agent: ..." (a header line: libcurl would
+  char ua_line[ZL_USER_AGENT_MAX + 16];   /* "User-Agent: ..." (a header line: libcurl would
                                   rebuild CURLOPT_USERAGENT's on every transfer) */
   /* what the handle is set to, so unchanged options are not set again */
   long set_timeout;
@@ -34,10 +39,139 @@ struct zl_conn {
   long timeout_ms;
   size_t max_body;
   size_t seen_body;            /* bytes of body received, stored or not */
+  int store_failed;            /* the reply body could not be stored (no memory) */
   zl_response *resp;           /* the response being filled */
   double started;
   char errbuf[CURL_ERROR_SIZE];
+  pid_t pid;                   /* the process the handle's connections belong to */
+  struct seen_sock {           /* connections this handle used, by 4-tuple */
+    int fd;
+    struct sockaddr_storage local, peer;
+    socklen_t llen, plen;
+  } seen[4];
+  int nseen;
+  /* the idle pool: conns whose handle may hold an open connection */
+  struct zl_conn *idle_prev, *idle_next;
+  int idle;
 };
+
+/* ---- abort requested: process-wide, set by a host's signal handler ------- */
+/* zl_abort_all(1) is async-signal-safe (it stores a sig_atomic_t).  From then
+ * on zl_conn_prepare refuses to start a transfer (ZL_CANCELLED, nothing sent),
+ * and transfers already running are aborted through the progress callback
+ * once the grace (zl_abort_grace, default 0 s) has passed since the core
+ * first noticed; zl_abort_all(2) aborts them at once.  Nothing in the
+ * library sets it on its own. */
+static volatile sig_atomic_t abort_flag;
+static double abort_seen;     /* when a progress callback first saw the flag */
+static double abort_grace_s;
+
+void zl_abort_all(int on) {
+  abort_flag = on > 1 ? 2 : on ? 1 : 0;
+  if (!on) abort_seen = 0;
+}
+int zl_abort_requested(void) { return abort_flag != 0; }
+void zl_abort_grace(double seconds) { abort_grace_s = seconds > 0 ? seconds : 0; }
+
+static int on_xferinfo(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
+  (void)dt; (void)dn; (void)ut; (void)un;
+  if (!abort_flag) return 0;
+  if (abort_flag > 1) return 1;   /* asked twice: no grace */
+  zl_conn *c = ud;
+  double now = zl_monotonic();
+  if (abort_seen == 0) abort_seen = now;
+  return c->started >= abort_seen || now - abort_seen >= abort_grace_s;
+}
+
+/* ---- the idle pool: a bound on what idle connection objects hold ----------
+ *
+ * A connection object keeps its last connection open for the next request.
+ * Dropped without close(), it keeps it until the garbage collector frees it,
+ * which may be never for a small Lua object: 3,000 dropped clients held
+ * hundreds of sockets.  So the process keeps at most ZL_IDLE_MAX objects
+ * holding a connection after zl_conn_perform; past it, the one idle longest
+ * loses its connection (its easy handle is replaced by a duplicate with the
+ * same options and no connection; its next request connects again).
+ * libcurl's shared connection cache is not used for this: it is not safe
+ * across threads (libcurl known bug, curl #4915).  The pool's lock is taken
+ * at the start of a request and after it, never during a transfer. */
+static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
+static zl_conn *idle_head, *idle_tail;   /* head: idle the longest */
+static int idle_count;
+
+/* fork() while another thread holds the pool's lock would leave the child
+ * a lock nobody releases: the lock is taken across fork() */
+static void idle_fork_prepare(void) { pthread_mutex_lock(&idle_mu); }
+static void idle_fork_after(void) { pthread_mutex_unlock(&idle_mu); }
+static pthread_once_t idle_once = PTHREAD_ONCE_INIT;
+static void idle_init(void) { pthread_atfork(idle_fork_prepare, idle_fork_after, idle_fork_after); }
+
+static void idle_unlink(zl_conn *c) {
+  if (!c->idle) return;
+  if (c->idle_prev) c->idle_prev->idle_next = c->idle_next; else idle_head = c->idle_next;
+  if (c->idle_next) c->idle_next->idle_prev = c->idle_prev; else idle_tail = c->idle_prev;
+  c->idle_prev = c->idle_next = NULL;
+  c->idle = 0;
+  idle_count--;
+}
+
+static CURLSH *new_share(void);
+static void cut_inherited(zl_conn *c);
+
+/* Closes c's connections: a duplicate handle (same options, no connection)
+ * replaces its handle; with fresh handles, a new share replaces its share.
+ * On no memory, c keeps what it has. */
+static void drop_connections(zl_conn *c) {
+  CURL *n = curl_easy_duphandle(c->easy);
+  if (!n) return;
+  if (c->share) {
+    CURLSH *s = new_share();
+    if (!s || curl_easy_setopt(n, CURLOPT_SHARE, s) != CURLE_OK) {
+      curl_easy_cleanup(n);
+      if (s) curl_share_cleanup(s);
+      return;
+    }
+    curl_easy_cleanup(c->easy);
+    curl_share_cleanup(c->share);
+    c->share = s;
+  } else {
+    curl_easy_cleanup(c->easy);
+  }
+  c->easy = n;
+}
+
+static void idle_push(zl_conn *c) {
+  pthread_once(&idle_once, idle_init);
+  pthread_mutex_lock(&idle_mu);
+  idle_unlink(c);
+  c->idle = 1;
+  c->idle_prev = idle_tail;
+  if (idle_tail) idle_tail->idle_next = c; else idle_head = c;
+  idle_tail = c;
+  idle_count++;
+  while (idle_count > ZL_IDLE_MAX) {
+    zl_conn *v = idle_head;
+    idle_unlink(v);
+    /* one inherited from a parent process: its connections are the
+     * parent's, cut without a goodbye before the handle is dropped */
+    if (v->pid != getpid()) cut_inherited(v);
+    drop_connections(v);   /* v is idle: its owner waits on the lock to use it */
+  }
+  pthread_mutex_unlock(&idle_mu);
+}
+
+static void idle_remove(zl_conn *c) {
+  pthread_mutex_lock(&idle_mu);
+  idle_unlink(c);
+  pthread_mutex_unlock(&idle_mu);
+}
+
+int zl_idle_count(void) {
+  pthread_mutex_lock(&idle_mu);
+  int n = idle_count;
+  pthread_mutex_unlock(&idle_mu);
+  return n;
+}
 
 /* ---- callbacks: bytes into C memory, nothing else ------------------------ */
 
@@ -49,7 +183,10 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   if (r->body.len < c->max_body) {
     size_t take = c->max_body - r->body.len;
     if (take > n) take = n;
-    if (zl_buf_add(&r->body, p, take) != 0) return 0;   /* -> CURLE_WRITE_ERROR */
+    if (zl_buf_add(&r->body, p, take) != 0) {   /* -> CURLE_WRITE_ERROR */
+      c->store_failed = 1;
+      return 0;
+    }
     if (take < n) r->body_truncated = 1;
   } else if (n) {
     r->body_truncated = 1;
@@ -59,14 +196,20 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
 }
 
 /* A header value: up to the first CR, LF or NUL, without the blanks around
- * it, capped (and trimmed again after the cap). */
+ * it, capped (and trimmed again after the cap), printable ASCII. */
 static void copy_value(char dst[ZL_HDR_MAX], const char *v, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0') { n = i; break; }
   while (n && (*v == ' ' || *v == '\t')) { v++; n--; }
   if (n >= ZL_HDR_MAX) n = ZL_HDR_MAX - 1;
   while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
-  memcpy(dst, v, n);
+  /* the values kept are ASCII by their grammar; whatever else a server
+   * sends reaches the caller as text fit to show: a control character
+   * becomes a space, a byte past ASCII a '?' (so a cut never splits UTF-8) */
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)v[i];
+    dst[i] = ch < 0x20 || ch == 0x7f ? ' ' : ch >= 0x80 ? '?' : (char)ch;
+  }
   dst[n] = '\0';
 }
 
@@ -110,6 +253,16 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+/* sockets are close-on-exec: a host's child that execs keeps none of them */
+static curl_socket_t open_cloexec(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  (void)ud; (void)purpose;
+  int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  return fd < 0 ? CURL_SOCKET_BAD : (curl_socket_t)fd;
+}
+
+struct seen_sock;
+static int same_sock(const struct seen_sock *e);
+
 static void wipe_free(char *s) {
   if (!s) return;
   volatile char *v = s;
@@ -131,6 +284,19 @@ static void free_headers(zl_conn *c) {
   c->auth_line = NULL;
 }
 
+/* a share for one connection object's fresh handles (never used by two
+ * threads at once: it belongs to that object alone) */
+static CURLSH *new_share(void) {
+  CURLSH *s = curl_share_init();
+  if (s && (curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+            curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+            curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)) {
+    curl_share_cleanup(s);
+    s = NULL;
+  }
+  return s;
+}
+
 zl_conn *zl_conn_new(const zl_conn_options *o) {
   zl_conn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
@@ -141,24 +307,23 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   long connect_ms = (o && o->connect_timeout_ms > 0) ? o->connect_timeout_ms : 10000;
 
   if (o && o->user_agent) {
-    if (!zl_header_safe(o->user_agent, strlen(o->user_agent))) { zl_conn_free(c); return NULL; }
+    if (!zl_header_safe(o->user_agent, strlen(o->user_agent)) ||
+        strlen(o->user_agent) > ZL_USER_AGENT_MAX) { zl_conn_free(c); return NULL; }
     snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: %s", o->user_agent);
   } else {
     snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: zoomlive/%s libcurl/%s", ZOOMLIVE_VERSION,
              curl_version_info(CURLVERSION_NOW)->version);
   }
   c->set_has_body = -1;
+  c->pid = getpid();
   /* curl #11101: before 8.1.0 a reused easy handle keeps a dangling pointer
    * to the last transfer's headers, which a reply opening with a folded
    * header line dereferences. Where replies are not authenticated, each
    * transfer gets a fresh handle; a share keeps the connections. */
   if (o && o->fresh_handles && curl_version_info(CURLVERSION_NOW)->version_num < 0x080100) {
     c->fresh = 1;
-    c->share = curl_share_init();
-    if (!c->share ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+    c->share = new_share();
+    if (!c->share) {
       zl_conn_free(c);
       return NULL;
     }
@@ -177,6 +342,10 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, c);
   SET(CURLOPT_ERRORBUFFER, c->errbuf);
+  SET(CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+  SET(CURLOPT_XFERINFODATA, c);
+  SET(CURLOPT_NOPROGRESS, 0L);
+  SET(CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
   SET(CURLOPT_SSL_VERIFYPEER, (o && o->insecure) ? 0L : 1L);
   SET(CURLOPT_SSL_VERIFYHOST, (o && o->insecure) ? 0L : 2L);
   /* libcurl looks the proxy variables up on every transfer; when none is
@@ -190,6 +359,24 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
     if (v && *v) proxied = 1;
   }
   if (!proxied) SET(CURLOPT_PROXY, "");
+  /* Loopback never goes through a proxy: a proxy would see the request,
+   * Authorization included, and plain http to loopback is allowed only
+   * because it never leaves the machine.  CURLOPT_NOPROXY replaces the
+   * environment's no_proxy, so that list is kept in front of ours. */
+  const char *envnp = getenv("no_proxy");
+  if (!envnp || !*envnp) envnp = getenv("NO_PROXY");
+  if (!envnp || !*envnp) {
+    SET(CURLOPT_NOPROXY, ZL_LOOPBACK_NOPROXY);
+  } else {
+    size_t need = strlen(envnp) + sizeof ZL_LOOPBACK_NOPROXY + 1;
+    char *np = malloc(need);   /* libcurl keeps its own copy */
+    if (!np) rc = CURLE_OUT_OF_MEMORY;
+    else {
+      snprintf(np, need, "%s,%s", envnp, ZL_LOOPBACK_NOPROXY);
+      SET(CURLOPT_NOPROXY, np);
+      free(np);
+    }
+  }
   if (c->share) SET(CURLOPT_SHARE, c->share);
   if (o && o->cainfo) SET(CURLOPT_CAINFO, o->cainfo);
   if (o && o->capath) SET(CURLOPT_CAPATH, o->capath);
@@ -198,8 +385,19 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   return c;
 }
 
+static void cut_inherited(zl_conn *c) {
+  zl_socks cut = {0};
+  for (int i = 0; i < c->nseen; i++)
+    if (same_sock(&c->seen[i])) (void)zl_socks_add(&cut, c->seen[i].fd);
+  zl_socks_orphan(&cut);
+  zl_socks_free(&cut);
+  c->nseen = 0;
+}
+
 void zl_conn_free(zl_conn *c) {
   if (!c) return;
+  idle_remove(c);
+  if (c->pid != getpid()) cut_inherited(c);   /* a child: no goodbye on the parent's connections */
   if (c->easy) curl_easy_cleanup(c->easy);
   if (c->share) curl_share_cleanup(c->share);   /* after every handle using it */
   free_headers(c);
@@ -277,6 +475,72 @@ static zl_kind fail(zl_response *r, zl_kind k, int code, const char *msg) {
   return k;
 }
 
+/* ---- fork: a child never shares its parent's connections ---------------- */
+
+/* Remembers the connection the last transfer used (its socket and both
+ * addresses), so a child after fork() can tell it from a reused number. */
+static void remember_socket(zl_conn *c) {
+  curl_socket_t sk = CURL_SOCKET_BAD;
+  if (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &sk) != CURLE_OK || sk == CURL_SOCKET_BAD)
+    return;
+  int k = 0;
+  while (k < c->nseen && c->seen[k].fd != (int)sk) k++;
+  long made = 1;
+  if (k < c->nseen && curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &made) == CURLE_OK && made == 0)
+    return;   /* a reused connection: already known */
+  if (k == c->nseen) {
+    if (c->nseen < (int)(sizeof c->seen / sizeof c->seen[0])) c->nseen++;
+    else k = 0;   /* the oldest goes: curl keeps few connections per handle */
+  }
+  struct seen_sock *e = &c->seen[k];
+  e->fd = (int)sk;
+  e->llen = sizeof e->local;
+  e->plen = sizeof e->peer;
+  if (getsockname(e->fd, (struct sockaddr *)&e->local, &e->llen) != 0 ||
+      getpeername(e->fd, (struct sockaddr *)&e->peer, &e->plen) != 0)
+    e->fd = -1;
+}
+
+static int same_sock(const struct seen_sock *e) {
+  struct sockaddr_storage l, p;
+  socklen_t ll = sizeof l, pl = sizeof p;
+  return e->fd >= 0 && getsockname(e->fd, (struct sockaddr *)&l, &ll) == 0 &&
+         getpeername(e->fd, (struct sockaddr *)&p, &pl) == 0 && ll == e->llen && pl == e->plen &&
+         memcmp(&l, &e->local, ll) == 0 && memcmp(&p, &e->peer, pl) == 0;
+}
+
+/* In a child after fork(): the handle's connections are its parent's.  Each
+ * one still open is cut off first (its descriptor now points at a dead local
+ * socket, so nothing libcurl does on the way out reaches the parent's
+ * peer), then the handle is replaced by a copy without connections (and the
+ * share by a new one).  Returns 0, or -1 when no memory was left. */
+static int after_fork(zl_conn *c) {
+  cut_inherited(c);
+  CURL *n = curl_easy_duphandle(c->easy);   /* options, not connections */
+  CURLSH *sh = NULL;
+  if (n && c->share) {
+    sh = curl_share_init();
+    if (!sh || curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+        curl_easy_setopt(n, CURLOPT_SHARE, sh) != CURLE_OK) {
+      if (sh) curl_share_cleanup(sh);
+      curl_easy_cleanup(n);
+      return -1;
+    }
+  }
+  if (!n) return -1;
+  curl_easy_cleanup(c->easy);
+  c->easy = n;
+  if (c->share) {
+    curl_share_cleanup(c->share);
+    c->share = sh;
+  }
+  c->used = 0;
+  c->pid = getpid();
+  return 0;
+}
+
 zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   r->status = 0;
   r->kind = ZL_OK;
@@ -289,12 +553,16 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   zl_buf_reset(&r->body);
   c->resp = r;
   c->seen_body = 0;
+  c->store_failed = 0;
   c->errbuf[0] = '\0';
+  if (abort_flag) return fail(r, ZL_CANCELLED, CURLE_ABORTED_BY_CALLBACK, "stopped before sending: nothing sent");
   if (!q->method || !q->url) return fail(r, ZL_ARGUMENT, 0, "method and url are required");
   if (!zl_header_safe(q->method, strlen(q->method)) || !zl_header_safe(q->url, strlen(q->url)))
     return fail(r, ZL_ARGUMENT, 0, "method or url holds CR, LF or NUL");
   if (q->basic && !zl_header_safe(q->basic, strlen(q->basic)))
     return fail(r, ZL_ARGUMENT, 0, "credentials hold CR, LF or NUL");
+  if (c->pid != getpid() && after_fork(c) != 0)
+    return fail(r, ZL_MEMORY, CURLE_OUT_OF_MEMORY, "out of memory");
   int hk = set_headers(c, q);
   if (hk == ZL_ARGUMENT) return fail(r, ZL_ARGUMENT, 0, "a header value holds CR, LF or NUL");
   if (hk == ZL_MEMORY) return fail(r, ZL_MEMORY, CURLE_OUT_OF_MEMORY, "out of memory");
@@ -365,6 +633,7 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
   r->status = status;
   c->resp = NULL;
+  remember_socket(c);
   long reqsize = 0;
   r->request_sent = curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &reqsize) == CURLE_OK
                     && reqsize > 0;
@@ -378,16 +647,41 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
   if (cc == CURLE_OK) { r->kind = ZL_OK; return ZL_OK; }
   /* our own cut of an oversized body: the status and the capped body stand */
   if (cc == CURLE_WRITE_ERROR && valid && r->body_truncated) { r->kind = ZL_OK; return ZL_OK; }
+  /* A reply this side cannot take - a header line over libcurl's limit
+   * (libcurl < 8.6 says CURLE_OUT_OF_MEMORY for it, later CURLE_TOO_LARGE),
+   * a body we could not store, memory running out mid-reply - is a failed
+   * attempt like a reset: kind transport, never a raised error. */
+  if (c->store_failed) {
+    if (!valid) r->status = 0;
+    return fail(r, ZL_TRANSPORT, cc, "the reply could not be stored (out of memory)");
+  }
+  if (cc == CURLE_OUT_OF_MEMORY) {
+    /* before a byte left, it is the request libcurl could not build: a
+     * header too large for it (a token of megabytes), or no memory */
+    char msg[sizeof r->message];
+    snprintf(msg, sizeof msg, "%s%s%.120s",
+             r->request_sent ? "the reply could not be taken (too large for libcurl, or out of memory)"
+                             : "the request could not be built (a header too large for libcurl, or out of memory)",
+             c->errbuf[0] ? ": " : "", c->errbuf);
+    if (!valid) r->status = 0;
+    return fail(r, ZL_TRANSPORT, cc, msg);
+  }
   const char *msg = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
-  zl_kind k = cc == CURLE_OPERATION_TIMEDOUT ? ZL_TIMEOUT
-            : cc == CURLE_OUT_OF_MEMORY     ? ZL_MEMORY
-                                            : ZL_TRANSPORT;
+  /* a reply the core cannot take (CURLE_OUT_OF_MEMORY included) is a
+   * transport failure of this attempt */
+  zl_kind k = cc == CURLE_OPERATION_TIMEDOUT   ? ZL_TIMEOUT
+            : cc == CURLE_ABORTED_BY_CALLBACK ? ZL_CANCELLED
+                                              : ZL_TRANSPORT;
+  if (k == ZL_CANCELLED) msg = "aborted in flight: the request may have reached the server";
   fail(r, k, cc, msg);
   return k;
 }
 
 zl_kind zl_conn_perform(zl_conn *c, const zl_request *q, zl_response *r) {
+  idle_remove(c);   /* in use: out of the pool */
   zl_kind k = zl_conn_prepare(c, q, r);
   if (k != ZL_OK) return k;
-  return zl_conn_finish(c, curl_easy_perform(c->easy), r);
+  k = zl_conn_finish(c, curl_easy_perform(c->easy), r);
+  idle_push(c);
+  return k;
 }

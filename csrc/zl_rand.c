@@ -11,6 +11,9 @@
 /* one generator per thread: no lock on the hot path */
 static __thread uint64_t s[4];
 static __thread int seeded;
+/* the process that seeded this thread's generator: a child after fork()
+ * reseeds, so it never draws its parent's boundaries and jitter */
+static __thread pid_t seeded_pid;
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -29,10 +32,11 @@ static void seed(void) {
   }
   if (!(s[0] | s[1] | s[2] | s[3])) s[0] = 1;
   seeded = 1;
+  seeded_pid = getpid();
 }
 
 uint64_t zl_rand64(void) {
-  if (!seeded) seed();
+  if (!seeded || seeded_pid != getpid()) seed();
   uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
   s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
   s[2] ^= t; s[3] = rotl(s[3], 45);

@@ -180,5 +180,6 @@ void zl_sleep(double seconds) {
   struct timespec ts;
   ts.tv_sec = (time_t)seconds;
   ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  /* a signal that asked for an abort (zl_abort_all) ends the wait */
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !zl_abort_requested()) {}
 }

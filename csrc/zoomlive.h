@@ -1,14 +1,22 @@
 /*
  * zoomlive.h - the public C API of zoomlive, for hosts that embed it.
  *
- * A host that embeds Lua opens the binding with luaopen_zoomlive_core and
- * uses the Lua API.  A host that wants the C core alone (the request engine
+ * A host that embeds Lua links libzoomlive (pkg-config zoomlive) and calls
+ * zoomlive_preload(L): `require "zoomlive"` then works with no file on disk.  A host that wants the C core alone (the request engine
  * and the multipart/form-data encoder) uses the zl_* functions below; they
  * need libcurl and nothing from Lua.
  *
- * Thread safety: one zl_conn belongs to one thread at a time.
- * Call curl_global_init() once before the first zl_conn_new() (the Lua
- * binding does this when it is loaded).
+ * Threads: one zl_conn, zl_driver or lua_State belongs to one thread at a
+ * time; different ones may run in different threads at once.  Loading the
+ * binding from several threads at once is safe (libcurl's global init runs
+ * once, under pthread_once).  A C host that uses zl_* without the binding
+ * calls curl_global_init() once before its first zl_conn_new() or
+ * zl_driver_new().
+ *
+ * fork(): a child that goes on using a zl_conn or zl_driver made before the
+ * fork never shares its parent's connections: the first call in the child
+ * cuts the inherited sockets off (without a word to the peer) and starts
+ * afresh; random numbers (multipart boundaries, jitter) are reseeded.
  */
 #ifndef ZOOMLIVE_H
 #define ZOOMLIVE_H
@@ -31,6 +39,14 @@ extern "C" {
 /* The Lua binding: package.preload or require "zoomlive.core" reaches it. */
 struct lua_State;
 ZOOMLIVE_API int luaopen_zoomlive_core(struct lua_State *L);
+/* libzoomlive only: puts the whole module - zoomlive, every zoomlive.* Lua
+ * module (bundled into the library) and zoomlive.core - into L's
+ * package.preload, replacing entries of those names, so `require "zoomlive"`
+ * needs no file at run time (lua-cjson is still required from the host's
+ * package.cpath).  Call it once per lua_State, after luaL_openlibs.
+ * Returns LUA_OK (0), or a Lua error status with the message pushed on L.
+ * The host's own Lua is the only Lua core: libzoomlive contains none. */
+ZOOMLIVE_API int zoomlive_preload(struct lua_State *L);
 
 /* ---- Growable byte buffer ------------------------------------------------ */
 typedef struct zl_buf {
@@ -39,7 +55,7 @@ typedef struct zl_buf {
   size_t cap;
 } zl_buf;
 
-void zl_buf_free(zl_buf *b);
+ZOOMLIVE_API void zl_buf_free(zl_buf *b);   /* NULL is fine */
 
 /* ---- multipart/form-data ------------------------------------------------- */
 typedef struct zl_field {
@@ -53,7 +69,7 @@ typedef struct zl_field {
  * (replacing its content), with a fresh random boundary that occurs in no
  * name or value.  boundary receives it, NUL-terminated.
  * Returns 0, or -1 on a bad name (EINVAL) or no memory (ENOMEM). */
-int zl_multipart_encode(const zl_field *fields, size_t n,
+ZOOMLIVE_API int zl_multipart_encode(const zl_field *fields, size_t n,
                         char boundary[ZL_BOUNDARY_LEN + 1], zl_buf *out);
 
 /* ---- Requests ------------------------------------------------------------ */
@@ -62,7 +78,8 @@ typedef enum zl_kind {
   ZL_TRANSPORT,      /* refused, DNS, TLS, reset, malformed reply */
   ZL_TIMEOUT,        /* the time bound ran out */
   ZL_ARGUMENT,       /* a request field was unusable (e.g. CR/LF in a header) */
-  ZL_MEMORY          /* out of memory */
+  ZL_MEMORY,         /* out of memory */
+  ZL_CANCELLED       /* zl_abort_all: refused before sending, or aborted in flight */
 } zl_kind;
 
 typedef struct zl_request {
@@ -98,10 +115,16 @@ typedef struct zl_response {
                                        may then have reached the server */
 } zl_response;
 
+/* Hosts that never go through a proxy (libcurl CURLOPT_NOPROXY syntax):
+ * loopback.  Every connection adds them to the environment's no_proxy. */
+#define ZL_USER_AGENT_MAX 500
+#define ZL_LOOPBACK_NOPROXY "localhost,127.0.0.0/8,::1"
+
 typedef struct zl_conn_options {
   long connect_timeout_ms;   /* default 10000 */
   long timeout_ms;           /* default 30000 */
-  const char *user_agent;    /* default "zoomlive/<v> libcurl/<v>" */
+  const char *user_agent;    /* default "zoomlive/<v> libcurl/<v>"; at most
+                                ZL_USER_AGENT_MAX bytes (longer: zl_conn_new fails) */
   const char *cainfo;        /* CA bundle file, or NULL */
   const char *capath;        /* CA directory, or NULL */
   int insecure;              /* 1 turns TLS verification off: never by default */
@@ -121,11 +144,90 @@ ZOOMLIVE_API void zl_conn_free(zl_conn *c);                       /* NULL is fin
 /* Performs one request and fills resp (which the caller zero-initialises
  * once and may reuse; free its body with zl_buf_free).  Returns resp->kind. */
 ZOOMLIVE_API zl_kind zl_conn_perform(zl_conn *c, const zl_request *req, zl_response *resp);
+/* After zl_conn_perform a connection object stays in a process-wide pool of
+ * at most ZL_IDLE_MAX objects that keep their connection open for the next
+ * request; past the cap, the one idle longest closes its connection (its
+ * easy handle is replaced: do not keep zl_conn_easy's result across
+ * zl_conn_perform calls).  zl_idle_count() is the pool's size. */
+#define ZL_IDLE_MAX 16
+ZOOMLIVE_API int zl_idle_count(void);
 /* The libcurl easy handle, for a host's multi interface.  zl_conn_prepare
  * sets it up for req; after the transfer ends, zl_conn_finish fills resp. */
 ZOOMLIVE_API void *zl_conn_easy(zl_conn *c);
 ZOOMLIVE_API zl_kind zl_conn_prepare(zl_conn *c, const zl_request *req, zl_response *resp);
 ZOOMLIVE_API zl_kind zl_conn_finish(zl_conn *c, int curl_code, zl_response *resp);
+
+/* ---- A driver that never blocks: curl's multi_socket interface ----------
+ * The host owns the event loop.  The driver tells it which sockets to watch
+ * and for what (zl_driver_changes), and when its timer is next due
+ * (zl_driver_timeout_ms); the host hands back readiness events
+ * (zl_driver_socket_action) and timer expiries (zl_driver_timeout_action),
+ * and takes the finished transfers (zl_driver_take), each with the id it
+ * chose at zl_driver_submit.  No call blocks; none calls back into the host.
+ *
+ *   after EVERY driver call (submit, cancel, an action): drain the changes,
+ *   apply them to the loop, re-arm the timer from zl_driver_timeout_ms, and
+ *   take the finished transfers.
+ *
+ * A socket the host was told to watch is not closed before the host has
+ * drained its ZL_WATCH_REMOVE: its number cannot come back as another socket
+ * while the host still watches it.  One driver belongs to one thread at a
+ * time.  After fork(), the first call in the child drops every connection
+ * inherited from the parent (its transfers end as transport failures) and
+ * starts afresh. */
+typedef struct zl_driver zl_driver;
+
+typedef struct zl_driver_options {
+  int concurrency;           /* transfers running at once, 1..1024 (0: 8); the
+                                others wait, in submission order */
+  zl_conn_options conn;      /* for every transfer's connection */
+} zl_driver_options;
+
+#define ZL_WATCH_IN     1    /* watch the socket for reading */
+#define ZL_WATCH_OUT    2    /* ... for writing (IN|OUT: both) */
+#define ZL_WATCH_REMOVE 4    /* stop watching it */
+typedef struct zl_watch { int fd; int what; } zl_watch;
+
+#define ZL_EV_IN  1          /* readable (or hung up) */
+#define ZL_EV_OUT 2          /* writable */
+#define ZL_EV_ERR 4          /* an error condition on the socket */
+
+/* NULL: no memory, or concurrency out of range (errno EINVAL). The strings
+ * in o->conn are copied. */
+ZOOMLIVE_API zl_driver *zl_driver_new(const zl_driver_options *o);
+/* Ends every transfer and frees everything; NULL is fine. */
+ZOOMLIVE_API void zl_driver_free(zl_driver *d);
+/* Queues a request (every string and the body are copied).  id is the
+ * caller's, unique among the transfers not yet taken.  A request the engine
+ * refuses (e.g. CR/LF in a header) is not an error here: it finishes at once
+ * with kind ZL_ARGUMENT.  Returns 0, or -1 with errno EEXIST (id in use),
+ * ENOMEM or EINVAL (q or its method/url missing). */
+ZOOMLIVE_API int zl_driver_submit(zl_driver *d, const zl_request *q, uint64_t id);
+/* Ends transfer id wherever it is (waiting, running, finished but not
+ * taken); it is never reported.  Returns 1 when request bytes may already
+ * have left (a connection was ready to send), 0 when surely not, -1 when
+ * there is no such transfer (errno ENOENT). */
+ZOOMLIVE_API int zl_driver_cancel(zl_driver *d, uint64_t id);
+/* fd is ready for ev (ZL_EV_* bits).  Returns 0, or -1 on a libcurl multi
+ * error (the message in zl_driver_error). */
+ZOOMLIVE_API int zl_driver_socket_action(zl_driver *d, int fd, int ev);
+/* The timer is due. Returns 0 or -1 like zl_driver_socket_action. */
+ZOOMLIVE_API int zl_driver_timeout_action(zl_driver *d);
+/* Moves up to max pending socket-watch changes into out, oldest first;
+ * returns how many.  Apply them in order.  With max 0 (out may be NULL)
+ * it only counts the pending changes. */
+ZOOMLIVE_API size_t zl_driver_changes(zl_driver *d, zl_watch *out, size_t max);
+/* Milliseconds until the timer is due: -1 none, 0 due now. */
+ZOOMLIVE_API long zl_driver_timeout_ms(zl_driver *d);
+/* The oldest finished transfer: its id, whether request bytes may have left
+ * (*sent, may be NULL) and its response, moved into *resp (whose old body
+ * is freed first: zero-initialise it once; free it with zl_buf_free).
+ * Returns 1, or 0 when none is finished. */
+ZOOMLIVE_API int zl_driver_take(zl_driver *d, uint64_t *id, zl_response *resp, int *sent);
+/* Transfers waiting for a slot, running, and finished but not taken. */
+ZOOMLIVE_API void zl_driver_counts(zl_driver *d, size_t *waiting, size_t *running, size_t *done);
+/* The last libcurl multi error, or "". */
+ZOOMLIVE_API const char *zl_driver_error(zl_driver *d);
 
 /* ---- Timing of retries --------------------------------------------------- */
 /* Parses a Retry-After value in any of its forms: delta-seconds, an HTTP-date

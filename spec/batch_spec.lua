@@ -182,6 +182,44 @@ describe("client:update_many", function()
     assert.are.equal(20, #results)
   end)
 
+  it("calls on_result once per item, as each finishes, with its final result", function()
+    local list = ids(12)
+    local items = {}
+    for i, id in ipairs(list) do items[i] = { id, "stop" } end
+    items[5] = { "bad", "stop" }
+    local seen, order, sent_at_first = {}, {}, nil
+    local results = c:update_many(items, {
+      concurrency = 3,
+      on_result = function(i, r)
+        assert.is_nil(seen[i])
+        seen[i] = r
+        order[#order + 1] = i
+        -- the first real result comes before the batch has sent everything
+        if i ~= 5 and not sent_at_first then sent_at_first = #api_log(sim) end
+      end,
+    })
+    assert.are.equal(12, #order)
+    for i = 1, 12 do assert.are.equal(results[i], seen[i]) end
+    assert.are.equal(5, order[1])                      -- a bad item is final at once
+    assert.are.equal("argument", seen[5].err.kind)
+    assert.is_true(sent_at_first < 11, "on_result waited for the whole batch")
+  end)
+
+  it("aborts cleanly when on_result raises", function()
+    local list = ids(30)
+    local items = {}
+    for i, id in ipairs(list) do items[i] = { id, "stop" } end
+    local n = 0
+    local results, summary = c:update_many(items, {
+      concurrency = 2,
+      on_result = function() n = n + 1; if n == 3 then error("stop here") end end,
+    })
+    assert.are.equal(30, #results)
+    assert.matches("on_result raised: .*stop here", summary.aborted)
+    assert.is_true(summary.by_kind.aborted > 0)
+    assert.are.equal(30, summary.ok + summary.by_kind.aborted)
+  end)
+
   it("aborts cleanly when on_progress raises: what finished, plus errors for the rest", function()
     local list = ids(40)
     local items = {}

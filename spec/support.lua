@@ -31,4 +31,78 @@ function M.last_request(sim)
   return log[#log], #log
 end
 
+-- A canned loopback server: a child lua5.4 (luasocket) that answers the
+-- bytes `resp` to each of `count` connections and logs what it read.
+local CANNED = [==[
+local socket = require "socket"
+local resp_file, log_file, count = arg[1], arg[2], tonumber(arg[3])
+local f = assert(io.open(resp_file, "rb")); local resp = f:read("a"); f:close()
+local srv = assert(socket.bind("127.0.0.1", 0))
+local _, port = srv:getsockname()
+io.stdout:write(port, "\n"); io.stdout:flush()
+srv:settimeout(30)
+for _ = 1, count do
+  local c = srv:accept()
+  if not c then break end
+  c:settimeout(10)
+  local lines, len = {}, 0
+  while true do
+    local l = c:receive("*l")
+    if not l or l == "" then break end
+    lines[#lines + 1] = l
+    local n = l:lower():match("^content%-length:%s*(%d+)")
+    if n then len = tonumber(n) end
+  end
+  local body = len > 0 and (c:receive(len) or "") or ""
+  local lf = io.open(log_file, "ab")
+  lf:write(table.concat(lines, "\n"), "\n\n", body, "\n=====\n")
+  lf:close()
+  c:send(resp)
+  c:close()
+end
+]==]
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Starts a server answering `resp` to `count` connections; returns
+-- { url =, port =, log = function() -> text, stop = function() }.
+function M.canned_server(resp, count)
+  local lua = os.getenv("ZOOMLIVE_LUA") or "lua5.4"
+  local script, rfile, lfile = os.tmpname(), os.tmpname(), os.tmpname()
+  write_file(script, CANNED)
+  write_file(rfile, resp)
+  write_file(lfile, "")
+  local p = assert(io.popen(("sh -c 'echo $$; exec \"$0\" \"$@\"' %s %s %s %s %d"):format(
+    M.shq(lua), M.shq(script), M.shq(rfile), M.shq(lfile), count or 1), "r"))
+  local pid = p:read("l")
+  local port = p:read("l")
+  assert(pid and port and port:match("^%d+$"), "canned server did not start")
+  local s = { url = "http://127.0.0.1:" .. port, port = tonumber(port) }
+  function s.log() return read_file(lfile) end
+  function s.stop()
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    p:close()
+    os.remove(script); os.remove(rfile); os.remove(lfile)
+  end
+  return s
+end
+
+--- An HTTP/1.1 reply with a JSON body and Connection: close.
+function M.json_reply(status, body, extra)
+  return ("HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%sConnection: close\r\n\r\n%s")
+    :format(status, #body, extra or "", body)
+end
+
 return M

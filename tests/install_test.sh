@@ -27,6 +27,8 @@ case "$how" in
     cli="$tmp/prefix/bin/zoomlive"
     test -f "$tmp/prefix/include/zoomlive.h"
     test -x "$tmp/prefix/bin/zoomlive-sim"
+    test -f "$tmp/prefix/share/man/man1/zoomlive.1"
+    test -f "$tmp/prefix/share/bash-completion/completions/zoomlive"
     ;;
   *) echo "usage: $0 luarocks|cmake BUILD_DIR" >&2; exit 2 ;;
 esac

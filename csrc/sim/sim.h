@@ -35,6 +35,8 @@ typedef struct sim_config {
   const char **tokens;
   int ntokens;
   const char *client_id, *client_secret, *account_id;
+  unsigned max_connections;     /* asked for (--max-connections) */
+  unsigned connection_timeout;  /* seconds of inactivity before a connection is closed */
   /* mutable through POST /_sim/config; restored by POST /_sim/reset */
   double qps;
   long daily;
@@ -42,6 +44,7 @@ typedef struct sim_config {
   double token_ttl;
   bool invalidate_old_tokens;
   double start_cooldown;
+  bool json_only;               /* /v2 writes whose body is not a JSON object: 400/300 */
   char webhook_url[512];     /* POST live-stream events here; "" = none */
   char webhook_secret[256];  /* signs them (x-zm-signature) */
   double webhook_delay;      /* seconds of sim time between a start/stop and its event */
@@ -131,6 +134,7 @@ const sim_part *sim_req_part(const sim_req *q, const char *name, int *count);
 int sim_http_start(void);  /* returns 0 on success */
 void sim_http_stop(void);
 int sim_http_port(void);
+unsigned sim_http_max_connections(void); /* in force: --max-connections, fitted to RLIMIT_NOFILE */
 
 /* ---- state (sim_state.c) ------------------------------------------------ */
 typedef enum { SIM_MEETING = 0, SIM_WEBINAR = 1 } sim_kind;

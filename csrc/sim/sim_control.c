@@ -35,6 +35,7 @@ static cJSON *config_json(void)
   cJSON_AddBoolToObject(o, "invalidate_old_tokens", sim_cfg.invalidate_old_tokens);
   cJSON_AddNumberToObject(o, "start_cooldown", sim_cfg.start_cooldown);
   cJSON_AddBoolToObject(o, "any_meeting", sim_cfg.any_meeting);
+  cJSON_AddBoolToObject(o, "json_only", sim_cfg.json_only);
   cJSON_AddStringToObject(o, "account_id", sim_cfg.account_id);
   cJSON_AddStringToObject(o, "api_url", sim_cfg.api_url);
   cJSON_AddStringToObject(o, "webhook_url", sim_cfg.webhook_url);
@@ -62,6 +63,8 @@ static void post_config(const cJSON *b, sim_resp *r)
       c.invalidate_old_tokens = cJSON_IsTrue(it);
     else if (strcmp(k, "any_meeting") == 0 && cJSON_IsBool(it))
       c.any_meeting = cJSON_IsTrue(it);
+    else if (strcmp(k, "json_only") == 0 && cJSON_IsBool(it))
+      c.json_only = cJSON_IsTrue(it);
     else if (strcmp(k, "webhook_delay") == 0 && num && it->valuedouble <= 86400)
       c.webhook_delay = it->valuedouble;
     else if (strcmp(k, "webhook_retries") == 0 && num && it->valuedouble <= 10 &&
@@ -194,6 +197,8 @@ void sim_control_handle(sim_req *q, sim_resp *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", "ok");
     cJSON_AddNumberToObject(o, "port", sim_http_port());
+    cJSON_AddNumberToObject(o, "max_connections", sim_http_max_connections());
+    cJSON_AddNumberToObject(o, "connection_timeout", sim_boot.connection_timeout);
     sim_resp_json(r, 200, o);
     return;
   }

@@ -3,6 +3,8 @@
  * execution and response sending. */
 #include "sim.h"
 
+#include <sys/resource.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -610,6 +612,7 @@ static char *slurp(const char *path)
 }
 
 static char *tls_cert_pem, *tls_key_pem;
+static unsigned max_connections;
 
 int sim_http_start(void)
 {
@@ -655,11 +658,32 @@ int sim_http_start(void)
     {MHD_OPTION_END, 0, NULL},
   };
   struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+  /* The connection limit must fit the open-file limit: past it, accept()
+   * fails with EMFILE and every new connection - the health check's too -
+   * waits in the backlog instead of being served or refused.  The soft limit
+   * is raised toward the hard one; what still does not fit lowers the
+   * connection limit (32 descriptors stay for the process itself). */
+  unsigned limit = sim_cfg.max_connections;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rlim_t want = (rlim_t)limit + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+      rlim_t to = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) ? want : rl.rlim_max;
+      struct rlimit nr = {to, rl.rlim_max};
+      if (setrlimit(RLIMIT_NOFILE, &nr) == 0) rl.rlim_cur = to;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)limit + 32)
+      limit = rl.rlim_cur > 40 ? (unsigned)(rl.rlim_cur - 32) : 8;
+  }
+  max_connections = limit;
+  if (limit != sim_cfg.max_connections)
+    fprintf(stderr, "zoomlive-sim: serving at most %u connections (open-file limit %llu)\n", limit,
+            (unsigned long long)rl.rlim_cur);
   daemon_handle = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, NULL,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+      MHD_OPTION_CONNECTION_LIMIT, limit,
+      MHD_OPTION_CONNECTION_TIMEOUT, sim_cfg.connection_timeout,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
       MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -681,6 +705,7 @@ int sim_http_start(void)
 }
 
 int sim_http_port(void) { return atomic_load(&bound_port); }
+unsigned sim_http_max_connections(void) { return max_connections; }
 
 void sim_http_stop(void)
 {

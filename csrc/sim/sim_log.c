@@ -2,6 +2,7 @@
  * one per /v2 or /oauth request, with secrets masked and captures bounded. */
 #include "sim.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,32 +12,101 @@ static atomic_uint_fast64_t next_seq = 1;
 
 uint64_t sim_log_next_seq(void) { return atomic_fetch_add(&next_seq, 1); }
 
-/* Copy at most SIM_LOG_VALUE_CAP bytes, replacing bytes that are not valid
- * UTF-8 by '?' so the log always stays valid JSON. */
+/* Length of the valid UTF-8 sequence at u (strict: no overlong forms, no
+ * surrogates, nothing past U+10FFFF, no NUL), or 0. */
+static size_t utf8_seq(const unsigned char *u, size_t left)
+{
+  unsigned c = u[0];
+  if (c == 0) return 0;
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;   /* no surrogates */
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;   /* nothing past U+10FFFF */
+  } else return 0;
+  if (left < n) return 0;
+  if (u[1] < lo || u[1] > hi) return 0;
+  for (size_t k = 2; k < n; k++)
+    if ((u[k] & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+static bool utf8_valid(const char *s, size_t len)
+{
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < len;) {
+    size_t n = utf8_seq(u + i, len - i);
+    if (!n) return false;
+    i += n;
+  }
+  return true;
+}
+
+/* A copy of at most cap bytes of s in which every byte that is not part of
+ * valid UTF-8 (NUL included) is written as the text \xNN, so the log stays
+ * valid JSON and still shows what was sent.  NULL on no memory. */
+static char *escape_text(const char *s, size_t len, size_t cap)
+{
+  if (len > cap) len = cap;
+  char *t = malloc(len * 4 + 1);
+  if (!t) return NULL;
+  const unsigned char *u = (const unsigned char *)s;
+  size_t o = 0;
+  for (size_t i = 0; i < len;) {
+    size_t n = utf8_seq(u + i, len - i);
+    if (n) {
+      memcpy(t + o, s + i, n);
+      o += n;
+      i += n;
+    } else {
+      o += (size_t)snprintf(t + o, 5, "\\x%02X", u[i]);
+      i++;
+    }
+  }
+  t[o] = '\0';
+  return t;
+}
+
+/* Copy at most SIM_LOG_VALUE_CAP bytes, invalid bytes escaped. */
 static cJSON *text_item(const char *s, size_t len)
 {
   if (!s) return cJSON_CreateString("");
-  if (len > SIM_LOG_VALUE_CAP) len = SIM_LOG_VALUE_CAP;
-  char *t = malloc(len + 1);
+  char *t = escape_text(s, len, SIM_LOG_VALUE_CAP);
   if (!t) return cJSON_CreateString("");
-  size_t i = 0;
-  const unsigned char *u = (const unsigned char *)s;
-  while (i < len) {
-    unsigned c = u[i];
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= len && c != 0;
-    for (size_t k = 1; ok && k < n; k++) ok = (u[i + k] & 0xc0) == 0x80;
-    if (ok) {
-      memcpy(t + i, s + i, n);
-      i += n;
-    } else {
-      t[i++] = '?';
-    }
-  }
-  t[len] = '\0';
   cJSON *item = cJSON_CreateString(t);
   free(t);
   return item;
+}
+
+/* Every key and string of a log entry made valid UTF-8 (headers, query
+ * values and parsed JSON bodies come in with whatever bytes were sent). */
+static void clean_tree(cJSON *it)
+{
+  for (; it; it = it->next) {
+    if (it->string && !(it->type & cJSON_StringIsConst) && !utf8_valid(it->string, strlen(it->string))) {
+      char *k = escape_text(it->string, strlen(it->string), SIM_LOG_VALUE_CAP);
+      if (k) {
+        free(it->string);
+        it->string = k;
+      }
+    }
+    if (cJSON_IsString(it) && it->valuestring &&
+        !utf8_valid(it->valuestring, strlen(it->valuestring))) {
+      char *v = escape_text(it->valuestring, strlen(it->valuestring), SIM_LOG_VALUE_CAP);
+      if (v) {
+        free(it->valuestring);
+        it->valuestring = v;
+      }
+    }
+    if (it->child) clean_tree(it->child);
+  }
 }
 
 static cJSON *settings_value(const sim_part *p)
@@ -50,7 +120,7 @@ void sim_log_record(const sim_req *q, unsigned status, const char *fault)
   cJSON *e = cJSON_CreateObject();
   if (!e) return;
   cJSON_AddNumberToObject(e, "seq", (double)q->seq);
-  cJSON_AddStringToObject(e, "method", q->method);
+  cJSON_AddItemToObject(e, "method", text_item(q->method, strlen(q->method)));
   cJSON_AddItemToObject(e, "path", text_item(q->path, strlen(q->path)));
   cJSON_AddItemToObject(e, "query", cJSON_Duplicate(q->query, 1));
   cJSON_AddItemToObject(e, "headers", cJSON_Duplicate(q->headers, 1));
@@ -99,6 +169,7 @@ void sim_log_record(const sim_req *q, unsigned status, const char *fault)
   cJSON_AddNumberToObject(e, "time", q->t_start);
   cJSON_AddStringToObject(e, "time_iso", iso);
 
+  clean_tree(e->child);
   sim_lock();
   size_t slot = (ring_head + ring_len) % SIM_LOG_CAP;
   if (ring_len == SIM_LOG_CAP) {

@@ -40,6 +40,9 @@ static const char usage[] =
   "  --tls-cert FILE          serve HTTPS with this PEM certificate ...\n"
   "  --tls-key FILE           ... and this PEM private key\n"
   "  --verbose                log requests to stderr\n"
+  "  --max-connections N      connections served at once (default 1024; lowered to fit\n"
+  "                           the open-file limit, RLIMIT_NOFILE minus 32); more are refused\n"
+  "  --connection-timeout S   close a connection idle for S seconds (default 60)\n"
   "State:\n"
   "  --fixtures FILE          JSON fixtures (meetings, webinars, generated ranges)\n"
   "  --any-meeting            every well-formed meeting id exists (configured, started)\n"
@@ -56,6 +59,8 @@ static const char usage[] =
   "  --daily N                requests per UTC day (default 6000; 0 off)\n"
   "  --start-cooldown SECONDS minimum gap between starts of one stream (default 30; 0 off)\n"
   "  --no-ratelimit-headers   429s carry no Retry-After / X-RateLimit-* headers\n"
+  "Bodies:\n"
+  "  --json-only              /v2 writes whose body is not a JSON object get 400, code 300\n"
   "Webhooks (signed live-stream events, as Zoom sends them):\n"
   "  --webhook-url URL        POST meeting/webinar.live_streaming_started/stopped events to URL\n"
   "  --webhook-secret S       the app's secret token that signs them (x-zm-signature)\n"
@@ -109,6 +114,7 @@ enum {
   O_CLIENT_ID, O_CLIENT_SECRET, O_ACCOUNT_ID, O_TOKEN_TTL, O_INVALIDATE, O_API_URL, O_QPS,
   O_DAILY, O_COOLDOWN, O_NO_RL_HEADERS, O_LATENCY, O_FAIL_STATUS, O_RESET, O_HANG, O_TRUNCATE,
   O_MALFORMED, O_HUGE, O_FAIL_COUNT, O_FAIL_RATE, O_FAIL_PATH, O_FAULT, O_SEED, O_HELP, O_VERSION,
+  O_MAX_CONN, O_CONN_TIMEOUT, O_JSON_ONLY,
   O_WEBHOOK_URL, O_WEBHOOK_SECRET, O_WEBHOOK_DELAY, O_WEBHOOK_RETRIES, O_WEBHOOK_RETRY_DELAY
 };
 
@@ -143,6 +149,9 @@ static const struct option longopts[] = {
   {"fail-path", required_argument, 0, O_FAIL_PATH},
   {"fault", required_argument, 0, O_FAULT},
   {"seed", required_argument, 0, O_SEED},
+  {"max-connections", required_argument, 0, O_MAX_CONN},
+  {"connection-timeout", required_argument, 0, O_CONN_TIMEOUT},
+  {"json-only", no_argument, 0, O_JSON_ONLY},
   {"webhook-url", required_argument, 0, O_WEBHOOK_URL},
   {"webhook-secret", required_argument, 0, O_WEBHOOK_SECRET},
   {"webhook-delay", required_argument, 0, O_WEBHOOK_DELAY},
@@ -170,6 +179,8 @@ static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
   c->start_cooldown = 30;
   c->webhook_retry_delay = 300;
   c->ratelimit_headers = true;
+  c->max_connections = 1024;
+  c->connection_timeout = 60;
   token_list = calloc((size_t)argc + 1, sizeof *token_list);
   boot_fault_list = cJSON_CreateArray();
   cJSON *cli_fault = cJSON_CreateObject();
@@ -250,6 +261,11 @@ static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
       *seed = (uint64_t)num_arg("--seed", optarg, 0, 1.8e19);
       *seeded = true;
       break;
+    case O_MAX_CONN: c->max_connections = (unsigned)num_arg("--max-connections", optarg, 1, 65536); break;
+    case O_CONN_TIMEOUT:
+      c->connection_timeout = (unsigned)num_arg("--connection-timeout", optarg, 1, 86400);
+      break;
+    case O_JSON_ONLY: c->json_only = true; break;
     case O_WEBHOOK_URL:
       if (strlen(optarg) >= sizeof c->webhook_url) die_usage("--webhook-url: too long");
       if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))

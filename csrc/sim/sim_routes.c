@@ -101,6 +101,15 @@ static void apply_settings(sim_entity *e, const cJSON *set)
 /* Checks common to every PATCH body: returns false with r filled. */
 static bool body_acceptable(const sim_req *q, sim_resp *r, bool allow_form)
 {
+  /* --json-only (inference): Zoom's error catalogue answers a body that is
+   * not JSON with 400, code 300; its collection sends JSON for every write */
+  sim_lock();
+  bool json_only = sim_cfg.json_only;
+  sim_unlock();
+  if (json_only && q->kind != SIM_BODY_JSON) {
+    sim_resp_error(r, 400, 300, "Request Body should be a valid JSON object.");
+    return false;
+  }
   if (q->body_total > 0 && !q->content_type) {
     sim_resp_error(r, 415, 415, "Missing Content-Type: send %s.",
                    allow_form ? "multipart/form-data or application/json" : "application/json");

@@ -29,15 +29,16 @@
 -- into Zoom's 30-s start rule: the start rule's 429 (or 400/4400, the
 -- stream already live) then ends the call with outcome_unknown.
 local errors = require "zoomlive.errors"
+local validate = require "zoomlive.validate"
 
-local type, tonumber, tointeger = type, tonumber, math.tointeger
+local type, tonumber = type, tonumber
 local min, max = math.min, math.max
 
 local M = {}
 
 M.START_WAIT = 30   -- Zoom: "retry making a new request after 30 seconds"
 M.MIN_429_WAIT = 1  -- a 429 is never retried at once (the per-second window)
-M.MESSAGE_MAX = 300 -- characters of server text an error keeps
+M.MESSAGE_MAX = errors.MESSAGE_MAX -- characters of server text an error keeps
 
 local REASONS = {
   [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden",
@@ -47,12 +48,11 @@ local REASONS = {
   [502] = "Bad Gateway", [503] = "Service Unavailable", [504] = "Gateway Timeout",
 }
 
---- Server text made safe to show: control characters become spaces, and
--- at most M.MESSAGE_MAX characters are kept.
+--- Server text made safe to show (zoomlive.errors.text): control
+-- characters become spaces, bytes that are not UTF-8 "?", and at most
+-- M.MESSAGE_MAX characters are kept.
 local function clean(s)
-  if s:find("[%c\127]") then s = s:gsub("[%c\127]+", " ") end
-  if #s > M.MESSAGE_MAX then s = s:sub(1, M.MESSAGE_MAX) .. "..." end
-  return s
+  return errors.text(s, M.MESSAGE_MAX)
 end
 M.clean = clean
 
@@ -75,12 +75,13 @@ local function http_error(r, decode_json)
     local ok, doc = pcall(decode_json, body)
     if ok and type(doc) == "table" then
       local code = doc.code
-      if type(code) == "number" then e.code = tointeger(code) or code end
+      -- Zoom's codes are integers; a float from JSON is taken only when exact
+      if type(code) == "number" then e.code = validate.integer(code, "code") end
       local msg = doc.message
       if type(msg) ~= "string" then msg = doc.reason end    -- OAuth: {reason, error}
       if type(msg) ~= "string" then msg = doc.error end
       if type(msg) == "string" then e.message = clean(msg) end
-      if type(doc.errors) == "table" then e.errors = doc.errors end
+      if type(doc.errors) == "table" then e.errors = errors.details(doc.errors) end
     end
   end
   if not e.message then
@@ -236,7 +237,11 @@ function M.final(_, st, status, err)
   err.attempts = st.attempts
   if st.outcome_unknown then
     err.outcome_unknown = true
-    err.message = (err.message or "") .. " (an earlier attempt's answer was lost: it may have been applied)"
+    local msg = err.message or ""
+    if not msg:find("may have", 1, true) then
+      -- said once: a message that already says so (a cancel in flight) is kept
+      err.message = msg .. " (a request whose answer was lost may have been applied)"
+    end
   end
   return "fail", status, err
 end

@@ -12,6 +12,7 @@
 local cjson = require "cjson"
 local errors = require "zoomlive.errors"
 local request = require "zoomlive.request"
+local validate = require "zoomlive.validate"
 
 local M = {}
 
@@ -139,8 +140,16 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
       return nil, fail("malformed token response (no access_token)", { status = r.status,
         tracking_id = r.tracking_id })
     end
-    local ttl = tonumber(doc.expires_in)
-    if not ttl or ttl ~= ttl or ttl <= 0 or ttl == math.huge then ttl = 3599 end
+    -- a number from decoded JSON: finite, from 1 s to 31 days (1e300 or -5
+    -- would make a token live for ever or never)
+    local ttl = 3599
+    if doc.expires_in ~= nil then
+      ttl = validate.finite(tonumber(doc.expires_in) or 0 / 0, "expires_in", 1, 31 * 86400)
+      if not ttl then
+        return nil, fail("malformed token response (expires_in is not a number of seconds from 1 to 2678400)",
+          { status = r.status, tracking_id = r.tracking_id })
+      end
+    end
     ttl_seen = ttl
     token = doc.access_token
     expires = now() + ttl - math.min(margin, ttl / 2)
@@ -169,7 +178,10 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
       return false
     end
     local ttl = tonumber(e.ttl) or 0
-    return cfg.time() < e.expires_at - math.min(margin, ttl / 2)
+    local left = e.expires_at - cfg.time()
+    -- a token lives at most 31 days (as a fetched one may): a store entry
+    -- claiming more is not believed
+    return left > math.min(margin, ttl / 2) and left <= 31 * 86400
   end
 
   local function adopt(e)
@@ -222,7 +234,9 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
     local ok, t, e, r = pcall(store and shared or remote, tr)
     fetching = false
     if not ok then error(t, 0) end           -- the flag is clear: the client lives on
-    last_err, last_resp = e, r
+    -- a fetch its own call's scheduler stopped (cancelled) is no outcome
+    -- to share: the calls waiting for it fetch again
+    last_err, last_resp = e, (r and not r.final) and r or nil
     return t, e, r
   end
 
@@ -247,7 +261,9 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
           if stop then return nil, nil, stop end
         until not fetching or gen ~= mine
         if token and now() < expires then return token end
-        if not fetching and gen == mine then return nil, copy(last_err), last_resp end
+        if not fetching and gen == mine and (last_err or last_resp) then
+          return nil, copy(last_err), last_resp
+        end
       end
     end,
     renew = function(stale)
@@ -263,11 +279,12 @@ end
 
 --- Builds the credential source for a client from its options and env.
 -- cfg: { now = monotonic seconds fn, time = Unix seconds fn,
---        timeout = fn -> seconds (of a token fetch), check_url = fn(url) -> url|nil }
+--        timeout = fn -> seconds (of a token fetch), check_url = fn(url) -> url|nil,
+--        oauth_url = the token endpoint (the option or $ZOOM_OAUTH_URL, checked by
+--        the client with zoomlive.url) | nil for Zoom's }
 function M.from(opts, getenv, cfg)
   local margin = opts.refresh_margin or 60
-  local oauth_url = opts.oauth_url or getenv("ZOOM_OAUTH_URL")
-  if oauth_url == nil or oauth_url == "" then oauth_url = M.DEFAULT_OAUTH_URL end
+  local oauth_url = cfg.oauth_url or M.DEFAULT_OAUTH_URL
   local t = opts.token
   if t ~= nil then
     if type(t) == "function" then return provider(t, margin, cfg.time) end

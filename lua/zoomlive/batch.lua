@@ -38,7 +38,8 @@ M.MAX_CONCURRENCY = 256
 -- with the poll's millisecond granularity without drifting; never more.
 local PACE_SLACK = 0.1
 
-local OPTIONS = { concurrency = true, rate = true, on_progress = true, deadline = true, webinar = true }
+local OPTIONS = { concurrency = true, rate = true, on_progress = true, on_result = true,
+  deadline = true, webinar = true }
 local ITEM_KEYS = { id = true, action = true, settings = true, webinar = true,
   [1] = true, [2] = true, [3] = true }
 
@@ -107,8 +108,10 @@ local function check_opts(self, items, opts)
   if rate ~= nil and (type(rate) ~= "number" or rate ~= rate or rate <= 0 or rate == huge) then
     error(FNAME .. ": option 'rate' must be a positive number of requests per second", 4)
   end
-  if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
-    error(FNAME .. ": option 'on_progress' must be a function", 4)
+  for _, k in ipairs({ "on_progress", "on_result" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "function" then
+      error(FNAME .. ": option '" .. k .. "' must be a function", 4)
+    end
   end
   local dl = opts.deadline
   if dl ~= nil and (type(dl) ~= "number" or dl ~= dl or dl <= 0 or dl == huge) then
@@ -117,7 +120,7 @@ local function check_opts(self, items, opts)
   if opts.webinar ~= nil and type(opts.webinar) ~= "boolean" then
     error(FNAME .. ": option 'webinar' must be a boolean", 4)
   end
-  return tointeger(conc), rate, opts.on_progress, dl, opts.webinar or false
+  return tointeger(conc), rate, opts.on_progress, dl, opts.webinar or false, opts.on_result
 end
 
 -- what an item's coroutine yields: the pipeline's transport, run by the batch
@@ -127,7 +130,10 @@ local function sleep(s) return yield(SLEEP, s) end
 
 --- client:update_many(items, opts) -> results, summary
 function M.update_many(self, items, opts)
-  local conc, rate, on_progress, batch_deadline, webinar = check_opts(self, items, opts)
+  local conc, rate, on_progress, batch_deadline, webinar, on_result = check_opts(self, items, opts)
+  -- a client with `loop`: called from a coroutine the loop runs
+  local lp = self._loop
+  if lp then lp:check_waiter(FNAME, 3) end
   local now = self._now
   local t_batch = now()
   local total = #items
@@ -143,11 +149,17 @@ function M.update_many(self, items, opts)
   local by_slot = {}              -- slot -> item
   local inflight = 0
 
+  local result_raised        -- what on_result raised, if it did: the batch then ends
   local function finish(i, status, err, info)
-    results[i] = { status = status, err = err, info = info }
+    local r = { status = status, err = err, info = info }
+    results[i] = r
     cos[i] = nil
     done = done + 1
     if err == nil then ok_count = ok_count + 1 end
+    if on_result and not result_raised then
+      local okr, rerr = pcall(on_result, i, r)
+      if not okr then result_raised = tostring(rerr) end
+    end
   end
 
   -- runs item i's coroutine until its next send or sleep, or its end
@@ -195,7 +207,9 @@ function M.update_many(self, items, opts)
 
   if valid > 0 then
     local co = self._conn_opts
-    local m <close> = core.multi {
+    -- core.multi, or (a client with `loop`) the same interface over the
+    -- client's driver on the host's loop: m:wait yields to the loop
+    local m <close> = lp and lp:engine() or core.multi {
       concurrency = min(conc, valid), timeout = self._timeout,
       connect_timeout = self._connect_timeout, user_agent = co.user_agent,
       cainfo = co.cainfo, capath = co.capath, insecure = self.insecure,
@@ -246,6 +260,13 @@ function M.update_many(self, items, opts)
     local last_progress = -1
     while done < total do
       local t = now()
+      if m.stop_reason then   -- the loop's call handle was cancelled
+        stop_all("cancelled", function(where)
+          return format("batch cancelled (this item %s)%s", where,
+            where == "in flight" and ": the request may have reached Zoom" or "")
+        end)
+        break
+      end
       if t >= batch_end then
         stop_all("timeout", function(where)
           return format("batch deadline of %g s reached (%s)", batch_deadline, where)
@@ -311,17 +332,19 @@ function M.update_many(self, items, opts)
           step(i, r)
         end
       end
-      if on_progress and done ~= last_progress then
+      -- a callback that raised ends the batch: the rest is aborted
+      if not result_raised and on_progress and done ~= last_progress then
         last_progress = done
         local okp, perr = pcall(on_progress, done, total)
-        if not okp then
-          aborted = "on_progress raised: " .. tostring(perr)
-          stop_all("aborted", function(where)
-            return format("batch aborted (%s) with this item %s%s", aborted, where,
-              where == "in flight" and ": its outcome is unknown" or "")
-          end)
-          break
-        end
+        if not okp then aborted = "on_progress raised: " .. tostring(perr) end
+      end
+      if result_raised then aborted = "on_result raised: " .. result_raised end
+      if aborted then
+        stop_all("aborted", function(where)
+          return format("batch aborted (%s) with this item %s%s", aborted, where,
+            where == "in flight" and ": its outcome is unknown" or "")
+        end)
+        break
       end
     end
   end

@@ -2,23 +2,42 @@
 -- in-process.
 --
 --   local cli = require "zoomlive.cli"
---   local code = cli.main({ "start", "68423085" }, {
+--   local code, signal = cli.main({ "start", "68423085" }, {
 --     stdout = io.stdout, stderr = io.stderr, stdin = io.stdin,
 --     isatty = false,            -- or true, or { stdin=, stdout=, stderr= },
 --                                -- or function(name) -> bool
 --     getenv = os.getenv,
+--     signals = true,            -- trap SIGINT/SIGTERM (bin/zoomlive does);
+--                                -- or { trap=, pending=, untrap= } (tests)
+--     now = core.now, sleep = core.sleep,   -- clock and sleep (tests)
 --   })
 --
--- Exit codes: 0 success; 1 Zoom answered with an error; 2 usage (nothing
--- sent); 3 transport, timeout or unusable reply; 4 credentials (none, the
--- token endpoint refused them, or HTTP 401); 70 a bug.
+-- `signal` is "INT" or "TERM" when one interrupted the run: the caller ends
+-- the process by it (core.signal_raise), so that a calling shell loop stops.
+--
+-- Exit codes (from error kinds, never from message text): 0 success; 1 Zoom
+-- answered with an error, or a row of a list was bad; 2 usage (nothing
+-- sent); 3 transport, timeout or unusable reply; 4 credentials; 70 a bug;
+-- 128 + the signal's number after an interruption.
 -- With several IDs the worst outcome decides: 2 > 4 > 3 > 1 > 0.
+--
+-- The parts: cli/args.lua (the one definition of the command line),
+-- cli/lists.lua (IDs from arguments and files), cli/run.lua (chunks,
+-- pacing, signals, records), cli/output.lua (text, NDJSON, report, progress,
+-- summary), cli/dryrun.lua, cli/secret.lua, and one module per command:
+-- cli/update.lua (start, stop, mode), cli/get.lua, cli/configure.lua.
 local zoomlive = require "zoomlive"
+local core = require "zoomlive.core"
 local client = require "zoomlive.client"
-local validate = require "zoomlive.validate"
 local errors = require "zoomlive.errors"
+local args = require "zoomlive.cli.args"
+local lists = require "zoomlive.cli.lists"
+local output = require "zoomlive.cli.output"
+local run_mod = require "zoomlive.cli.run"
+local dryrun = require "zoomlive.cli.dryrun"
+local secret = require "zoomlive.cli.secret"
 
-local format, concat = string.format, table.concat
+local format = string.format
 
 local M = {}
 
@@ -28,228 +47,13 @@ local EXIT = M.EXIT
 -- then the network, then Zoom's own answers
 local RANK = { [0] = 0, [1] = 1, [3] = 2, [4] = 3, [2] = 4, [70] = 5 }
 
-M.HELP = [[
-usage: zoomlive COMMAND [FLAGS] ID [ID ...]
-
-Controls the live streams of Zoom meetings and webinars through Zoom's REST API.
-
-Commands:
-  start       start the live stream (settings below apply)
-  stop        stop the live stream
-  mode        change layout or captions of a running stream (meetings only)
-  get         print the live-stream configuration (the stream key as ***)
-  configure   set the stream URL, stream key, page URL and resolution
-  join-token  get a join token for live streaming (for a Meeting SDK bot);
-              the token is shown as *** unless --show-token is given
-
-Settings (start, mode):
-  --display-name TEXT                name shown on the stream, 1 to 50 characters
-  --active-speaker-name true|false   show the active speaker's name
-  --layout follow_host|gallery_view|speaker_view          (meetings only)
-  --close-caption burnt-in|embedded|off
-
-Configuration (configure; URL, page and key are required):
-  --stream-url URL          e.g. rtmp://live.example.com/app
-  --page-url URL            the page where viewers watch, e.g. https://example.com/live
-  --stream-key-file FILE    read the stream key from the first line of FILE;
-                            "-" reads it from stdin. Without this flag the key is
-                            read from stdin when stdin is not a terminal. The key
-                            is never taken on the command line and never printed.
-  --resolution 720p|1080p
-
-Other flags:
-  --webinar                 the IDs are webinars (start, stop, get, configure, join-token)
-  --show-key                get: print the stream key instead of ***
-  --show-token              join-token: print the token instead of ***
-  --encoding multipart|json body of start/stop/mode requests (default multipart)
-  --base-url URL            API base URL (default $ZOOM_API_BASE, else
-                            https://api.zoom.us/v2)
-  --timeout S               seconds allowed per attempt (default 30)
-  --retries N               retries of transient failures (default 2)
-  --json                    print one JSON object per ID on stdout
-  --dry-run                 print each request and an equivalent curl command,
-                            send nothing (values are still checked)
-  -h, --help                print this text
-  --version                 print the version
-
-Environment:
-  ZOOM_ACCESS_TOKEN         a bearer token; or, for Server-to-Server OAuth,
-  ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET
-  ZOOM_API_BASE             API base URL (--base-url wins)
-
-Exit status:
-  0   every ID succeeded
-  1   Zoom answered with an error (HTTP 4xx/5xx) for at least one ID
-  2   usage: unknown flag, missing or bad ID, bad value; nothing was sent
-  3   network: connection failed, timed out, or the reply was unusable
-  4   credentials: none set, the token endpoint refused them, or Zoom
-      answered HTTP 401 (invalid or expired token)
-  70  internal error: a bug in zoomlive (please report it)
-  With several IDs the worst outcome decides: 4 beats 3 beats 1 beats 0.
-
-Examples:
-  export ZOOM_ACCESS_TOKEN=...            # or the three ZOOM_* S2S variables
-  zoomlive configure 68423085 --stream-url rtmp://live.example.com/app \
-      --page-url https://example.com/live --stream-key-file ~/.zoom-stream-key
-  zoomlive start 68423085 --display-name "Town hall" --layout speaker_view
-  zoomlive get 68423085
-  zoomlive join-token --show-token 68423085
-  zoomlive stop 68423085
-  zoomlive start --dry-run 68423085       # show the request, send nothing
-  zoomlive stop --json 68423085 93398114182
-]]
-
-local COMMANDS = { start = true, stop = true, mode = true, get = true, configure = true,
-  ["join-token"] = true }
-
--- flag -> { field, kind, allowed values | nil }; kind "switch" takes no value
-local FLAGS = {
-  ["--webinar"] = { "webinar", "switch" },
-  ["--json"] = { "json", "switch" },
-  ["--dry-run"] = { "dry_run", "switch" },
-  ["--show-key"] = { "show_key", "switch" },
-  ["--show-token"] = { "show_token", "switch" },
-  ["--help"] = { "help", "switch" },
-  ["-h"] = { "help", "switch" },
-  ["--version"] = { "version", "switch" },
-  ["--display-name"] = { "display_name", "text" },
-  ["--active-speaker-name"] = { "active_speaker_name", "bool" },
-  ["--layout"] = { "layout", "text", validate.LAYOUTS },
-  ["--close-caption"] = { "close_caption", "text", validate.CAPTIONS },
-  ["--stream-url"] = { "stream_url", "text" },
-  ["--page-url"] = { "page_url", "text" },
-  ["--resolution"] = { "resolution", "text", validate.RESOLUTIONS },
-  ["--stream-key-file"] = { "stream_key_file", "text" },
-  ["--encoding"] = { "encoding", "text", { multipart = true, json = true } },
-  ["--base-url"] = { "base_url", "text" },
-  ["--timeout"] = { "timeout", "seconds" },
-  ["--retries"] = { "retries", "count" },
+local COMMANDS = {
+  start = "zoomlive.cli.update", stop = "zoomlive.cli.update", mode = "zoomlive.cli.update",
+  get = "zoomlive.cli.get", configure = "zoomlive.cli.configure", ["join-token"] = "zoomlive.cli.join_token",
 }
 
-local SETTINGS_FLAGS = { "display_name", "active_speaker_name", "layout", "close_caption" }
-local STREAM_FLAGS = { "stream_url", "page_url", "resolution", "stream_key_file" }
-local FLAG_OF = {}
-for name, f in pairs(FLAGS) do
-  if name ~= "-h" then FLAG_OF[f[1]] = name end
-end
-
-local function sorted_keys(set)
-  local t = {}
-  for k in pairs(set) do t[#t + 1] = k end
-  table.sort(t)
-  return t
-end
-
--- Text safe for one line of output: no control characters, bounded.
-local function printable(s, max)
-  s = tostring(s):gsub("[\r\n\t]+", " "):gsub("%c", "?")
-  if max and #s > max then s = s:sub(1, max) .. "..." end
-  return s
-end
-
---- Parses argv; returns the options, or nil and a usage message.
-function M.parse(argv)
-  local o = { ids = {} }
-  local i, n = 1, #argv
-  local only_ids = false
-  while i <= n do
-    local a = argv[i]
-    if type(a) ~= "string" then return nil, "arguments must be strings" end
-    if only_ids or a == "-" or a:sub(1, 1) ~= "-" then
-      if not o.command then
-        if not COMMANDS[a] then
-          if a == "help" then
-            o.help = true
-          else
-            return nil, format("unknown command '%s' (commands: start, stop, mode, get, configure, join-token)",
-              printable(a, 40))
-          end
-        end
-        o.command = a
-      else
-        o.ids[#o.ids + 1] = a
-      end
-    elseif a == "--" then
-      only_ids = true
-    else
-      local name, value = a:match("^(%-%-[^=]+)=(.*)$")
-      name = name or a
-      local f = FLAGS[name]
-      if not f then
-        -- only the flag's name: whatever follows '=' may be a secret
-        local hint = name:find("key", 1, true) and name ~= "--stream-key-file"
-          and "; the stream key is never taken on the command line: use --stream-key-file FILE or stdin"
-          or ""
-        return nil, format("unknown flag '%s'%s", printable(name, 40), hint)
-      end
-      local field, kind, allowed = f[1], f[2], f[3]
-      if kind == "switch" then
-        if value then return nil, format("%s takes no value", name) end
-        o[field] = true
-      else
-        if not value then
-          i = i + 1
-          value = argv[i]
-          if value == nil then return nil, format("%s needs a value", name) end
-        end
-        if kind == "bool" then
-          if value == "true" then value = true
-          elseif value == "false" then value = false
-          else return nil, format("%s must be true or false, got '%s'", name, printable(value, 40)) end
-        elseif kind == "seconds" then
-          local v = tonumber(value)
-          if not v or v <= 0 or v == math.huge then
-            return nil, format("%s must be a positive number of seconds, got '%s'", name, printable(value, 40))
-          end
-          value = v
-        elseif kind == "count" then
-          local v = math.tointeger(tonumber(value))
-          if not v or v < 0 or v > 100 then
-            return nil, format("%s must be an integer from 0 to 100, got '%s'", name, printable(value, 40))
-          end
-          value = v
-        elseif allowed and not allowed[value] then
-          return nil, format("%s must be one of %s, got '%s'", name,
-            concat(sorted_keys(allowed), ", "), printable(value, 40))
-        end
-        o[field] = value
-      end
-    end
-    i = i + 1
-  end
-  return o
-end
-
--- ---------------------------------------------------------------- output
-
--- JSON for our own objects, keys in a fixed order. obj: list of {key, value}.
-local function jobj(pairs_list)
-  local parts = {}
-  for _, kv in ipairs(pairs_list) do
-    local k, v = kv[1], kv[2]
-    if v ~= nil then
-      parts[#parts + 1] = validate.json(k) .. ":" .. (type(v) == "table" and v.__json or validate.json(v))
-    end
-  end
-  return setmetatable({ __json = "{" .. concat(parts, ",") .. "}" }, {
-    __tostring = function(t) return t.__json end })
-end
-
-local function jerr(err)
-  if not err then return nil end
-  return jobj {
-    { "kind", err.kind }, { "status", err.status }, { "code", err.code },
-    { "field", err.field }, { "message", err.message and tostring(err.message) },
-    { "tracking_id", err.tracking_id }, { "retry_after", err.retry_after },
-  }
-end
-
-local function shquote(s)
-  if s:match("^[%w@%%+=:,./_-]+$") then return s end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
-local function exit_of(err)
+--- The exit code of one error, by its kind.
+function M.exit_of(err)
   if not err then return EXIT.ok end
   local k = err.kind
   -- a token Zoom refuses is a credentials problem, though Zoom said it
@@ -259,21 +63,12 @@ local function exit_of(err)
     if err.cause == "transport" or err.cause == "timeout" then return EXIT.network end
     return EXIT.auth
   end
-  return EXIT.network  -- transport, timeout, protocol
+  return EXIT.network  -- transport, timeout, protocol, aborted, cancelled
 end
-M.exit_of = exit_of
 
 local function worst(a, b)
   return (RANK[b] or 5) > (RANK[a] or 5) and b or a
 end
-
--- one line of an error, without the library's "zoomlive: " prefix
-local function err_text(err)
-  local s = tostring(err):gsub("^zoomlive: ", "")
-  return printable(s)
-end
-
--- ---------------------------------------------------------------- main
 
 local function tty_fn(isatty)
   if type(isatty) == "function" then return isatty end
@@ -282,375 +77,237 @@ local function tty_fn(isatty)
   return function() return v end
 end
 
-local function read_key(o, ctx)
-  local path = o.stream_key_file
-  local line
-  if path == nil or path == "-" then
-    if path == nil and ctx.isatty("stdin") then
-      return nil, "configure needs the stream key: --stream-key-file FILE, or pipe it on stdin"
-    end
-    local stdin = ctx.stdin
-    line = stdin and stdin:read("l")
-    if not line then return nil, "no stream key on stdin (one line expected)" end
-  else
-    local f, why = io.open(path, "rb")
-    if not f then return nil, "cannot read --stream-key-file: " .. printable(why) end
-    line = f:read("l")
-    f:close()
-    if not line then return nil, "--stream-key-file " .. printable(path, 200) .. " is empty" end
-  end
-  return (line:gsub("\r$", ""))
-end
+-- seconds that calls in flight get after SIGINT or SIGTERM (a second
+-- signal ends them at once)
+M.GRACE = args.GRACE
 
--- Secrets we know of; every line we print is scrubbed of them.
-local function add_secret(ctx, s)
-  if type(s) == "string" and #s >= 4 then ctx.secrets[#ctx.secrets + 1] = s end
-end
-
-local function scrub(ctx, s)
-  for _, secret in ipairs(ctx.secrets) do
-    local from = 1
-    while true do
-      local a, b = s:find(secret, from, true)
-      if not a then break end
-      s = s:sub(1, a - 1) .. "***" .. s:sub(b + 1)
-      from = a + 3
-    end
-  end
-  return s
-end
-
-local function progress_clear(ctx)
-  if ctx.progress_shown then
-    ctx.stderr:write("\r\27[K")
-    ctx.progress_shown = false
-  end
-end
-
-local function out(ctx, s)
-  progress_clear(ctx)
-  ctx.stdout:write(scrub(ctx, s), "\n")
-end
-
-local function warn(ctx, s)
-  progress_clear(ctx)
-  ctx.stderr:write(scrub(ctx, "zoomlive: " .. s), "\n")
-end
-
-local function on_progress_fn(ctx, total)
-  if total < 2 or not ctx.isatty("stderr") then return nil end
-  return function(done, all)
-    ctx.stderr:write(format("\rzoomlive: %d/%d done", done, all or total))
-    ctx.progress_shown = true
-    if ctx.stderr.flush then ctx.stderr:flush() end
-  end
-end
-
-local DONE = {
-  start = "live stream started", stop = "live stream stopped", mode = "live stream mode changed",
-  configure = "live stream configured",
+local NO_SIGNALS = { trap = function() end, pending = function() return nil end, untrap = function() end }
+local CORE_SIGNALS = {
+  trap = function() core.signal_trap({ "INT", "TERM" }, M.GRACE) end,
+  pending = core.signal_pending,
+  untrap = core.signal_untrap,
 }
 
--- Prints one ID's outcome; returns its exit code.
-local function report(ctx, o, id, r)
-  local err = r.err
-  local kind_label = o.webinar and "webinar" or "meeting"
-  if o.json then
-    local cfg
-    if r.config then
-      local c = r.config
-      cfg = jobj {
-        { "stream_url", c.stream_url },
-        { "stream_key", c.stream_key and (o.show_key and c.stream_key or "***") },
-        { "page_url", c.page_url }, { "resolution", c.resolution },
-      }
-    end
-    local jt
-    if r.join_token then
-      jt = jobj { { "token", o.show_token and r.join_token.token or "***" },
-        { "expire_in", r.join_token.expire_in } }
-    end
-    out(ctx, tostring(jobj {
-      { "id", id }, { "type", kind_label }, { "command", o.command }, { "ok", err == nil },
-      { "status", r.status }, { "tracking_id", r.info and r.info.tracking_id or (err and err.tracking_id) },
-      { "config", cfg }, { "join_token", jt }, { "error", jerr(err) },
-    }))
-  elseif not err then
-    if r.join_token then
-      out(ctx, id .. ":")
-      out(ctx, format("  %-11s %s", "token:", o.show_token and printable(r.join_token.token) or "***"))
-      out(ctx, format("  %-11s %s", "expire_in:", tostring(r.join_token.expire_in)))
-    elseif r.config then
-      local c = r.config
-      out(ctx, id .. ":")
-      for _, k in ipairs({ "stream_url", "stream_key", "page_url", "resolution" }) do
-        local v = c[k]
-        if v ~= nil then
-          if k == "stream_key" and not o.show_key then v = "***" end
-          out(ctx, format("  %-11s %s", k .. ":", printable(v)))
-        end
-      end
-    else
-      out(ctx, format("%s: %s%s", id, o.webinar and "webinar " or "", DONE[o.command]))
+-- Credentials in the environment that cannot work: an exit 4 before
+-- anything else, decided here rather than read from an error's text.
+local CREDENTIALS = { ZOOM_ACCESS_TOKEN = "token", ZOOM_ACCOUNT_ID = "account ID", ZOOM_CLIENT_ID = "client ID",
+  ZOOM_CLIENT_SECRET = "secret" }
+
+local function credentials_problem(getenv, rawenv)
+  local s2s = { "ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET" }
+  local set = 0
+  for _, n in ipairs(s2s) do if getenv(n) then set = set + 1 end end
+  if not getenv("ZOOM_ACCESS_TOKEN") and set > 0 and set < 3 then
+    return "Server-to-Server OAuth needs ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET together"
+  end
+  for _, n in ipairs({ "ZOOM_ACCESS_TOKEN", table.unpack(s2s) }) do
+    local v = rawenv(n)
+    if v then
+      local ok, why = secret.clean(v, n, CREDENTIALS[n])
+      if not ok then return why end
     end
   end
-  if err then warn(ctx, id .. ": " .. err_text(err)) end
-  return exit_of(err)
 end
 
--- ---------------------------------------------------------------- dry run
-
-local KEY_PLACEHOLDER = "ZOOMLIVE_STREAM_KEY_PLACEHOLDER"
-
-local function dry_run(ctx, o, c, ids, settings_json, cfg)
-  local kind = o.webinar and "webinar" or "meeting"
-  local base = c:base_url()
-  for n, id in ipairs(ids) do
-    local method, path, ctype, body, parts, curl_body
-    if o.command == "get" then
-      method, path = "GET", "/" .. kind .. "s/" .. id .. "/livestream"
-    elseif o.command == "join-token" then
-      local req = assert(require("zoomlive.request").join_token(kind, "zoomlive", id))
-      method, path = req.method, req.path
-    elseif o.command == "configure" then
-      method, path = "PATCH", "/" .. kind .. "s/" .. id .. "/livestream"
-      ctype = "application/json"
-      local shown = {}
-      for k, v in pairs(cfg) do shown[k] = v end
-      shown.stream_key = "***"
-      body = assert(validate.stream(shown, "configure"))
-      shown.stream_key = KEY_PLACEHOLDER
-      local templ = shquote(assert(validate.stream(shown, "configure")))
-      -- the key comes from the shell at run time, never from us
-      curl_body = "--data-raw " .. templ:gsub(KEY_PLACEHOLDER, "'\"$ZOOM_STREAM_KEY\"'", 1)
-    else
-      method, path = "PATCH", "/" .. kind .. "s/" .. id .. "/livestream/status"
-      if c.encoding == "json" then
-        ctype = "application/json"
-        body = settings_json and ('{"action":"' .. o.command .. '","settings":' .. settings_json .. "}")
-          or ('{"action":"' .. o.command .. '"}')
-        curl_body = "--data-raw " .. shquote(body)
-      else
-        ctype = "multipart/form-data"
-        parts = { { "action", o.command } }
-        if settings_json then parts[2] = { "settings", settings_json } end
-        local f = {}
-        for i, p in ipairs(parts) do f[i] = "--form-string " .. shquote(p[1] .. "=" .. p[2]) end
-        curl_body = concat(f, " ")
-      end
+-- text of --from FILE ("-": stdin)
+local function reader(ctx, env)
+  return function(path)
+    if path == "-" then
+      env.stdin_used = true
+      local s = ctx.stdin and ctx.stdin:read("a")
+      if not s then return nil, "stdin is closed" end
+      return s
     end
-    local url = base .. path
-    local headers = { { "Authorization", "Bearer ***" }, { "Accept", "application/json" } }
-    if ctype then headers[3] = { "Content-Type", ctype } end
-    local curl = { "curl -sS -X " .. method .. " " .. shquote(url),
-      "-H \"Authorization: Bearer $ZOOM_ACCESS_TOKEN\"", "-H 'Accept: application/json'" }
-    if ctype == "application/json" then curl[#curl + 1] = "-H 'Content-Type: application/json'" end
-    if curl_body then curl[#curl + 1] = curl_body end
-    local curl_line = concat(curl, " \\\n  ")
-    if o.json then
-      local hs, ps = {}, nil
-      for i, h in ipairs(headers) do hs[i] = h end
-      if parts then
-        ps = {}
-        for i, p in ipairs(parts) do ps[i] = jobj { { "name", p[1] }, { "value", p[2] } }.__json end
-        ps = { __json = "[" .. concat(ps, ",") .. "]" }
-      end
-      out(ctx, tostring(jobj {
-        { "id", id }, { "type", kind }, { "command", o.command }, { "ok", true }, { "dry_run", true },
-        { "method", method }, { "url", url }, { "headers", jobj(hs) }, { "body", body },
-        { "parts", ps }, { "curl", (curl_line:gsub(" \\\n  ", " ")) },
-      }))
-    else
-      if n > 1 then out(ctx, "") end
-      out(ctx, format("# %s %s (dry run: nothing sent)", kind, id))
-      out(ctx, method .. " " .. url)
-      for _, h in ipairs(headers) do out(ctx, h[1] .. ": " .. h[2]) end
-      if body then
-        out(ctx, "")
-        out(ctx, body)
-      elseif parts then
-        for _, p in ipairs(parts) do
-          out(ctx, "")
-          out(ctx, format("--- part %q", p[1]))
-          out(ctx, p[2])
-        end
-      end
-      out(ctx, "")
-      if o.command == "configure" then out(ctx, "# with ZOOM_STREAM_KEY set to the stream key:") end
-      out(ctx, curl_line)
-    end
+    local f, why = io.open(path, "rb")
+    if not f then return nil, why end
+    local s, rerr = f:read("a")
+    f:close()
+    if not s then return nil, rerr end
+    return s
   end
-  return EXIT.ok
 end
 
--- ---------------------------------------------------------------- calls
-
-local function call_one(ctx, c, o, id, settings, cfg)
-  local w = o.webinar
-  if o.command == "join-token" then
-    local jt, err, info = (w and c.webinar_join_token or c.join_token)(c, id)
-    -- the token is a credential: whatever we print is scrubbed of it
-    if jt and not o.show_token then add_secret(ctx, jt.token) end
-    return { status = jt and 200 or (err and err.status), err = err, info = info, join_token = jt }
-  elseif o.command == "get" then
-    local conf, err, info = (w and c.webinar_get or c.get)(c, id)
-    return { status = conf and 200 or (err and err.status), err = err, info = info, config = conf }
-  elseif o.command == "configure" then
-    local status, err, info = (w and c.webinar_configure or c.configure)(c, id, cfg)
-    return { status = status, err = err, info = info }
+-- IDs a report file records as done: ok records of this command and type
+local function done_set(path, report_path, o, kind, out)
+  local f, why = io.open(path, "rb")
+  if not f then
+    if path == report_path then return {} end  -- a first run: nothing done yet
+    return nil, "cannot read --resume " .. output.printable(path, 200) .. ": " .. output.printable(why)
   end
-  local status, err, info = (w and c.webinar_update or c.update)(c, id, o.command, settings)
-  return { status = status, err = err, info = info }
+  local cjson = require "cjson.safe"
+  local done, torn = {}, 0
+  for line in f:lines() do
+    if line:match("%S") then
+      local rec = cjson.decode(line)
+      if type(rec) ~= "table" then
+        torn = torn + 1
+      elseif rec.ok == true and type(rec.id) == "string" and rec.command == o.command
+          and (rec.type == nil or rec.type == kind) then
+        done[rec.id] = true
+      end
+    end
+  end
+  f:close()
+  if torn > 0 then
+    out:warn(format("--resume %s: %d unreadable line(s) skipped (a run cut short); their IDs are sent again",
+      output.printable(path, 200), torn))
+  end
+  return done
+end
+
+-- --help, --version, completion: the answers that need no run
+local function informational(o, out)
+  if o.help then
+    out:raw(args.help(o.help_topic))
+  elseif o.version then
+    out:line(format("%s (libcurl %s, %s)", zoomlive._VERSION,
+      tostring(zoomlive.curl_version):gsub("^libcurl/", ""), _VERSION))
+  elseif o.completion then
+    out:raw(args.completion(o.completion))
+  else
+    return false
+  end
+  return true
+end
+
+-- The rows of the run, or nil and an exit code (messages printed).
+-- IDs on the command line are checked before anything is sent: a typo
+-- there is a usage error; the rows of a file are reported and skipped.
+local function read_rows(env)
+  local o, out, cmd, kind = env.o, env.out, env.o.command, env.kind
+  local rows, lerr = lists.read(o, reader(env.ctx, env), kind)
+  if not rows then
+    out:warn(lerr)
+    return nil, EXIT.usage
+  end
+  if #rows == 0 then
+    out:warn(cmd .. ": no ID given" .. (o.from and " (the list holds none)" or "") .. " (see zoomlive --help)")
+    return nil, EXIT.usage
+  end
+  local bad = false
+  for _, row in ipairs(rows) do
+    if row.arg and not row.id then
+      bad = true
+      if o.json then
+        out:line(output.record_json { id = output.printable(row.raw, 40), type = kind, command = cmd,
+          ok = false, error = row.err })
+      end
+      out:warn(output.printable(row.raw, 40) .. ": " .. output.err_text(row.err))
+    end
+  end
+  if bad then return nil, EXIT.usage end
+  return rows
+end
+
+-- The client, or nil and an exit code. Credentials the environment holds
+-- that cannot work are an exit 4, decided here (never from error text).
+local function make_client(env)
+  local o, out, ctx = env.o, env.out, env.ctx
+  local problem = credentials_problem(ctx.getenv, ctx.rawenv)
+  if problem and not o.dry_run then
+    out:warn("auth: " .. problem)
+    return nil, EXIT.auth
+  end
+  local getenv = ctx.getenv
+  if problem then   -- a dry run needs no credentials: leave them out
+    getenv = function(n)
+      if n:match("^ZOOM_A") or n:match("^ZOOM_C") then return nil end
+      return ctx.getenv(n)
+    end
+  end
+  local copts = { base_url = o.base_url, encoding = o.encoding, timeout = o.timeout, retries = o.retries }
+  if o.timeout and o.timeout < 10 then copts.connect_timeout = o.timeout end
+  local ok, c = pcall(client.new, copts, getenv)
+  if not ok then
+    out:warn(output.printable((tostring(c):gsub("^[^:]*:%d+: ", ""):gsub("^zoomlive[.%w]*: ", ""))))
+    return nil, EXIT.usage
+  end
+  ctx.client = c
+  return c
+end
+
+-- Credentials first, once: a missing or refused token is one failure, not
+-- one per ID. Returns nil, or the exit code.
+local function credentials_fail(env, rows)
+  local tok, aerr = env.client:check_credentials()
+  if tok then return nil end
+  local o = env.o
+  for _, row in ipairs(rows) do
+    if o.json and row.id then
+      env.out:line(output.record_json { id = row.id, line = row.line, type = env.kind, command = o.command,
+        ok = false, error = aerr })
+    end
+  end
+  env.out:warn(output.err_text(aerr))
+  return M.exit_of(aerr)
+end
+
+-- --resume and --report: nil, or the exit code of a usage error
+local function records_setup(env, how)
+  local o, out = env.o, env.out
+  if o.resume then
+    local done, derr = done_set(o.resume, o.report, o, env.kind, out)
+    if not done then
+      out:warn(derr)
+      return EXIT.usage
+    end
+    how.done = done
+  end
+  if o.report then
+    local rok, rerr = out:open_report(o.report)
+    if not rok then
+      out:warn("cannot open --report " .. output.printable(o.report, 200) .. ": " .. rerr)
+      return EXIT.usage
+    end
+  end
 end
 
 local function run(argv, ctx)
-  local o, why = M.parse(argv)
+  local out = ctx.out
+  local o, why = args.parse(argv)
   if not o then
-    warn(ctx, why .. " (see zoomlive --help)")
+    out:warn(why .. " (see zoomlive --help)")
     return EXIT.usage
   end
-  if o.help then
-    ctx.stdout:write(M.HELP)
-    return EXIT.ok
-  end
-  if o.version then
-    out(ctx, format("%s (libcurl %s, %s)", zoomlive._VERSION,
-      tostring(zoomlive.curl_version):gsub("^libcurl/", ""), _VERSION))
-    return EXIT.ok
-  end
-  local cmd = o.command
-  if not cmd then
-    warn(ctx, "no command given (see zoomlive --help)")
+  if informational(o, out) then return EXIT.ok end
+  if not o.command then
+    out:warn("no command given (see zoomlive --help)")
     return EXIT.usage
   end
-  if #o.ids == 0 then
-    warn(ctx, cmd .. ": no ID given (see zoomlive --help)")
+  o.rate = o.rate or args.DEFAULT_RATE
+  o.concurrency = o.concurrency or args.DEFAULT_CONCURRENCY
+  local env = { ctx = ctx, out = out, o = o, kind = o.webinar and "webinar" or "meeting",
+    now = ctx.now, sleep = ctx.sleep, signals = ctx.signals, exit_of = M.exit_of, worst = worst,
+    missing_result = function()
+      return errors.new("protocol", { message = "update_many returned no result for this ID" })
+    end }
+
+  local rows, code = read_rows(env)
+  if not rows then return code end
+  env.client, code = make_client(env)
+  if not env.client then return code end
+  local how, perr = require(COMMANDS[o.command]).prepare(env)
+  if not how then
+    out:warn(perr)
     return EXIT.usage
   end
-  -- flags that mean nothing for this command are mistakes, not noise
-  local function refuse(fields, cmds)
-    for _, f in ipairs(fields) do
-      if o[f] ~= nil and not cmds[cmd] then
-        return format("%s does not apply to '%s'", FLAG_OF[f], cmd)
-      end
+  if o.dry_run then
+    local ids = {}
+    for _, row in ipairs(rows) do
+      if row.id and not row.dup_of then ids[#ids + 1] = row.id end
     end
+    return dryrun.run(env, ids)
   end
-  local bad = refuse(SETTINGS_FLAGS, { start = true, mode = true })
-    or refuse(STREAM_FLAGS, { configure = true })
-    or refuse({ "show_key" }, { get = true })
-    or refuse({ "show_token" }, { ["join-token"] = true })
-  if not bad and cmd == "mode" and o.webinar then
-    bad = "mode is for meetings only (webinars take start and stop)"
-  end
-  if bad then
-    warn(ctx, bad .. " (see zoomlive --help)")
-    return EXIT.usage
-  end
-
-  local kind = o.webinar and "webinar" or "meeting"
-  -- every ID is checked before anything is sent
-  local ids, code = {}, EXIT.ok
-  for _, raw in ipairs(o.ids) do
-    local id, err = validate.id(raw, kind .. "_id", "zoomlive", 1)
-    if id then
-      ids[#ids + 1] = id
-    else
-      local shown = printable(raw, 40)
-      if o.json then
-        out(ctx, tostring(jobj { { "id", shown }, { "type", kind }, { "command", cmd }, { "ok", false },
-          { "error", jerr(err) } }))
-      end
-      warn(ctx, shown .. ": " .. err_text(err))
-      code = EXIT.usage
-    end
-  end
-  if code ~= EXIT.ok then return code end
-
-  local settings, settings_json, cfg
-  if cmd == "start" or cmd == "mode" then
-    for _, f in ipairs(SETTINGS_FLAGS) do
-      if o[f] ~= nil then
-        settings = settings or {}
-        settings[f] = o[f]
-      end
-    end
-    local err
-    settings_json, err = validate.settings(settings, kind, "zoomlive", cmd)
-    if err then
-      warn(ctx, err_text(err))
-      return EXIT.usage
-    end
-  elseif cmd == "configure" then
-    local key, kerr = read_key(o, ctx)
-    if not key then
-      warn(ctx, kerr)
-      return EXIT.usage
-    end
-    add_secret(ctx, key)
-    cfg = { stream_url = o.stream_url, stream_key = key, page_url = o.page_url,
-      resolution = o.resolution }
-    local _, err = validate.stream(cfg, "zoomlive")
-    if err then
-      warn(ctx, err_text(err))
-      return EXIT.usage
-    end
-  end
-
-  local copts = { base_url = o.base_url, encoding = o.encoding, timeout = o.timeout,
-    retries = o.retries }
-  if o.timeout and o.timeout < 10 then copts.connect_timeout = o.timeout end
-  local ok, c = pcall(client.new, copts, ctx.getenv)
-  if not ok then
-    local msg = tostring(c):gsub("^[^:]*:%d+: ", ""):gsub("^zoomlive[.%w]*: ", "")
-    warn(ctx, printable(msg))
-    if msg:find("ZOOM_ACCESS_TOKEN", 1, true) or msg:find("credential", 1, true) then
-      return EXIT.auth
-    end
-    return EXIT.usage
-  end
-  ctx.client = c
-
-  if o.dry_run then return dry_run(ctx, o, c, ids, settings_json, cfg) end
-
-  -- credentials first, once: a missing or refused token is one failure,
-  -- not one per ID
-  local tok, aerr = c:check_credentials()
-  if not tok then
-    for _, id in ipairs(ids) do
-      if o.json then report(ctx, o, id, { err = aerr }) end
-    end
-    if not o.json then warn(ctx, err_text(aerr)) end
-    return exit_of(aerr)
-  end
-
-  local many = #ids > 1 and not o.webinar and (cmd == "start" or cmd == "stop" or cmd == "mode")
-    and type(c.update_many) == "function"
-  local progress = on_progress_fn(ctx, #ids)
-  if many then
-    local items = {}
-    for i, id in ipairs(ids) do items[i] = { id, cmd, settings } end
-    local results = c:update_many(items, { concurrency = math.min(#ids, 4), on_progress = progress })
-    progress_clear(ctx)
-    for i, id in ipairs(ids) do
-      local r = results and results[i]
-      if type(r) ~= "table" then
-        r = { err = errors.new("protocol", { message = "update_many returned no result for this ID" }) }
-      end
-      code = worst(code, report(ctx, o, id, r))
-    end
-  else
-    for i, id in ipairs(ids) do
-      local r = call_one(ctx, c, o, id, settings, cfg)
-      code = worst(code, report(ctx, o, id, r))
-      if progress then progress(i, #ids) end
-    end
-    progress_clear(ctx)
-  end
-  return code
+  code = credentials_fail(env, rows) or records_setup(env, how)
+  if code then return code end
+  ctx.signals.trap()
+  ctx.trapped = true
+  return run_mod.rows(env, rows, how)
 end
 
 --- Runs the command line argv (a list of strings, without the program
--- name) with the given io table; returns the exit code.
+-- name) with the given io table; returns the exit code, and the name of
+-- the signal that interrupted the run, if one did.
 function M.main(argv, iot)
   iot = iot or {}
   local ctx = {
@@ -659,24 +316,41 @@ function M.main(argv, iot)
     stdin = iot.stdin or io.stdin,
     isatty = tty_fn(iot.isatty),
     secrets = {},
+    now = iot.now or core.now,
+    sleep = iot.sleep or core.sleep,
+    signals = iot.signals == true and CORE_SIGNALS or iot.signals or NO_SIGNALS,
   }
   -- an empty variable is an unset one, as in most shells' idioms
   local getenv = iot.getenv or os.getenv
-  ctx.getenv = function(name)
+  ctx.rawenv = function(name)
     local v = getenv(name)
     if v == "" then return nil end
     return v
   end
-  for _, name in ipairs({ "ZOOM_ACCESS_TOKEN", "ZOOM_CLIENT_SECRET" }) do
-    add_secret(ctx, ctx.getenv(name))
+  -- credentials the shell took from a file (TOKEN=$(cat f)) lose what an
+  -- editor left around them: a BOM, a CR, blanks, a trailing NUL
+  ctx.getenv = function(name)
+    local v = ctx.rawenv(name)
+    if v and CREDENTIALS[name] then
+      local clean = secret.clean(v, name, CREDENTIALS[name])
+      if clean then return clean end
+    end
+    return v
   end
-  local ok, code = xpcall(run, debug.traceback, argv or {}, ctx)
+  ctx.out = output.new(ctx)
+  for _, name in ipairs({ "ZOOM_ACCESS_TOKEN", "ZOOM_CLIENT_SECRET" }) do
+    ctx.out:secret(ctx.getenv(name))
+    ctx.out:secret(ctx.rawenv(name))
+  end
+  local ok, code, signal = xpcall(run, debug.traceback, argv or {}, ctx)
   if ctx.client then ctx.client:close() end
+  ctx.out:close_report()
+  if ctx.trapped and not signal then ctx.signals.untrap() end
   if not ok then
-    warn(ctx, "internal error (please report it): " .. tostring(code))
+    ctx.out:warn("internal error (please report it): " .. tostring(code))
     return EXIT.internal
   end
-  return code
+  return code, signal
 end
 
 return M

@@ -5,6 +5,7 @@
 -- connection, and the `sleep` hook between attempts.
 local core = require "zoomlive.core"
 local auth = require "zoomlive.auth"
+local urls = require "zoomlive.url"
 local request = require "zoomlive.request"
 local pipeline = require "zoomlive.pipeline"
 local errors = require "zoomlive.errors"
@@ -26,48 +27,33 @@ local OPTIONS = {
   account_id = true, client_id = true, client_secret = true, oauth_url = true,
   refresh_margin = true,
   retries = true, backoff = true, max_retry_wait = true, deadline = true, sleep = true,
-  now = true, time = true, budget = true,
+  now = true, time = true, loop = true, concurrency = true, budget = true,
   cainfo = true, capath = true, insecure = true, allow_http = true, debug = true,
 }
 
 local function opt_error(msg) error("zoomlive.new: " .. msg, 4) end
 
+-- Seconds options: finite, positive, at most a year (the core keeps them
+-- as milliseconds in a C long; a larger value would be cut, so it is refused)
+local YEAR = 86400 * 365
 local function positive(opts, name, dflt)
   local v = opts[name]
   if v == nil then return dflt end
-  if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
-    opt_error(format("option '%s' must be a positive number of seconds", name))
+  if type(v) ~= "number" or v ~= v or v <= 0 or v > YEAR then
+    opt_error(format("option '%s' must be a positive number of seconds, at most %d", name, YEAR))
   end
   return v
 end
 
-local function is_loopback(host)
-  host = host:lower()
-  return host == "localhost" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
-    or host == "[::1]"
+--- Checks a base URL (zoomlive.url, the one URL check); returns it
+-- without trailing slashes, or nil, why.
+local function check_base(u, allow_http)
+  return (urls.check(u, { allow_http = allow_http }))
 end
-
---- Checks a base URL; returns it without trailing slashes, or nil, why.
-local function check_base(url, allow_http)
-  local scheme, authority = url:match("^(%a[%w+.-]*)://([^/?#]*)")
-  if not scheme or authority == "" then return nil, "must be an absolute http(s) URL" end
-  scheme = scheme:lower()
-  if url:find("[%z\r\n%s]") then return nil, "must not hold spaces or control characters" end
-  -- user info would let "http://127.0.0.1:80@elsewhere/" pass for loopback,
-  -- and credentials belong in the token, never in a URL
-  if authority:find("@", 1, true) then return nil, "must not hold user info (user@host)" end
-  local host = authority:match("^%[[^%]]*%]") or authority:match("^[^:]*")
-  if host == "" then return nil, "must be an absolute http(s) URL" end
-  if scheme == "http" then
-    if not (allow_http or is_loopback(host)) then
-      return nil, "plain http:// is only allowed for loopback hosts (set allow_http = true to override)"
-    end
-  elseif scheme ~= "https" then
-    return nil, "scheme must be https (or http for loopback)"
-  end
-  return (url:gsub("/+$", ""))
+M.check_base = function(u, allow_http)
+  local b, why = urls.check(u, { allow_http = allow_http })
+  return b, why
 end
-M.check_base = check_base
 
 function M.new(opts, getenv)
   if opts == nil then opts = {} end
@@ -95,7 +81,7 @@ function M.new(opts, getenv)
   end
   if base ~= nil then
     if type(base) ~= "string" then opt_error("option 'base_url' must be a string") end
-    local b, why = check_base(base, self._allow_http)
+    local b, why = urls.check(base, { allow_http = self._allow_http })
     if not b then opt_error("base_url " .. why) end
     self._base_url = b
   end
@@ -116,8 +102,8 @@ function M.new(opts, getenv)
   self._backoff = { base = positive(bo, "base", 0.5), cap = positive(bo, "cap", 8) }
   local mrw = opts.max_retry_wait
   if mrw == nil then mrw = 10 end
-  if type(mrw) ~= "number" or mrw < 0 or mrw ~= mrw then
-    opt_error("option 'max_retry_wait' must be a number of seconds >= 0")
+  if type(mrw) ~= "number" or mrw ~= mrw or mrw < 0 or mrw > YEAR then
+    opt_error("option 'max_retry_wait' must be a number of seconds from 0 to " .. YEAR)
   end
   self._max_retry_wait = mrw
   -- default deadline: every attempt may use its whole timeout, every wait
@@ -147,13 +133,21 @@ function M.new(opts, getenv)
       opt_error("option 'user_agent' holds CR, LF or NUL")
     end
   end
-  if opts.refresh_margin ~= nil and (type(opts.refresh_margin) ~= "number" or opts.refresh_margin < 0) then
-    opt_error("option 'refresh_margin' must be a number of seconds >= 0")
+  local rm = opts.refresh_margin
+  if rm ~= nil and (type(rm) ~= "number" or rm ~= rm or rm < 0 or rm > YEAR) then
+    opt_error("option 'refresh_margin' must be a number of seconds from 0 to " .. YEAR)
   end
-  if opts.oauth_url ~= nil then
-    if type(opts.oauth_url) ~= "string" then opt_error("option 'oauth_url' must be a string") end
-    local u, why = check_base(opts.oauth_url, self._allow_http)
-    if not u then opt_error("oauth_url " .. why) end
+  -- the token endpoint: the option, else $ZOOM_OAUTH_URL, through the same check
+  local oauth = opts.oauth_url
+  if oauth == nil then
+    oauth = getenv("ZOOM_OAUTH_URL")
+    if oauth == "" then oauth = nil end
+  end
+  if oauth ~= nil then
+    if type(oauth) ~= "string" then opt_error("option 'oauth_url' must be a string") end
+    local u, why = urls.check(oauth, { allow_http = self._allow_http, query = true })
+    if not u then opt_error((opts.oauth_url and "oauth_url " or "ZOOM_OAUTH_URL ") .. why) end
+    self._oauth_url = oauth
   end
 
   -- the transport options, kept for the batch driver's own handles
@@ -176,6 +170,12 @@ function M.new(opts, getenv)
     send = function(spec) return conn:perform(spec) end,
     sleep = function(s) sleep(s) end,
   }
+  -- the event-loop scheduler (zoomlive.loop): a driver on the host's loop
+  if opts.loop ~= nil then
+    self._loop = require("zoomlive.loop").from_options(self, opts.loop, opts.concurrency, opt_error)
+  elseif opts.concurrency ~= nil then
+    opt_error("option 'concurrency' needs option 'loop'")
+  end
   local allow_http = self._allow_http
   -- the rate budget (zoomlive.budget): in-process, or shared on Redis
   if opts.budget ~= nil then
@@ -193,6 +193,7 @@ function M.new(opts, getenv)
     -- the S2S token is shared through the budget's store, when it has one
     token_store = budget and budget.token_store and function(a, i) return budget:token_store(a, i) end,
     timeout = function() return self._timeout end,
+    oauth_url = self._oauth_url,
     check_url = function(u)
       local b = check_base(u, allow_http)
       return b
@@ -225,6 +226,7 @@ function Client:close()
     self._conn = nil
     c:close()
   end
+  if self._loop then self._loop:close() end
   local b = self._budget
   if b and self._budget_owned and b.close then b:close() end
 end
@@ -232,8 +234,11 @@ Client.__close = Client.close
 Client.__gc = Client.close
 
 function Client:__tostring()
-  local s = format("zoomlive.client (%s, %s, auth=%s%s)", self:base_url(), self.encoding,
-    self._auth and self._auth.kind or "?", self.insecure and ", INSECURE: TLS verification off" or "")
+  local base = self:base_url()
+  local proxy = urls.proxy_for(base)   -- as libcurl reads the environment
+  local s = format("zoomlive.client (%s, %s, auth=%s%s%s)", base, self.encoding,
+    self._auth and self._auth.kind or "?", proxy and (", via proxy " .. proxy) or "",
+    self.insecure and ", INSECURE: TLS verification off" or "")
   if not self._conn then s = s .. " (closed)" end
   return s
 end
@@ -243,8 +248,10 @@ function Client:_trace(t)
   if not ok then io.stderr:write("zoomlive: debug hook failed: ", tostring(err), "\n") end
 end
 
--- runs a built request on the blocking scheduler
+-- runs a built request on the blocking scheduler (or, with `loop`, on the
+-- event-loop scheduler, in the caller's coroutine)
 local function run(self, req, e)
+  if self._loop then return self._loop:run(req, e, req and req.name) end
   if not req then return nil, e, { attempts = 0, elapsed = 0 } end
   if not self._conn then error("attempt to use a closed zoomlive.client", 2) end
   return pipeline.run(self, req, self._tr)
@@ -256,7 +263,9 @@ M.run = run
 -- token is fetched (with the retries of a call) unless one is cached.
 function Client:check_credentials()
   if not self._conn then error("attempt to use a closed zoomlive.client", 2) end
-  local token, err = pipeline.credentials(self)
+  local token, err
+  if self._loop then token, err = self._loop:credentials()
+  else token, err = pipeline.credentials(self) end
   if token then return true end
   return nil, err
 end
@@ -304,6 +313,32 @@ end
 --- client:webinar_join_token(webinar_id): GET /webinars/{webinarId}/jointoken/live_streaming
 function Client:webinar_join_token(id)
   return run(self, request.join_token("webinar", "webinar_join_token", id))
+end
+
+--- client:submit(name, ..., on_done) -> handle (a client made with `loop`)
+-- Starts the call `name` ("update", "get", ..., "update_many") with the
+-- arguments given, without waiting; on_done(status, err, info) gets its
+-- results. handle:cancel() ends it: on_done then gets nil, err of kind
+-- "cancelled" (err.outcome_unknown: a request may have reached Zoom).
+function Client:submit(name, ...)
+  if not self._loop then
+    error("client:submit needs a client made with zoomlive.new{ loop = ... }", 2)
+  end
+  return self._loop:submit(self, name, ...)
+end
+
+--- client:cancel(co) -> bool (a client made with `loop`)
+-- Cancels the call coroutine `co` is waiting in (made directly, not through
+-- submit): it returns nil, err of kind "cancelled" there. False when `co`
+-- waits in no call of this client.
+function Client:cancel(co)
+  if not self._loop then
+    error("client:cancel needs a client made with zoomlive.new{ loop = ... }", 2)
+  end
+  if type(co) ~= "thread" then
+    error("bad argument #1 to 'cancel' (coroutine expected, got " .. type(co) .. ")", 2)
+  end
+  return self._loop:cancel_co(co)
 end
 
 --- The names of the methods that make one call each (module functions too).

@@ -13,6 +13,50 @@ local M = {}
 
 local mt = { __name = "zoomlive.error" }
 
+--- The longest message an error keeps (characters); tostring(err) stays
+-- within M.LINE_MAX.
+M.MESSAGE_MAX = 200
+M.LINE_MAX = 400
+
+--- Text from a reply, made fit to show: every control character (C0, DEL,
+-- C1) becomes a space, runs of blanks one space, bytes that are not UTF-8
+-- a "?", and the result is cut to `max` characters (default MESSAGE_MAX)
+-- with "..." at a character boundary. Non-strings go through tostring.
+function M.text(s, max)
+  max = max or M.MESSAGE_MAX
+  if type(s) ~= "string" then s = tostring(s) end
+  if #s > 4 * max + 16 then s = s:sub(1, 4 * max + 16) end   -- bounded work
+  local out, n, i, len = {}, 0, 1, #s
+  while i <= len and n <= max do
+    local c = s:byte(i)
+    local w = c < 0x80 and 1 or c >= 0xC2 and c <= 0xDF and 2 or c >= 0xE0 and c <= 0xEF and 3
+      or c >= 0xF0 and c <= 0xF4 and 4 or 0
+    local ch = w > 0 and s:sub(i, i + w - 1) or nil
+    if ch and w > 1 and (#ch < w or not utf8.len(ch)) then ch = nil end
+    if not ch then
+      out[#out + 1], i = "?", i + 1
+    else
+      local cp = w == 1 and c or utf8.codepoint(ch)
+      if cp < 32 or cp == 127 or (cp >= 0x80 and cp < 0xA0) then ch = " " end
+      out[#out + 1], i = ch, i + w
+    end
+    n = n + 1
+  end
+  local t = table.concat(out):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")
+  if n > max or i <= len then
+    local cut = {}
+    local k = 0
+    for _, cp in utf8.codes(t) do
+      k = k + 1
+      if k > max - 3 then break end
+      cut[#cut + 1] = utf8.char(cp)
+    end
+    t = table.concat(cut) .. "..."
+  end
+  return t
+end
+local text = M.text
+
 local function fmt_seconds(s)
   if s == math.floor(s) then return string.format("%d s", s) end
   return string.format("%.1f s", s)
@@ -36,21 +80,41 @@ mt.__tostring = function(e)
     if e.code then s = s .. " (Zoom " .. tostring(e.code) .. ")" end
     s = s .. ": " .. tostring(e.message)
   end
-  if e.retry_after then s = s .. " (retry after " .. fmt_seconds(e.retry_after) .. ")" end
-  return s
+  local ra = e.retry_after
+  if type(ra) == "number" and ra == ra and ra < math.huge and ra > -math.huge then
+    s = s .. " (retry after " .. fmt_seconds(e.retry_after) .. ")"
+  end
+  -- one short line, whatever the fields hold
+  return text(s, M.LINE_MAX)
 end
 
 M.metatable = mt
 
 --- Makes an error table of `kind` from the fields in `t` (which it takes over).
+-- A message (which may hold text from a reply) is kept bounded and free of
+-- control characters.
 function M.new(kind, t)
   t = t or {}
   t.kind = kind
+  if t.message ~= nil then t.message = text(t.message) end
   return setmetatable(t, mt)
 end
 
 function M.argument(field, message)
-  return setmetatable({ kind = "argument", field = field, message = message }, mt)
+  return setmetatable({ kind = "argument", field = field, message = text(message) }, mt)
+end
+
+--- Zoom's `errors` array from a reply, kept to its first 20 entries of
+-- { field =, message = } strings, each made fit to show by M.text.
+function M.details(list)
+  local out = {}
+  for i = 1, 20 do
+    local d = list[i]
+    if type(d) ~= "table" then break end
+    out[i] = { field = type(d.field) == "string" and text(d.field, 100) or nil,
+      message = type(d.message) == "string" and text(d.message) or nil }
+  end
+  return out
 end
 
 --- True when v is an error table made here.

@@ -54,14 +54,21 @@ local function info_of(st, elapsed)
   return st
 end
 
+-- a reply body in a trace: at most this many characters, no control characters
+local TRACE_BODY_MAX = 2000
+local text = errors.text
+
+-- text from a reply reaches the hook bounded and clean (zoomlive.errors.text)
 local function trace_response(c, tr, st, r, req)
   if r.kind == nil then
     trace(c, { event = "response", item = tr.item, attempt = st.attempts, status = r.status,
-      tracking_id = r.tracking_id, retry_after = r.retry_after, content_type = r.content_type,
-      body = req.name == "token" and nil or request.redact(r.body) })
+      tracking_id = r.tracking_id and text(r.tracking_id),
+      retry_after = r.retry_after and text(r.retry_after),
+      content_type = r.content_type and text(r.content_type),
+      body = req.name ~= "token" and text(request.redact(r.body), TRACE_BODY_MAX) or nil })
   else
     trace(c, { event = "failure", item = tr.item, attempt = st.attempts, kind = r.kind,
-      curl_code = r.curl_code, message = r.message })
+      curl_code = r.curl_code, message = r.message and text(r.message) })
   end
 end
 

@@ -82,13 +82,14 @@ local option_flags = {
 }
 local option_switches = {
   any_meeting = "--any-meeting", invalidate_old_tokens = "--invalidate-old-tokens",
-  no_ratelimit_headers = "--no-ratelimit-headers", verbose = "--verbose",
+  no_ratelimit_headers = "--no-ratelimit-headers", verbose = "--verbose", json_only = "--json-only",
 }
 
 --- Start a simulator. opts: exe, args (list of extra flags), token, port,
 -- and shortcuts qps, daily, fixtures, token_ttl, start_cooldown, client_id,
 -- client_secret, account_id, api_url, tls_cert, tls_key, bind, seed,
--- webhook_url, webhook_secret, webhook_delay, webhook_retries, webhook_retry_delay, any_meeting, invalidate_old_tokens, no_ratelimit_headers, verbose.
+-- webhook_url, webhook_secret, webhook_delay, webhook_retries, webhook_retry_delay, any_meeting,
+-- invalidate_old_tokens, no_ratelimit_headers, verbose, json_only.
 function testing.start(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("zoomlive.testing.start: options table expected", 2) end

@@ -18,6 +18,61 @@ local function json(v)
 end
 M.json = json
 
+local mtype, huge = math.type, math.huge
+-- 2^53: from here on, not every integer has a float of its own, so an
+-- integral float (lua-cjson decodes every JSON number as one) may already
+-- be another number than the one written: 12345678901234567 decodes to
+-- 12345678901234568.
+local EXACT_LIMIT = 2.0 ^ 53
+M.EXACT_LIMIT = EXACT_LIMIT
+
+-- An argument error when the float v cannot stand for an integer exactly
+-- (NaN, infinities, magnitudes from 2^53 up); nil otherwise.
+local function inexact(field, v)
+  if v ~= v or v == huge or v == -huge then
+    return argument(field, "must be a positive 64-bit integer, got " .. tostring(v))
+  end
+  if v >= EXACT_LIMIT or v <= -EXACT_LIMIT then
+    return argument(field, format("%.17g is a float beyond 2^53 and may not be the number "
+      .. "that was written (JSON decoders give floats): pass the id as a string or an integer", v))
+  end
+end
+
+--- A number that came from decoded JSON (or any caller) as a Lua integer,
+-- or nil, err: floats are taken only when integral and below 2^53 in
+-- magnitude, and the result must lie in [lo, hi].
+function M.integer(v, field, lo, hi)
+  if type(v) ~= "number" then
+    return nil, argument(field, "must be an integer, got " .. type(v))
+  end
+  if mtype(v) == "float" then
+    local e = inexact(field, v)
+    if e then return nil, e end
+  end
+  local n = tointeger(v)
+  if not n then return nil, argument(field, format("must be an integer, got %.17g", v)) end
+  if (lo and n < lo) or (hi and n > hi) then
+    return nil, argument(field, format("must be from %d to %d, got %d", lo or math.mininteger,
+      hi or math.maxinteger, n))
+  end
+  return n
+end
+
+--- A finite number in [lo, hi] (seconds, rates, sizes from JSON or options),
+-- or nil, err: NaN and the infinities are refused.
+function M.finite(v, field, lo, hi)
+  if type(v) ~= "number" then
+    return nil, argument(field, "must be a number, got " .. type(v))
+  end
+  if v ~= v or v == huge or v == -huge then
+    return nil, argument(field, "must be a finite number, got " .. tostring(v))
+  end
+  if (lo and v < lo) or (hi and v > hi) then
+    return nil, argument(field, format("must be from %.17g to %.17g, got %.17g", lo or -huge, hi or huge, v))
+  end
+  return v
+end
+
 local id_digits, id_count = {}, 0
 
 --- Normalises a meeting or webinar id to its decimal digits.
@@ -27,11 +82,12 @@ function M.id(v, field, fname, argn)
   local t = type(v)
   local n
   if t == "number" then
+    if mtype(v) == "float" then
+      local e = inexact(field, v)
+      if e then return nil, e end
+    end
     n = tointeger(v)
     if not n then
-      if v ~= v or v == math.huge or v == -math.huge then
-        return nil, argument(field, "must be a positive 64-bit integer, got " .. tostring(v))
-      end
       return nil, argument(field, format("must be a positive 64-bit integer, got %.17g", v))
     end
   elseif t == "string" then

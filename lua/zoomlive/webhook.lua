@@ -112,9 +112,9 @@ function M.verify(secret, headers, raw_body, opts)
   end
   local age = now - tonumber(ts)
   if age > tolerance then
-    return fail("stale", format("the request timestamp is %.0f s old (tolerance %g s)", math.floor(age), tolerance))
+    return fail("stale", format("the request timestamp is %.15g s old (tolerance %g s)", math.floor(age), tolerance))
   elseif -age > tolerance then
-    return fail("future", format("the request timestamp is %.0f s ahead (tolerance %g s)", math.floor(-age), tolerance))
+    return fail("future", format("the request timestamp is %.15g s ahead (tolerance %g s)", math.floor(-age), tolerance))
   end
   local want = "v0=" .. hmac_hex(secret, "v0:" .. ts .. ":" .. raw_body)
   if not equal_consttime(want, sig:lower()) then

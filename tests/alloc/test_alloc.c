@@ -9,7 +9,8 @@
  * more, where nothing fails), it runs them under lua_pcall against a tiny
  * HTTP server in this process that answers 204 (and, for the "wide"
  * scenario, a configuration to a GET and Zoom's 404 for meeting 1; the
- * "batch" scenario runs client:update_many on the multi interface).  Each run must end in
+ * "batch" scenario runs client:update_many on the multi interface, the
+ * "driver" one four calls on core.driver in a poll() loop).  Each run must end in
  * success, a returned error table or a Lua memory error, never a crash or
  * another error; after lua_close every Lua byte must be freed and no
  * libcurl easy handle may be left open (counted by wrapping
@@ -213,6 +214,31 @@ static const char *const SCENARIOS[][2] = {
    "for _, r in ipairs(results) do if r.err and r.err.kind ~= 'http' then\n"
    "  return 'error', r.err.kind, tostring(r.err.message) end end\n"
    "return 'odd', 'batch summary', tostring(summary.ok)\n"},
+  {"driver",
+   "local core = require 'zoomlive.core'\n"
+   "local sys = require 'testsys'\n"
+   "local d <close> = core.driver{ concurrency = 2, timeout = 10 }\n"
+   "local base = 'http://127.0.0.1:' .. PORT .. '/v2/meetings/6842308'\n"
+   "for i = 1, 3 do d:submit{ method = 'PATCH', url = base .. i .. '/livestream/status', token = 'alloc-token',\n"
+   "  content_type = 'application/json', body = '{\"action\":\"stop\"}' } end\n"
+   "d:submit{ method = 'PATCH', url = base .. '4/livestream/status', token = 'alloc-token',\n"
+   "  form = { 'action', 'start' } }\n"
+   "local W, watch, got = { ['in'] = 'r', out = 'w', inout = 'rw' }, {}, 0\n"
+   "for _ = 1, 10000 do\n"
+   "  for _, c in ipairs(d:changes()) do watch[c.fd] = W[c.what] end\n"
+   "  while true do\n"
+   "    local id, r = d:take()\n"
+   "    if not id then break end\n"
+   "    if r.status ~= 204 then return 'error', tostring(r.kind), tostring(r.message) end\n"
+   "    got = got + 1\n"
+   "  end\n"
+   "  if got == 4 then return 'ok' end\n"
+   "  local t = d:timer()\n"
+   "  local ready = sys.poll(watch, t and math.ceil(t * 1000) or 1000)\n"
+   "  if next(ready) == nil then d:timeout_action() end\n"
+   "  for fd, ev in pairs(ready) do d:socket_action(fd, ev) end\n"
+   "end\n"
+   "return 'odd', 'driver', 'never finished'\n"},
 };
 static int scenario;
 

@@ -91,6 +91,12 @@ int main(void) {
   script[nscript++] = bigresp;
   script[nscript++] =
       "HTTP/1.1 302 Found\r\nLocation: http://elsewhere.invalid/steal\r\nContent-Length: 0\r\n\r\n";
+  /* a header line over libcurl's 100 KiB limit */
+  static char hugehdr[120 * 1024];
+  int hn = snprintf(hugehdr, sizeof hugehdr, "HTTP/1.1 204 No Content\r\nX-Big: ");
+  memset(hugehdr + hn, 'h', 110 * 1024);
+  memcpy(hugehdr + hn + 110 * 1024, "\r\n\r\n", 5);
+  script[nscript++] = hugehdr;
   script[nscript++] = NULL;   /* silent */
   pthread_t th = start_server();
 
@@ -143,6 +149,11 @@ int main(void) {
   CHECK(zl_conn_perform(c, &q, &r) == ZL_OK);
   CHECK(r.status == 302 && strcmp(r.location, "http://elsewhere.invalid/steal") == 0);
   CHECK(accepts == 1);   /* one connection for all five */
+
+  /* 5b: a reply the core cannot take is a transport error, with its status */
+  CHECK(zl_conn_perform(c, &q, &r) == ZL_TRANSPORT);
+  CHECK(r.kind == ZL_TRANSPORT && r.status == 204);
+  CHECK(strstr(r.message, "could not be taken") != NULL);
 
   /* 6: a header value with CR/LF is refused before anything is sent */
   zl_request evil = q;

@@ -64,9 +64,11 @@ static int expect_string(const uint8_t *s, size_t n, int64_t *out, int *maybe) {
   return 1;
 }
 
+/* a float stands for one integer only below 2^53 in magnitude: from there
+ * on it may be another number than the one written, so it is refused */
 static int expect_float(double d, int64_t *out) {
   if (!isfinite(d) || d != floor(d)) return 0;
-  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return 0;
+  if (!(d > -9007199254740992.0 && d < 9007199254740992.0)) return 0;
   int64_t v = (int64_t)d;
   if (v <= 0) return 0;
   *out = v;
