@@ -191,4 +191,34 @@ describe("a scheduler's transport.wait_fd", function()
     conn:close()
     c:close()
   end)
+
+  it("on an event loop (luv) the loop keeps running while Redis answers", function()
+    local uv = require "luv"
+    local c = require("zoomlive").new{ base_url = sim.base_url, token = sim.token, loop = "luv",
+      budget = { rate = 100, store = r.url, key = "luv-loop", timeout = 10 } }
+    -- the server is stopped; only a timer of the host loop lets it go on:
+    -- a round trip that held the loop would wait out its 10 s and give up
+    r:signal("STOP")
+    local fired = false
+    local t = uv.new_timer()
+    t:start(20, 0, function()
+      fired = true
+      t:close()
+      r:signal("CONT")
+    end)
+    local res
+    coroutine.wrap(function() res = table.pack(c:get(68423085)) end)()
+    local guard = uv.new_timer()
+    local timed_out = false
+    guard:start(60000, 0, function() timed_out = true end)
+    guard:unref()
+    while not res and not timed_out and uv.loop_alive() do uv.run("once") end
+    guard:close()
+    uv.run("nowait")
+    assert.is_true(fired)
+    assert.is_table(res, "the call did not finish")
+    assert.is_table(res[1], tostring(res[2]))
+    assert.are.equal("redis " .. r.url, res[3].budget)
+    c:close()
+  end)
 end)
