@@ -221,4 +221,25 @@ describe("a scheduler's transport.wait_fd", function()
     assert.are.equal("redis " .. r.url, res[3].budget)
     c:close()
   end)
+
+  it("on an event loop (cqueues) likewise", function()
+    local cqueues = require "cqueues"
+    local c = require("zoomlive").new{ base_url = sim.base_url, token = sim.token, loop = "cqueues",
+      budget = { rate = 100, store = r.url, key = "cq-loop", timeout = 10 } }
+    local q = cqueues.new()
+    r:signal("STOP")
+    local fired, res = false, nil
+    q:wrap(function()
+      cqueues.sleep(0.02)
+      fired = true
+      r:signal("CONT")
+    end)
+    q:wrap(function() res = table.pack(c:get(68423085)) end)
+    assert(q:loop(60))
+    assert.is_true(fired)
+    assert.is_table(res, "the call did not finish")
+    assert.is_table(res[1], tostring(res[2]))
+    assert.are.equal("redis " .. r.url, res[3].budget)
+    c:close()
+  end)
 end)
