@@ -148,6 +148,14 @@ end
 function M.classify(req, r, st, pol, clock)
   local status = r.status
   local err, wait
+  local sends = r.sends
+  if sends then
+    -- libcurl sent the request again on a fresh connection (a reused one
+    -- was found dead): each send was an attempt, and the first one's fate
+    -- is unknown
+    st.attempts = st.attempts + sends - 1
+    if req.method ~= "GET" and req.name ~= "token" then st.outcome_unknown = true end
+  end
   if r.kind == nil then
     st.tracking_id = r.tracking_id
     st.rate_limit = (r.rl_type or r.rl_category or r.rl_limit or r.rl_remaining) and rate_limit(r) or nil

@@ -314,8 +314,8 @@ function M.from(opts, getenv, cfg)
     return s2s(a, i, s, oauth_url, margin, cfg)
   end
   return none("no credentials: set ZOOM_ACCESS_TOKEN, or ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID "
-    .. "and ZOOM_CLIENT_SECRET (Server-to-Server OAuth), or pass token or "
-    .. "account_id/client_id/client_secret to zoomlive.new")
+    .. "and ZOOM_CLIENT_SECRET (Server-to-Server OAuth) in the environment "
+    .. "(from Lua, zoomlive.new also takes token, or account_id, client_id and client_secret)")
 end
 
 return M
