@@ -26,7 +26,11 @@ test: build
 lint: setup
 	luacheck lua spec examples bin bench tests types
 
+# PREFIX is applied here, not only when the build tree was first made (a
+# `make demo` before `make install PREFIX=...` must not install elsewhere)
 install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
 	cmake --install $(BUILD)
 
 bench: build

@@ -46,7 +46,8 @@ external_dependencies = {
 -- zoomlive.core: one line per C file. The core (csrc/zl_*.c) knows nothing
 -- of Lua; the binding is csrc/lzoomlive.c and csrc/lzl_*.c. A ctest test
 -- (tests/rockspec_check.lua) fails when a csrc/zl_*.c or csrc/lzl*.c is missing
--- (csrc/lzl_preload.c aside: libzoomlive's bundled Lua layer, CMake only).
+-- (aside, CMake only: csrc/lzl_preload.c, libzoomlive's bundled Lua layer;
+-- csrc/lzl_redis.c, the optional zoomlive.hiredis that needs libhiredis).
 local core_sources = {
   "csrc/zl_buf.c",
   "csrc/zl_multipart.c",
@@ -71,6 +72,9 @@ local lua_modules = {
   "attempt",
   "auth",
   "batch",
+  "budget/init",
+  "budget/local",
+  "budget/redis",
   "cli",
   "cli/args",
   "cli/configure",
@@ -90,6 +94,7 @@ local lua_modules = {
   "pipeline",
   "request",
   "testing",
+  "testing/redis",
   "url",
   "validate",
   "webhook",

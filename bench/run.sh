@@ -17,6 +17,8 @@
 #   BENCH_BATCH (1; 0 skips the simulator targets, the command's among them:
 #     bench/cli_list.sh, and the event-loop ones)
 #   BENCH_LOOP_CONC (25: the concurrency of the event-loop calls target)
+#   BENCH_FLEET (1; 0 skips the fleet targets, bench/fleet.sh: 4 processes
+#     sharing one budget on a redis-server, about 80 s)
 #   BENCH_IDLE_GUARD (1: hold /dev/cpu_dma_latency at 0 during the run, see
 #     bench/idle_guard.c; 0: leave the CPU idle states alone)
 #   BENCH_PROFILE_DIR (unset; a directory to keep the callgrind outputs in:
@@ -422,6 +424,14 @@ if [ "$BATCH" = 1 ]; then
   fi
 fi
 
+# ---- fleet targets: processes sharing one budget on Redis (bench/fleet.sh) --
+fleet_rows=""
+if [ "${BENCH_FLEET:-1}" = 1 ]; then
+  bash "$ROOT/bench/fleet.sh" "$BUILD" >"$TMP/fleet" 2>&1 || note_broken "fleet (bench/fleet.sh)"
+  sed 's/^/  /' "$TMP/fleet"
+  fleet_rows=$(grep '^| fleet:' "$TMP/fleet")
+fi
+
 # ---- targets ----------------------------------------------------------------
 verdict() {   # client goal
   [ -n "$ZL" ] && [ -n "${RPS[$1]:-}" ] || { echo "FAIL (could not run)"; return; }
@@ -533,8 +543,9 @@ echo "| memory: peak RSS after $MEM_N calls vs after 1,000 | <= +2 MiB | $mem_li
 echo "| batch: 1,000 updates, 20 ms latency, concurrency 32 | <= 1.15x ideal (0.625 s) | ${lat_detail% -> *} | $lat_v |"
 echo "| batch: 500 updates, sim 50/s, rate=50 | all ok, <1% 429, <= 11 s | ${rate_detail% -> *} | $rate_v |"
 echo "| zoomlive start --from (1,000 rows, 10 bad), sim 30/s, --rate 30 | 990 started, 10 reported, <1% 429, <= 36.3 s | ${cli_full% -> *} | ${cli_full##* } |"
-echo "| the same, SIGINT halfway | exit by SIGINT (130) <= 2 s, report lists every started ID | ${cli_sig% -> *} | ${cli_sig##* } |"
+echo "| the same, SIGINT halfway | exit by SIGINT (130) <= 1 s, report lists every started ID | ${cli_sig% -> *} | ${cli_sig##* } |"
 printf '%s' "$loop_rows"
+[ -n "$fleet_rows" ] && echo "$fleet_rows"
 if [ -n "$prof_rows" ]; then
   echo
   echo "| client (callgrind) | instructions/request |"

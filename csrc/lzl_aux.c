@@ -173,10 +173,14 @@ void zl_push_response(lua_State *L, const zl_response *r) {
       lua_pushinteger(L, r->status);
       lua_setfield(L, -2, "status");
     }
+    if (r->sends > 1) {
+      lua_pushinteger(L, r->sends);
+      lua_setfield(L, -2, "sends");
+    }
     return;
   }
   /* sized for what it will hold: growing it would rehash on every response */
-  int n = 3 + (r->body_truncated != 0) + !!r->tracking_id[0] + !!r->retry_after[0]
+  int n = 3 + (r->body_truncated != 0) + (r->sends > 1) + !!r->tracking_id[0] + !!r->retry_after[0]
           + !!r->rl_category[0] + !!r->rl_type[0] + !!r->rl_limit[0] + !!r->rl_remaining[0]
           + !!r->content_type[0] + !!r->location[0] + !!r->date[0];
   lua_createtable(L, 0, n);
@@ -189,6 +193,10 @@ void zl_push_response(lua_State *L, const zl_response *r) {
   if (r->body_truncated) {
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "truncated");
+  }
+  if (r->sends > 1) {   /* libcurl sent it again on a fresh connection */
+    lua_pushinteger(L, r->sends);
+    lua_setfield(L, -2, "sends");
   }
   set_hdr(L, "tracking_id", r->tracking_id);
   set_hdr(L, "retry_after", r->retry_after);

@@ -26,7 +26,9 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
 
 /* Pushes one response value: a table (see PIPELINE in docs/ARCHITECTURE.md)
  *   { status, body, truncated, elapsed, tracking_id, retry_after, rl_category,
- *     rl_type, rl_limit, rl_remaining, content_type, location, date }
+ *     rl_type, rl_limit, rl_remaining, content_type, location, date,
+ *     sends (only when > 1: libcurl sent the request again on a fresh
+ *     connection, so the first may have reached the server) }
  * or, when no status came back,
  *   { kind = "transport"|"timeout", curl_code, message, status|nil, elapsed, sent } */
 void zl_push_response(lua_State *L, const zl_response *r);

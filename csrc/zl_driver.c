@@ -200,11 +200,6 @@ static int on_close(void *ud, curl_socket_t s) {
   return close(fd);
 }
 
-static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port) {
-  (void)ip; (void)local_ip; (void)port; (void)local_port;
-  ((xfer *)ud)->sent = 1;
-  return CURL_PREREQFUNC_OK;
-}
 
 /* ---- life cycle ---------------------------------------------------------- */
 
@@ -335,8 +330,6 @@ static void start_waiting(zl_driver *d) {
       CURLcode rc = CURLE_OK;
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
       SET(CURLOPT_PRIVATE, x);
-      SET(CURLOPT_PREREQFUNCTION, on_prereq);
-      SET(CURLOPT_PREREQDATA, x);
       SET(CURLOPT_OPENSOCKETFUNCTION, on_open);
       SET(CURLOPT_OPENSOCKETDATA, d);
       SET(CURLOPT_CLOSESOCKETFUNCTION, on_close);
@@ -382,7 +375,7 @@ static void collect(zl_driver *d) {
     curl_multi_remove_handle(d->multi, e);
     zl_conn_finish(d->conns[x->slot], (int)rc, &x->resp);
     /* "may have left" from the moment a connection was ready to send */
-    x->resp.request_sent = x->resp.request_sent || x->sent;
+    x->resp.request_sent = x->resp.request_sent || x->sent || x->resp.sends > 0;
     x->sent = x->resp.request_sent;
     release_slot(d, x);
     xl_unlink(&d->running, x);
@@ -406,6 +399,8 @@ static void after_fork(zl_driver *d) {
     xfer *x = d->running.head;
     xl_unlink(&d->running, x);
     curl_multi_remove_handle(d->multi, zl_conn_easy(d->conns[x->slot]));
+    /* may have left from the moment a connection was ready to send */
+    x->sent = x->sent || zl_conn_sends(d->conns[x->slot]) > 0;
     finish_now(d, x, ZL_TRANSPORT, 0, msg);
   }
   while (d->waiting.head) {
@@ -500,7 +495,9 @@ int zl_driver_cancel(zl_driver *d, uint64_t id) {
   (void)enter(d);
   xfer *x = find(d, id);
   if (!x) { errno = ENOENT; return -1; }
-  int sent = x->sent;
+  /* "may have left" from the moment a connection was ready to send
+   * (the connection counts it: zl_conn_sends) */
+  int sent = x->sent || (x->state == RUNNING && zl_conn_sends(d->conns[x->slot]) > 0);
   xl_unlink(list_of(d, x), x);
   if (x->state == RUNNING) {
     curl_multi_remove_handle(d->multi, zl_conn_easy(d->conns[x->slot]));

@@ -42,6 +42,7 @@ struct zl_conn {
   int store_failed;            /* the reply body could not be stored (no memory) */
   zl_response *resp;           /* the response being filled */
   double started;
+  int sends;                   /* times the current request got a connection to go out on */
   char errbuf[CURL_ERROR_SIZE];
   pid_t pid;                   /* the process the handle's connections belong to */
   struct seen_sock {           /* connections this handle used, by 4-tuple */
@@ -72,6 +73,18 @@ void zl_abort_all(int on) {
 }
 int zl_abort_requested(void) { return abort_flag != 0; }
 void zl_abort_grace(double seconds) { abort_grace_s = seconds > 0 ? seconds : 0; }
+
+/* libcurl is about to send the request on a connection: counted, since it
+ * sends it again on a fresh connection when a reused one turns out dead, and
+ * the first may have reached the server (the caller must not read a second
+ * answer as the only one) */
+static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port) {
+  (void)ip; (void)local_ip; (void)port; (void)local_port;
+  ((zl_conn *)ud)->sends++;
+  return CURL_PREREQFUNC_OK;
+}
+
+int zl_conn_sends(const zl_conn *c) { return c->sends; }
 
 static int on_xferinfo(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
   (void)dt; (void)dn; (void)ut; (void)un;
@@ -343,6 +356,8 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   SET(CURLOPT_HEADERDATA, c);
   SET(CURLOPT_ERRORBUFFER, c->errbuf);
   SET(CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+  SET(CURLOPT_PREREQFUNCTION, on_prereq);
+  SET(CURLOPT_PREREQDATA, c);
   SET(CURLOPT_XFERINFODATA, c);
   SET(CURLOPT_NOPROGRESS, 0L);
   SET(CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
@@ -548,6 +563,8 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   r->message[0] = '\0';
   r->body_truncated = 0;
   r->request_sent = 0;
+  r->sends = 0;
+  c->sends = 0;
   r->elapsed = 0;
   clear_headers(r);
   zl_buf_reset(&r->body);
@@ -635,6 +652,7 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
   c->resp = NULL;
   remember_socket(c);
   long reqsize = 0;
+  r->sends = c->sends;
   r->request_sent = curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &reqsize) == CURLE_OK
                     && reqsize > 0;
   int valid = status >= 100 && status <= 999;

@@ -31,4 +31,7 @@ void zl_socks_free(zl_socks *s);
 
 /* header value check: 1 when s has no CR, LF or NUL in its first n bytes */
 int zl_header_safe(const char *s, size_t n);
+/* zl_http.c: how many times libcurl got ready to send the current request
+ * on a connection (CURLOPT_PREREQFUNCTION): > 0 means bytes may have left */
+int zl_conn_sends(const zl_conn *c);
 #endif

@@ -115,6 +115,10 @@ typedef struct zl_response {
   zl_buf body;                      /* capped at the connection's body cap */
   int body_truncated;               /* 1 when the cap cut the body */
   double elapsed;                   /* seconds spent in this request */
+  int sends;                        /* times the request was sent: libcurl sends
+                                       it again, once, on a fresh connection when
+                                       a reused one turns out dead; 2 means the
+                                       first may have reached the server */
   int request_sent;                 /* 1 when request bytes left (libcurl's
                                        CURLINFO_REQUEST_SIZE > 0): a failure
                                        may then have reached the server */

@@ -145,6 +145,28 @@ describe("field cases", function()
       end
     end)
 
+    it("on a reused connection (libcurl sends again by itself) still says outcome_unknown", function()
+      local c <close> = client()
+      assert.truthy(c:get(SEED))                     -- the connection is open and will be reused
+      sim:fault { meeting = SEED, reset = "after", apply = true, count = 1, method = "PATCH" }
+      local status, err, info = c:start(SEED, { display_name = "Town hall" })
+      assert.are.equal("live", sim:meeting(SEED).status)
+      assert.are.equal(2, info.attempts)             -- both sends are counted
+      assert.is_true(info.outcome_unknown)
+      if not (status and status < 300) then assert.is_true(err.outcome_unknown, tostring(err)) end
+      -- the same in a batch
+      sim:reset()
+      local b <close> = client()
+      assert.truthy(b:get(SEED))
+      sim:fault { meeting = SEED, reset = "after", apply = true, count = 1, method = "PATCH" }
+      local results = b:update_many({ { BIG, "stop" }, { SEED, "start", { display_name = "x" } } },
+        { concurrency = 1 })
+      assert.are.equal(204, results[1].status)
+      local r = results[2]
+      assert.is_true(r.info.outcome_unknown)
+      if r.err then assert.is_true(r.err.outcome_unknown, tostring(r.err)) end
+    end)
+
     it("does not mark a call whose request never left", function()
       local gone = testing.start {}
       local url = gone.base_url

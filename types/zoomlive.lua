@@ -68,7 +68,7 @@
 ---@field time? fun(): number Unix seconds
 ---@field loop? "luv"|"cqueues"|table an event loop for the client's calls (docs/loop.md)
 ---@field concurrency? integer requests in flight on the loop, default 16
----@field budget? table a shared rate-limit budget (`take(now)`, `record(resp)`)
+---@field budget? table|{rate: number, burst?: number, store?: string, key?: string, share?: number, password?: string} a rate budget (docs/fleet.md)
 ---@field user_agent? string
 ---@field cainfo? string
 ---@field capath? string
@@ -228,6 +228,10 @@ function Client:update_many(items, opts) end
 ---@return true? ok
 ---@return zoomlive.Error? err
 function Client:check_credentials() end
+
+---The client's rate budget (zoomlive.budget), or nil.
+---@return table? budget
+function Client:budget() end
 
 ---@return string base_url
 function Client:base_url() end

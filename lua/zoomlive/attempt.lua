@@ -114,12 +114,17 @@ local function retry_after(r, time, clock)
   return clock.retry_after(ra, ref)
 end
 
+--- Whether a 429's text speaks of Zoom's start rule (one stream, 30 s)
+-- rather than of the account's limits.
+function M.says_start_rule(msg)
+  return msg:find("start the live stream", 1, true) ~= nil or msg:find("after %d+ seconds") ~= nil
+end
+
 -- a 429 answering a `start` under Zoom's start rule, told apart from a
 -- per-second 429 by what it says: its message, its Retry-After
 local function start_rule(req, e, wait)
   if req.action ~= "start" then return false end
-  local msg = e.message or ""
-  if msg:find("start the live stream", 1, true) or msg:find("after %d+ seconds") then return true end
+  if M.says_start_rule(e.message or "") then return true end
   if wait and wait >= M.START_WAIT - 5 then return true end
   -- a bare 429 on a start (no text, no headers): the safe reading
   return e.code == nil and wait == nil and not (e.rate_limit and e.rate_limit.type)
@@ -143,6 +148,14 @@ end
 function M.classify(req, r, st, pol, clock)
   local status = r.status
   local err, wait
+  local sends = r.sends
+  if sends then
+    -- libcurl sent the request again on a fresh connection (a reused one
+    -- was found dead): each send was an attempt, and the first one's fate
+    -- is unknown
+    st.attempts = st.attempts + sends - 1
+    if req.method ~= "GET" and req.name ~= "token" then st.outcome_unknown = true end
+  end
   if r.kind == nil then
     st.tracking_id = r.tracking_id
     st.rate_limit = (r.rl_type or r.rl_category or r.rl_limit or r.rl_remaining) and rate_limit(r) or nil
@@ -232,11 +245,16 @@ function M.final(_, st, status, err)
   err.attempts = st.attempts
   if st.outcome_unknown then
     err.outcome_unknown = true
-    err.message = (err.message or "") .. " (an earlier attempt's answer was lost: it may have been applied)"
+    local msg = err.message or ""
+    if not msg:find("may have", 1, true) then
+      -- said once: a message that already says so (a cancel in flight) is kept
+      err.message = msg .. " (a request whose answer was lost may have been applied)"
+    end
   end
   return "fail", status, err
 end
 
 M.backoff = backoff
+M.retry_after = retry_after
 M.REASONS = REASONS
 return M

@@ -101,8 +101,26 @@ end
 -- any attempt's (a 5xx or a reset is retried; a refusal is kind "auth").
 -- Calls that need the token while a fetch is under way (coroutines of a
 -- batch or an event loop) wait for that fetch and share its outcome.
+--
+-- With a token store (cfg.token_store, the shared budget's: zoomlive.budget
+-- .redis), the token is shared by every process of the fleet: a process
+-- that finds no fresh token in the store takes its lock (SET NX PX) and
+-- fetches, the others wait for the stored token; after a 401/124 the stale
+-- token is replaced once, by whoever takes the lock first. The store holds
+-- {access_token, expires_at (Unix s), ttl, api_url}, never the client
+-- secret. When the store fails, this process fetches on its own.
+M.SHARED_POLL = 0.05      -- seconds between looks at the store while another process fetches
+M.SHARED_LOCK_TTL = 10    -- seconds a fetch may hold the store's lock
+
+local owner_seq = 0
+local function owner_id()
+  owner_seq = owner_seq + 1
+  return string.format("%s-%d-%d", tostring({}):match("0x(%x+)") or "t",
+    math.random(0, 0x7fffffff), owner_seq)
+end
+
 local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
-  local token, expires, api_url
+  local token, expires, api_url, ttl_seen
   local fetching = false
   local gen, last_err, last_resp = 0, nil, nil   -- the outcome of fetch number `gen`
   local basic = client_id .. ":" .. client_secret
@@ -132,6 +150,7 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
           { status = r.status, tracking_id = r.tracking_id })
       end
     end
+    ttl_seen = ttl
     token = doc.access_token
     expires = now() + ttl - math.min(margin, ttl / 2)
     api_url = nil
@@ -142,22 +161,83 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
     return token
   end
 
+  -- one request to the token endpoint: token | nil, err | nil, nil, response
+  local function remote(tr)
+    local r = tr.send(request.spec(treq, nil, nil, cfg.timeout(), basic))
+    if r.status == 200 and r.kind == nil then return accept(r) end
+    return nil, nil, r
+  end
+
+  local store = cfg.token_store and cfg.token_store(account_id, client_id)
+  local condemned   -- the token a 401/124 refused: never taken from the store again
+
+  local function usable(e)
+    if type(e) ~= "table" or e.access_token == condemned or type(e.expires_at) ~= "number"
+        or type(e.access_token) ~= "string" or e.access_token == ""
+        or not header_safe(e.access_token) then
+      return false
+    end
+    local ttl = tonumber(e.ttl) or 0
+    local left = e.expires_at - cfg.time()
+    -- a token lives at most 31 days (as a fetched one may): a store entry
+    -- claiming more is not believed
+    return left > math.min(margin, ttl / 2) and left <= 31 * 86400
+  end
+
+  local function adopt(e)
+    local ttl = tonumber(e.ttl) or 0
+    token = e.access_token
+    expires = now() + (e.expires_at - cfg.time()) - math.min(margin, ttl / 2)
+    api_url = nil
+    if type(e.api_url) == "string" and cfg.check_url then api_url = cfg.check_url(e.api_url) end
+    return token
+  end
+
+  -- the fleet's token: from the store, or fetched under its lock
+  local function shared(tr)
+    local waited = 0
+    while true do
+      local w = tr.wait_fd
+      local e, why = store.get(w)
+      if why then return remote(tr) end               -- the store failed: on our own
+      if usable(e) then return adopt(e) end
+      local me = owner_id()
+      local got = store.lock(me, M.SHARED_LOCK_TTL, w)
+      if got == nil then return remote(tr) end
+      if got then
+        e = store.get(w)                               -- stored between our look and our lock?
+        if usable(e) then
+          store.unlock(me, w)
+          return adopt(e)
+        end
+        local ok, t, err, r = pcall(remote, tr)
+        if ok and t then
+          store.set({ access_token = t, expires_at = cfg.time() + ttl_seen, ttl = ttl_seen,
+            api_url = api_url }, ttl_seen, w)
+        end
+        store.unlock(me, w)
+        if not ok then error(t, 0) end
+        return t, err, r
+      end
+      -- another process is fetching; a holder that never stores is waited
+      -- out only as long as its lock lives
+      if waited > M.SHARED_LOCK_TTL then return remote(tr) end
+      local stop = tr.sleep(M.SHARED_POLL)
+      if stop then return nil, nil, stop end
+      waited = waited + M.SHARED_POLL
+    end
+  end
+
   local function fetch(tr)
     fetching = true
     gen = gen + 1
-    local ok, r = pcall(tr.send, request.spec(treq, nil, nil, cfg.timeout(), basic))
+    local ok, t, e, r = pcall(store and shared or remote, tr)
     fetching = false
-    if not ok then error(r, 0) end           -- the flag is clear: the client lives on
-    if r.status == 200 and r.kind == nil then
-      last_err, last_resp = nil, nil
-      local t, e = accept(r)
-      if not t then last_err = e end
-      return t, e
-    end
+    if not ok then error(t, 0) end           -- the flag is clear: the client lives on
     -- a fetch its own call's scheduler stopped (cancelled) is no outcome
     -- to share: the calls waiting for it fetch again
-    last_err, last_resp = nil, not r.final and r or nil
-    return nil, nil, r
+    last_err, last_resp = e, (r and not r.final) and r or nil
+    return t, e, r
   end
 
   local function copy(e)
@@ -190,6 +270,7 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
       -- a token other than the stale one (fetched meanwhile, or being
       -- fetched) serves; otherwise the next token() fetches
       if token == stale then token = nil end
+      condemned = stale
       return true
     end,
     api_url = function() return api_url end,
@@ -233,8 +314,8 @@ function M.from(opts, getenv, cfg)
     return s2s(a, i, s, oauth_url, margin, cfg)
   end
   return none("no credentials: set ZOOM_ACCESS_TOKEN, or ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID "
-    .. "and ZOOM_CLIENT_SECRET (Server-to-Server OAuth), or pass token or "
-    .. "account_id/client_id/client_secret to zoomlive.new")
+    .. "and ZOOM_CLIENT_SECRET (Server-to-Server OAuth) in the environment "
+    .. "(from Lua, zoomlive.new also takes token, or account_id, client_id and client_secret)")
 end
 
 return M

@@ -27,7 +27,7 @@ local OPTIONS = {
   account_id = true, client_id = true, client_secret = true, oauth_url = true,
   refresh_margin = true,
   retries = true, backoff = true, max_retry_wait = true, deadline = true, sleep = true,
-  now = true, time = true, loop = true, concurrency = true,
+  now = true, time = true, loop = true, concurrency = true, budget = true,
   cainfo = true, capath = true, insecure = true, allow_http = true, debug = true,
 }
 
@@ -177,8 +177,21 @@ function M.new(opts, getenv)
     opt_error("option 'concurrency' needs option 'loop'")
   end
   local allow_http = self._allow_http
+  -- the rate budget (zoomlive.budget): in-process, or shared on Redis
+  if opts.budget ~= nil then
+    local okb, b = pcall(require("zoomlive.budget").new, opts.budget, { now = self._now,
+      time = self._time, account_id = opts.account_id or getenv("ZOOM_ACCOUNT_ID"),
+      debug = self._debug and function(t) self:_trace(t) end })
+    if not okb then opt_error(tostring(b):gsub("^[^:]*:%d+: ", "")) end
+    self._budget = b
+    -- a budget built here is closed with the client; one passed in is the caller's
+    self._budget_owned = b ~= opts.budget
+  end
+  local budget = self._budget
   self._auth = auth.from(opts, getenv, {
     now = self._now, time = self._time,
+    -- the S2S token is shared through the budget's store, when it has one
+    token_store = budget and budget.token_store and function(a, i) return budget:token_store(a, i) end,
     timeout = function() return self._timeout end,
     oauth_url = self._oauth_url,
     check_url = function(u)
@@ -188,6 +201,9 @@ function M.new(opts, getenv)
   })
   return self
 end
+
+--- client:budget() -> the client's rate budget object (zoomlive.budget), or nil
+function Client:budget() return self._budget end
 
 function Client:_connection()
   local c = self._conn
@@ -211,6 +227,8 @@ function Client:close()
     c:close()
   end
   if self._loop then self._loop:close() end
+  local b = self._budget
+  if b and self._budget_owned and b.close then b:close() end
 end
 Client.__close = Client.close
 Client.__gc = Client.close

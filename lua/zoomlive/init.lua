@@ -67,6 +67,9 @@ local format = string.format
 --    `now` (monotonic seconds) and `time` (Unix seconds) functions;
 --  * `loop`: `"luv"`, `"cqueues"` or an adapter table, for calls inside an
 --    event loop (docs/loop.md); `concurrency` (requests in flight on it, 16);
+--  * `budget`: a rate budget every attempt takes a slot from: `{rate =, burst =}`,
+--    plus `store = "redis://host:port/db"` (and `key`, `share`, `password`) to
+--    share it with every process of the account, or a budget object (docs/fleet.md);
 --  * `user_agent`, `cainfo`, `capath`, `insecure` (turns TLS verification off),
 --    `allow_http` (plain http to non-loopback hosts), `debug` (`function(event)`
 --    receiving a redacted trace).
@@ -240,6 +243,12 @@ end
 -- fetch's failure: `"transport"`, `"timeout"`, `"http"`)
 -- @raise when the client is closed
 -- @usage zoomlive.assert(client:check_credentials())
+
+--- The client's rate budget (`zoomlive.budget`), made from the `budget`
+-- option or given in it; every attempt takes a slot from it (docs/fleet.md).
+-- @function Client:budget
+-- @treturn ?table the budget object, or nil when the client has none
+-- @usage local b = client:budget()
 
 --- The base URL in force: the `base_url` option, else the regional `api_url`
 -- of a Server-to-Server token, else `https://api.zoom.us/v2`.

@@ -7,7 +7,9 @@
 --   transport.send(spec)  submits to the driver, then suspends the caller
 --                         until the response is taken;
 --   transport.sleep(s)    arms a loop timer, then suspends the caller
---                         (retry waits, pacing, a shared token fetch).
+--                         (retry waits, pacing, a shared token fetch);
+--   transport.wait_fd(fd, events, s)  watches a shared budget's Redis
+--                         socket on the loop, then suspends the caller.
 --
 -- The driver's socket-watch changes and its timer go to the host loop
 -- through the adapter (docs/loop.md):
@@ -297,6 +299,31 @@ local function new_call(loop, w)
       call.state = "run"
       return v
     end,
+    -- a shared budget's Redis socket (zoomlive.budget.redis): watched on
+    -- the host loop, bounded by a loop timer; true when ready, false when
+    -- the time ran out or the call was cancelled
+    wait_fd = function(fd, events, seconds)
+      if call.stopped then return false end
+      local a = loop.adapter
+      call.state = "wait_fd"
+      call.ready = false
+      local over = false
+      local timer
+      local function finish(v)
+        if over then return end
+        over = true
+        call.fd_finish = nil
+        a.unwatch(fd)
+        if timer then a.cancel(timer) timer = nil end
+        call:wake(v)
+      end
+      call.fd_finish = finish
+      a.watch(fd, events, function() finish(true) end)
+      timer = a.timer(seconds, function() timer = nil finish(false) end)
+      local v = call:wait()
+      call.state = "run"
+      return v == true
+    end,
   }
   loop.calls[call] = true
   return call
@@ -338,6 +365,9 @@ function Call:cancel(message)
     self.stopped = stop(false, message or "cancelled before it was sent")
     self:wake(stop(sent, message or (sent and "cancelled while in flight"
       or "cancelled before it was sent")))
+  elseif self.state == "wait_fd" then
+    self.stopped = stop(false, message or "cancelled before it was sent")
+    if self.fd_finish then self.fd_finish(false) end
   elseif self.state == "sleep" then
     if self.timer then
       loop.adapter.cancel(self.timer)

@@ -10,6 +10,8 @@
 --
 --   transport = { send = function(spec) -> response,   -- zoomlive.core's value
 --                 sleep = function(seconds) -> nil | stop,
+--                 wait_fd = function(fd, "r"|"w", seconds) -> ready | nil,
+--                                 -- optional: how a shared budget waits for its socket
 --                 item = n | nil }                      -- batch index, for traces
 --
 -- The blocking scheduler sends on the client's connection and sleeps with
@@ -43,9 +45,12 @@ local function trace(c, t)
 end
 
 -- the call's state becomes its info: { attempts, elapsed, tracking_id,
--- rate_limit, outcome_unknown }
+-- rate_limit, outcome_unknown, budget }; budget: what the rate budget's
+-- describe() says (e.g. "local (redis down: ...)")
 local function info_of(st, elapsed)
   st.deadline, st.renewed, st.elapsed = nil, nil, elapsed
+  local b = st.budget
+  if b then st.budget = b.describe and b:describe() or nil end
   return st
 end
 
@@ -117,6 +122,8 @@ function M.run(c, req, tr)
   local verdict, a, err, r
   local base = c._base_url
   local t, fetched = t0, false   -- the first attempt's start is the call's (no clock read)
+  local waited = false           -- a budget wait passed: the clock must be read again
+  if budget then st.budget = budget end   -- info tells which budget was in force
   while true do
     local token, terr, tr_r = auth.token(tr)
     if not token then
@@ -129,15 +136,16 @@ function M.run(c, req, tr)
     end
     -- a base URL the user set is fixed; an S2S token's api_url may change
     if not (base and req.url) then req.url = (base or c:base_url()) .. req.path end
-    if st.attempts > 0 or fetched then t = now() end
+    if st.attempts > 0 or fetched or waited then t = now() end
     local remaining = st.deadline - t
     if budget then
-      local w = budget:take(t)
+      local w = budget:take(t, tr)
       if w > 0 then
         if w >= remaining then remaining = 0
         else
           r = tr.sleep(w)
           if r then goto judge end
+          waited = true
           goto continue
         end
       end
@@ -159,7 +167,7 @@ function M.run(c, req, tr)
       req.token = nil
     end
     if debug then trace_response(c, tr, st, r, req) end
-    if budget then budget:record(r, now()) end
+    if budget then budget:record(r, now(), tr) end
     ::judge::
     verdict, a, err = classify(req, r, st, pol, clock)
     if verdict == "done" then return a, nil, info_of(st, now() - t0) end

@@ -18,7 +18,8 @@ M.COMMANDS = { "start", "stop", "mode", "get", "configure", "join-token" }
 M.DEFAULT_RATE = 20          -- requests per second: two thirds of Pro's 30/s (docs/cli.md)
 M.DEFAULT_CONCURRENCY = 4
 M.MAX_RATE = 1000
-M.GRACE = 2                  -- seconds calls in flight get after SIGINT/SIGTERM
+M.GRACE = 0.8                -- seconds calls in flight get after SIGINT/SIGTERM: the
+                             -- command ends within a second of the signal
 M.MAX_CONCURRENCY = 64
 
 local function sorted_keys(set)

@@ -178,7 +178,13 @@ function M.rows(env, rows, how)
   end
   out:clear()
   interrupted = interrupted or env.signals.pending()
-  if not sent_any and st.bad > 0 and sendable == 0 then code = env.worst(code, 2) end
+  -- usage (2) only when the list had no good row at all: rows a report
+  -- records as done, or listed twice, are good rows
+  local good = false
+  for _, row in ipairs(rows) do
+    if row.id then good = true break end
+  end
+  if not sent_any and st.bad > 0 and not good then code = env.worst(code, 2) end
   st.elapsed = env.now() - t0
   st.interrupted = interrupted
   st.command = o.command

@@ -1,0 +1,278 @@
+/* zoomlive.hiredis: a small Lua binding over hiredis (Debian's libhiredis),
+ * used by zoomlive.budget.redis. Every connection is non-blocking: the
+ * caller drives each round trip (append, flush while the socket is
+ * writable, read while it is readable), so an event loop can wait on the
+ * descriptor; hiredis.poll() is the blocking convenience, bounded by a
+ * timeout.
+ *
+ *   local h = require "zoomlive.hiredis"
+ *   local c = assert(h.connect("127.0.0.1", 6379))   -- connect started
+ *   c:append("SET", "k", "v")           -> true | nil, err
+ *   c:flush()                           -> done (boolean) | nil, err
+ *   c:read()                            -> true, reply | false (need more) | nil, err
+ *   c:fd()                              -> descriptor (integer) | nil when closed
+ *   c:close()                           (also __gc, __close)
+ *   h.poll(fd, "r" | "w", seconds)      -> true (ready) | false (timed out) | nil, err
+ *
+ * Replies: bulk and status -> string, integer -> integer, nil -> false,
+ * array -> table (1..n), error -> { err = "message" }.
+ * A write to a peer that went away never raises SIGPIPE: the signal is
+ * blocked in this thread for the write and any pending one is consumed. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "lauxlib.h"
+#include "lua.h"
+
+#define CONN_MT "zoomlive.hiredis.connection"
+#define MAX_ARGS 64
+#define MAX_DEPTH 8
+
+typedef struct {
+  redisContext *ctx;
+} lconn;
+
+static lconn *check_conn(lua_State *L) {
+  lconn *c = luaL_checkudata(L, 1, CONN_MT);
+  if (!c->ctx) luaL_error(L, "attempt to use a closed zoomlive.hiredis connection");
+  return c;
+}
+
+static int push_err(lua_State *L, const char *what, const char *msg) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", what, msg && *msg ? msg : "unknown error");
+  return 2;
+}
+
+/* hiredis.connect(host, port) -> connection | nil, err */
+static int l_connect(lua_State *L) {
+  const char *host = luaL_checkstring(L, 1);
+  lua_Integer port = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, port > 0 && port < 65536, 2, "port out of range");
+  lconn *c = lua_newuserdatauv(L, sizeof *c, 0);
+  c->ctx = NULL;
+  luaL_setmetatable(L, CONN_MT);
+  redisContext *ctx = redisConnectNonBlock(host, (int)port);
+  if (!ctx) return push_err(L, "connect", "out of memory");
+  if (ctx->err) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s", ctx->errstr);
+    redisFree(ctx);
+    return push_err(L, "connect", msg);
+  }
+  c->ctx = ctx;
+  return 1;
+}
+
+static int l_fd(lua_State *L) {
+  lconn *c = luaL_checkudata(L, 1, CONN_MT);
+  if (!c->ctx) return 0;
+  lua_pushinteger(L, c->ctx->fd);
+  return 1;
+}
+
+/* c:append(arg, ...): queues one command (binary-safe arguments). */
+static int l_append(lua_State *L) {
+  lconn *c = check_conn(L);
+  int argc = lua_gettop(L) - 1;
+  luaL_argcheck(L, argc >= 1, 2, "a command expected");
+  luaL_argcheck(L, argc <= MAX_ARGS, MAX_ARGS + 2, "too many arguments");
+  const char *argv[MAX_ARGS];
+  size_t lens[MAX_ARGS];
+  for (int i = 0; i < argc; i++) {
+    int t = lua_type(L, i + 2);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+      return luaL_argerror(L, i + 2, "string or number expected");
+    }
+    argv[i] = lua_tolstring(L, i + 2, &lens[i]);
+  }
+  if (redisAppendCommandArgv(c->ctx, argc, argv, lens) != REDIS_OK) {
+    return push_err(L, "append", c->ctx->errstr);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* c:flush() -> done | nil, err: writes what the socket takes now. */
+static int l_flush(lua_State *L) {
+  lconn *c = check_conn(L);
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigset_t pending;
+  sigemptyset(&pending);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  sigpending(&pending);
+  int had_pipe = sigismember(&pending, SIGPIPE);
+  int done = 0;
+  int rc = redisBufferWrite(c->ctx, &done);
+  if (rc != REDIS_OK && !had_pipe) {
+    /* consume the SIGPIPE this write raised, if any */
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != REDIS_OK) return push_err(L, "write", c->ctx->errstr);
+  lua_pushboolean(L, done);
+  return 1;
+}
+
+static void push_reply(lua_State *L, const redisReply *r, int depth) {
+  luaL_checkstack(L, 4, "reply too deep");
+  switch (r->type) {
+  case REDIS_REPLY_STRING:
+  case REDIS_REPLY_STATUS:
+    lua_pushlstring(L, r->str, r->len);
+    break;
+  case REDIS_REPLY_INTEGER:
+    lua_pushinteger(L, (lua_Integer)r->integer);
+    break;
+  case REDIS_REPLY_ARRAY:
+    lua_createtable(L, (int)r->elements, 0);
+    for (size_t i = 0; i < r->elements; i++) {
+      if (depth >= MAX_DEPTH) {
+        lua_pushboolean(L, 0);
+      } else {
+        push_reply(L, r->element[i], depth + 1);
+      }
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    break;
+  case REDIS_REPLY_ERROR:
+    lua_createtable(L, 0, 1);
+    lua_pushlstring(L, r->str, r->len);
+    lua_setfield(L, -2, "err");
+    break;
+  default: /* REDIS_REPLY_NIL and anything newer */
+    lua_pushboolean(L, 0);
+    break;
+  }
+}
+
+static int push_reply_p(lua_State *L) {
+  push_reply(L, lua_touserdata(L, 1), 0);
+  return 1;
+}
+
+/* Pops one reply from hiredis into Lua: pushed (true, reply) -> 2, none
+ * yet -> 0, error -> -1. The reply is freed even when pushing it fails. */
+static int take_reply(lua_State *L, lconn *c) {
+  void *reply = NULL;
+  if (redisGetReplyFromReader(c->ctx, &reply) != REDIS_OK) return -1;
+  if (!reply) return 0;
+  lua_pushboolean(L, 1);
+  lua_pushcfunction(L, push_reply_p);
+  lua_pushlightuserdata(L, reply);
+  int rc = lua_pcall(L, 1, 1, 0);
+  freeReplyObject(reply);
+  if (rc != LUA_OK) lua_error(L);
+  return 2;
+}
+
+/* c:read() -> true, reply | false | nil, err */
+static int l_read(lua_State *L) {
+  lconn *c = check_conn(L);
+  int n = take_reply(L, c);
+  if (n > 0) return n;
+  if (n < 0) return push_err(L, "protocol", c->ctx->errstr);
+  if (redisBufferRead(c->ctx) != REDIS_OK) return push_err(L, "read", c->ctx->errstr);
+  n = take_reply(L, c);
+  if (n > 0) return n;
+  if (n < 0) return push_err(L, "protocol", c->ctx->errstr);
+  lua_pushboolean(L, 0);
+  return 1;
+}
+
+static int l_close(lua_State *L) {
+  lconn *c = luaL_checkudata(L, 1, CONN_MT);
+  if (c->ctx) {
+    redisFree(c->ctx);
+    c->ctx = NULL;
+  }
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lconn *c = luaL_checkudata(L, 1, CONN_MT);
+  if (c->ctx) {
+    lua_pushfstring(L, "zoomlive.hiredis.connection (fd %d)", c->ctx->fd);
+  } else {
+    lua_pushliteral(L, "zoomlive.hiredis.connection (closed)");
+  }
+  return 1;
+}
+
+/* hiredis.poll(fd, "r" | "w", seconds) -> true | false | nil, err */
+static int l_poll(lua_State *L) {
+  lua_Integer fd = luaL_checkinteger(L, 1);
+  const char *ev = luaL_checkstring(L, 2);
+  lua_Number secs = luaL_checknumber(L, 3);
+  luaL_argcheck(L, fd >= 0 && fd <= 0x7fffffff, 1, "bad descriptor");
+  short events = 0;
+  if (strchr(ev, 'r')) events |= POLLIN;
+  if (strchr(ev, 'w')) events |= POLLOUT;
+  luaL_argcheck(L, events != 0, 2, "\"r\" or \"w\" expected");
+  if (!(secs >= 0)) secs = 0;
+  if (secs > 3600) secs = 3600;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  double end = (double)t0.tv_sec + t0.tv_nsec / 1e9 + secs;
+  for (;;) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double left = end - ((double)t.tv_sec + t.tv_nsec / 1e9);
+    if (left < 0) left = 0;
+    struct pollfd p = {(int)fd, events, 0};
+    int rc = poll(&p, 1, (int)(left * 1000 + 0.999));
+    if (rc > 0) {
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    if (rc == 0) {
+      lua_pushboolean(L, 0);
+      return 1;
+    }
+    if (errno != EINTR) return push_err(L, "poll", strerror(errno));
+  }
+}
+
+static const luaL_Reg conn_methods[] = {
+  {"append", l_append}, {"flush", l_flush}, {"read", l_read},
+  {"fd", l_fd},         {"close", l_close}, {NULL, NULL},
+};
+
+static const luaL_Reg funcs[] = {
+  {"connect", l_connect},
+  {"poll", l_poll},
+  {NULL, NULL},
+};
+
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
+int luaopen_zoomlive_hiredis(lua_State *L) {
+  if (luaL_newmetatable(L, CONN_MT)) {
+    luaL_newlib(L, conn_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, CONN_MT);
+    lua_setfield(L, -2, "__name");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  lua_pushfstring(L, "%d.%d.%d", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+  lua_setfield(L, -2, "version");
+  return 1;
+}
