@@ -595,10 +595,14 @@ function Loop:submit(client, name, ...)
     end
     handles[running()] = nil
     h.done = true
-    if not ok then
+    if not ok and self.closed then
+      -- closed before the call began: cancelled, nothing sent
+      a, b, c = nil, require("zoomlive.errors").new("cancelled", { attempts = 0, outcome_unknown = false,
+        message = "the client was closed before the call was sent" }), { attempts = 0, elapsed = 0 }
+    elseif not ok then
       -- a call that raises (wrong argument types) reports it as kind "argument"
       a, b, c = nil, require("zoomlive.errors").new("argument", { attempts = 0,
-        message = tostring(a) }), { attempts = 0, elapsed = 0 }
+        message = (tostring(a):gsub("^[^:\n]*:%d+: ", "")) }), { attempts = 0, elapsed = 0 }
     end
     on_done(a, b, c)
   end)

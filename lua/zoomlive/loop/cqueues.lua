@@ -87,6 +87,9 @@ function M.new(cq)
     if not c or not own or not coroutine.isyieldable() then
       return nil, "not in a coroutine a cqueues controller runs"
     end
+    if cq and c ~= cq then
+      return nil, "in a coroutine of another cqueues controller than this client's (one client, one controller)"
+    end
     if not cq then cq = c end
     return { cond = condition.new() }
   end
