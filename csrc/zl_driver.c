@@ -401,12 +401,14 @@ static void after_fork(zl_driver *d) {
     curl_multi_remove_handle(d->multi, zl_conn_easy(d->conns[x->slot]));
     /* may have left from the moment a connection was ready to send */
     x->sent = x->sent || zl_conn_sends(d->conns[x->slot]) > 0;
-    finish_now(d, x, ZL_TRANSPORT, 0, msg);
+    /* cancelled, not failed: a failure would be retried, and the child would
+     * send again what its parent is carrying on */
+    finish_now(d, x, ZL_CANCELLED, 0, msg);
   }
   while (d->waiting.head) {
     xfer *x = d->waiting.head;
     xl_unlink(&d->waiting, x);
-    finish_now(d, x, ZL_TRANSPORT, 0, msg);
+    finish_now(d, x, ZL_CANCELLED, 0, msg);
   }
   for (size_t i = 0; i < d->nws; i++) {
     /* watched once the host has drained what is queued? then one REMOVE

@@ -243,6 +243,8 @@ end
 -- attempt's outcome is unknown, outcome_unknown (Zoom may have applied it).
 function M.final(_, st, status, err)
   err.attempts = st.attempts
+  -- a cancelled call always says whether a request may have reached Zoom
+  if err.kind == "cancelled" and not st.outcome_unknown then err.outcome_unknown = false end
   if st.outcome_unknown then
     err.outcome_unknown = true
     local msg = err.message or ""

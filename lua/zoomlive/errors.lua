@@ -93,7 +93,10 @@ mt.__tostring = function(e)
     if e.code then s = s .. " (Zoom " .. tostring(e.code) .. ")" end
     s = s .. " " .. tostring(e.message)
   elseif k == "argument" then
-    s = "zoomlive: bad argument '" .. tostring(e.field) .. "': " .. tostring(e.message)
+    -- a field when one is named; else the message says it (a raised
+    -- "bad argument #1 to 'stop' ..." caught for a call made with submit)
+    s = e.field and ("zoomlive: bad argument '" .. tostring(e.field) .. "': " .. tostring(e.message))
+      or ("zoomlive: " .. tostring(e.message))
   elseif k == "transport" or k == "timeout" then
     s = "zoomlive: " .. k
     if e.curl_code then s = s .. " (curl " .. tostring(e.curl_code) .. ")" end

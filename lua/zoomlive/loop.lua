@@ -55,13 +55,27 @@ local function co_waiter()
   return co
 end
 
-local function co_suspend() coroutine.yield() end
+-- What a waiting call yields (whoever resumed the coroutine gets it), and
+-- what the loop resumes it with: a resume by other code (a coroutine nested
+-- in a loop coroutine, e.g. a coroutine.wrap iterator) is told apart and
+-- raises a clear error instead of losing the call.
+local WAITING = setmetatable({}, { __name = "zoomlive.waiting",
+  __tostring = function() return "zoomlive: a call waiting on the event loop" end })
+local WAKE = {}
+
+local function co_suspend()
+  if coroutine.yield(WAITING) ~= WAKE then
+    error("zoomlive: a coroutine whose call waits on the event loop was resumed by other code; "
+      .. "make calls from a coroutine only the loop resumes while they wait (not from a "
+      .. "coroutine.wrap iterator or another coroutine you resume yourself)", 3)
+  end
+end
 
 -- resumes a waiting coroutine; its own error (it died after our call
 -- returned) is raised where the loop called us, as any callback's would be
 local function co_resume(co)
   if costatus(co) ~= "suspended" then return end
-  local ok, err = coroutine.resume(co)
+  local ok, err = coroutine.resume(co, WAKE)
   if not ok then error(debug.traceback(co, tostring(err)), 0) end
 end
 
@@ -581,10 +595,14 @@ function Loop:submit(client, name, ...)
     end
     handles[running()] = nil
     h.done = true
-    if not ok then
+    if not ok and self.closed then
+      -- closed before the call began: cancelled, nothing sent
+      a, b, c = nil, require("zoomlive.errors").new("cancelled", { attempts = 0, outcome_unknown = false,
+        message = "the client was closed before the call was sent" }), { attempts = 0, elapsed = 0 }
+    elseif not ok then
       -- a call that raises (wrong argument types) reports it as kind "argument"
       a, b, c = nil, require("zoomlive.errors").new("argument", { attempts = 0,
-        message = tostring(a) }), { attempts = 0, elapsed = 0 }
+        message = (tostring(a):gsub("^[^:\n]*:%d+: ", "")) }), { attempts = 0, elapsed = 0 }
     end
     on_done(a, b, c)
   end)

@@ -61,6 +61,9 @@ function M.new(cq)
   function a.timer(seconds, fn)
     local t = { live = true, wake = condition.new() }
     controller():wrap(function()
+      -- cancelled before this coroutine first ran: a signal then was lost,
+      -- and polling would sleep the whole time
+      if not t.live then return end
       cqueues.poll(t.wake, seconds)
       if t.live then
         t.live = false
@@ -78,9 +81,14 @@ function M.new(cq)
   end
 
   function a.waiter()
-    local c = cqueues.running()
-    if not c or not coroutine.isyieldable() then
+    -- the second result is true only in a coroutine the controller runs
+    -- itself, not in a plain coroutine nested in one
+    local c, own = cqueues.running()
+    if not c or not own or not coroutine.isyieldable() then
       return nil, "not in a coroutine a cqueues controller runs"
+    end
+    if cq and c ~= cq then
+      return nil, "in a coroutine of another cqueues controller than this client's (one client, one controller)"
     end
     if not cq then cq = c end
     return { cond = condition.new() }
