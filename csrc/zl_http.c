@@ -213,9 +213,13 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
 static void copy_value(char dst[ZL_HDR_MAX], const char *v, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0') { n = i; break; }
-  while (n && (*v == ' ' || *v == '\t')) { v++; n--; }
+  /* blanks and the other control characters (shown as spaces below) are
+   * trimmed at both ends, also after the cap */
+#define ZL_BLANK(ch) ((unsigned char)(ch) <= 0x20 || (unsigned char)(ch) == 0x7f)
+  while (n && ZL_BLANK(*v)) { v++; n--; }
   if (n >= ZL_HDR_MAX) n = ZL_HDR_MAX - 1;
-  while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+  while (n && ZL_BLANK(v[n - 1])) n--;
+#undef ZL_BLANK
   /* the values kept are ASCII by their grammar; whatever else a server
    * sends reaches the caller as text fit to show: a control character
    * becomes a space, a byte past ASCII a '?' (so a cut never splits UTF-8) */
