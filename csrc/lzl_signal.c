@@ -118,7 +118,16 @@ static int l_raise(lua_State *L) {
   return 1;
 }
 
+/* core.aborting() -> true once the core's process-wide abort is requested
+ * (zl_abort_all: a trapped signal, or a host's own call): no new transfer
+ * starts, so schedulers end what has not been sent */
+static int l_aborting(lua_State *L) {
+  lua_pushboolean(L, zl_abort_requested());
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
+  {"aborting", l_aborting},
   {"signal_trap", l_trap},
   {"signal_pending", l_pending},
   {"signal_untrap", l_untrap},

@@ -825,6 +825,19 @@ describe("zoomlive command", function()
       assert.are.same(sorted { OTHER, SEED }, sent_ids())
     end)
 
+    it("reads a quoted CSV field that spans lines as part of one record, never as rows of its own", function()
+      local name = tmpfile_with('id,note\n' .. SEED .. ',"moved to\n999, see ticket"\n'
+        .. OTHER .. ',"never\nclosed\n')
+      later(function() os.remove(name) end)
+      local code, out, err = run({ "stop", "--from", name, "--column", "id", "--json" })
+      assert.are.equal(1, code, err)
+      local r = records(out)
+      assert.are.same({ SEED, 2, true }, { r[1].id, r[1].line, r[1].ok })
+      assert.are.same({ 4, false }, { r[2].line, r[2].ok })          -- the unclosed one, alone
+      assert.truthy(r[2].error.message:find("not closed", 1, true))
+      assert.are.same({ SEED }, sent_ids())                           -- 999 never
+    end)
+
     it("refuses a list it cannot use, sending nothing (exit 2)", function()
       local csv = tmpfile_with("a,b\n1,2\n")
       local bad = tmpfile_with("abc\n\n0\n")
@@ -1289,6 +1302,33 @@ describe("zoomlive command", function()
         os.exit(0)']], {})
       assert.truthy(pid > 0)
       assert.are.equal("signal 15", wait())
+    end)
+
+    it("SIGHUP while a slow --rate waits between calls: ends at once by SIGHUP, the rest not sent", function()
+      local list = tmpfile_with("90000000001\n90000000002\n90000000003\n")
+      local report = os.tmpname()
+      later(function() os.remove(list) os.remove(report) end)
+      -- one request per 50 s: the second waits on the pace when the signal comes
+      local pid, wait = spawn([[exec "$ZOOMLIVE_LUA" bin/zoomlive stop --from "$0" --rate 0.02 ]]
+        .. [[--report "$1" 2>/dev/null]], { list, report })
+      for _ = 1, 400 do
+        if #slow:requests() >= 1 then break end
+        os.execute("sleep 0.05")
+      end
+      os.execute("sleep 0.2")
+      os.execute("kill -HUP -" .. pid)
+      assert.are.equal("signal 1", wait())
+      local recs = records(read_file(report))
+      assert.are.equal(3, #recs)
+      assert.is_true(recs[1].ok)
+      assert.are.same({ "not sent", "not sent" }, { recs[2].skipped, recs[3].skipped })
+      assert.are.equal(1, #slow:requests())
+    end)
+
+    it("refuses a --rate too slow to be meant (below 0.001/s)", function()
+      local code, _, err = run({ "stop", SEED, "--rate", "1e-300" })
+      assert.are.equal(2, code)
+      assert.truthy(err:find("from 0.001", 1, true), err)
     end)
 
     it("SIGTERM during a call that never ends: a second signal cuts the grace; ends by SIGTERM", function()

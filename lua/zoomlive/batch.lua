@@ -29,6 +29,7 @@ local min, max, huge, ceil = math.min, math.max, math.huge, math.ceil
 local argument = errors.argument
 local create, resume, yield, costatus = coroutine.create, coroutine.resume, coroutine.yield,
   coroutine.status
+local aborting = core.aborting
 
 local M = {}
 
@@ -218,13 +219,16 @@ function M.update_many(self, items, opts)
     conc = min(conc, valid)
 
     -- ends every unfinished item through its own pipeline, with a stop value
-    local function stop_all(kind, message_of)
-      for slot, i in pairs(by_slot) do
-        m:cancel(slot)
-        by_slot[slot] = nil
-        step(i, { kind = kind, final = true, sent = true, message = message_of("in flight") })
+    -- (keep_inflight: the transfers running are left to end by themselves)
+    local function stop_all(kind, message_of, keep_inflight)
+      if not keep_inflight then
+        for slot, i in pairs(by_slot) do
+          m:cancel(slot)
+          by_slot[slot] = nil
+          step(i, { kind = kind, final = true, sent = true, message = message_of("in flight") })
+        end
+        inflight = 0
       end
-      inflight = 0
       for k = shead, stail do
         local i = sendq[k]
         sendq[k] = nil
@@ -258,7 +262,18 @@ function M.update_many(self, items, opts)
     end
 
     local last_progress = -1
+    local interrupted = false
     while done < total do
+      -- the process is being interrupted (the core's abort: a trapped
+      -- signal): nothing more is sent, and no pacing wait is waited out;
+      -- the transfers running end by themselves (or by the core's abort)
+      if not interrupted and aborting() then
+        interrupted = true
+        stop_all("cancelled", function(where)
+          return "stopped before sending: the process is being interrupted (" .. where .. ")"
+        end, true)
+        if done >= total then break end
+      end
       local t = now()
       if m.stop_reason then   -- the loop's call handle was cancelled
         stop_all("cancelled", function(where)

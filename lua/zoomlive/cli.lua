@@ -83,7 +83,9 @@ M.GRACE = args.GRACE
 
 local NO_SIGNALS = { trap = function() end, pending = function() return nil end, untrap = function() end }
 local CORE_SIGNALS = {
-  trap = function() core.signal_trap({ "INT", "TERM" }, M.GRACE) end,
+  -- HUP too: a closed terminal or SSH session ends a run the same way,
+  -- with every record written
+  trap = function() core.signal_trap({ "INT", "TERM", "HUP" }, M.GRACE) end,
   pending = core.signal_pending,
   untrap = core.signal_untrap,
 }

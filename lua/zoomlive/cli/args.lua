@@ -18,6 +18,7 @@ M.COMMANDS = { "start", "stop", "mode", "get", "configure", "join-token" }
 M.DEFAULT_RATE = 20          -- requests per second: two thirds of Pro's 30/s (docs/cli.md)
 M.DEFAULT_CONCURRENCY = 4
 M.MAX_RATE = 1000
+M.MIN_RATE = 0.001            -- one request every 1,000 s: slower is a typo
 M.GRACE = 0.8                -- seconds calls in flight get after SIGINT/SIGTERM: the
                              -- command ends within a second of the signal
 M.MAX_CONCURRENCY = 64
@@ -72,9 +73,9 @@ end
 local function rate(flag)
   return function(v)
     local n = tonumber(v)
-    if not n or n ~= n or n <= 0 or n > M.MAX_RATE then
-      return nil, format("%s must be a number of requests per second above 0, at most %d, got '%s'",
-        flag, M.MAX_RATE, printable(v, 40))
+    if not n or n ~= n or n < M.MIN_RATE or n > M.MAX_RATE then
+      return nil, format("%s must be a number of requests per second from %g to %d, got '%s'",
+        flag, M.MIN_RATE, M.MAX_RATE, printable(v, 40))
     end
     return n
   end
@@ -181,7 +182,7 @@ M.EXIT_STATUS = {
   { "3", "network: connection failed, timed out, or the reply was unusable" },
   { "4", "credentials: none set, the token endpoint refused them, or Zoom answered HTTP 401" },
   { "70", "internal error: a bug in zoomlive (please report it)" },
-  { "130, 143", "interrupted by SIGINT or SIGTERM: the command ends by the same signal, "
+  { "130, 143, 129", "interrupted by SIGINT, SIGTERM or SIGHUP: the command ends by the same signal, "
     .. "after recording what was done" },
 }
 -- paragraphs of the help text and the man page alike
@@ -195,7 +196,7 @@ M.NOTES = {
   { "Records", "--json prints one JSON object per input row, then a summary object; --report FILE "
     .. "appends the same records as the calls end; --resume FILE skips the IDs such a report records "
     .. "as done (ok)." },
-  { "Signals", "On SIGINT or SIGTERM nothing more is sent; calls in flight get up to " .. M.GRACE
+  { "Signals", "On SIGINT, SIGTERM or SIGHUP nothing more is sent; calls in flight get up to " .. M.GRACE
     .. " s (a second "
     .. "signal ends them at once), every row gets its record, the summary is printed, and the command "
     .. "ends by the same signal, so a shell loop around it stops too." },

@@ -7,7 +7,8 @@
 --             dup_of = the row number of the first listing | nil }
 -- err: a one-line usage message (the file cannot be read, no such column...).
 -- A file holds one ID per line, or with `column` a CSV whose first line
--- names the columns. Blank lines and lines starting with '#' are skipped; CR
+-- names the columns (a quoted field may span lines, RFC 4180). Blank lines
+-- and lines starting with '#' are skipped; CR
 -- LF, a missing final newline and a leading UTF-8 byte-order mark are
 -- handled. A bad row keeps its line number and the reason; the good rows
 -- stand. An ID listed twice gets `dup_of` on its second row.
@@ -85,8 +86,11 @@ function M.parse(text, name, column, kind)
   if text:sub(1, 3) == BOM then text = text:sub(4) end
   local field = kind .. "_id"
   local rows, col = {}, nil
-  for ln, line in ipairs(split_lines(text)) do
-    local t = trim(line)
+  local lines = split_lines(text)
+  local ln = 0
+  while ln < #lines do
+    ln = ln + 1
+    local t = trim(lines[ln])
     if t == "" or t:sub(1, 1) == "#" then goto next end
     if column and not col then
       local names, why = csv_fields(t)
@@ -106,6 +110,15 @@ function M.parse(text, name, column, kind)
       local value = t
       if col then
         local fs, why = csv_fields(t)
+        -- a quoted field may hold line breaks (RFC 4180): the record goes
+        -- on over the next lines, and is one row (never one per line)
+        local first = ln
+        while not fs and why == "a quoted field is not closed" and ln < #lines do
+          ln = ln + 1
+          t = t .. "\n" .. lines[ln]
+          fs, why = csv_fields(t)
+        end
+        if ln > first then row.raw = t end
         if not fs then
           row.err = errors.argument(field, why)
         elseif fs[col] == nil then
