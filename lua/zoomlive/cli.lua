@@ -111,25 +111,31 @@ local function credentials_problem(getenv, rawenv)
   end
 end
 
--- text of --from FILE ("-": stdin)
+-- text of --from FILE ("-": stdin), read up to a bound (a list of IDs is
+-- small; /dev/zero or a runaway file is refused, not read until memory runs out)
+M.MAX_INPUT = 64 * 1024 * 1024
 local function reader(ctx, env)
   return function(path)
     if path == "-" then
       env.stdin_used = true
-      local s = ctx.stdin and ctx.stdin:read("a")
-      if not s then return nil, "stdin is closed" end
+        if not ctx.stdin then return nil, "stdin is closed" end
+      local s = ctx.stdin:read(M.MAX_INPUT + 1) or ""   -- nil at once: empty
+      if #s > M.MAX_INPUT then return nil, "stdin holds more than the 64 MiB a list may have" end
       return s
     end
     local f, why = io.open(path, "rb")
     if not f then return nil, why end
-    local s, rerr = f:read("a")
+    local s, rerr = f:read(M.MAX_INPUT + 1)
     f:close()
-    if not s then return nil, rerr end
+    if not s then return "" end   -- empty
+    if rerr then return nil, rerr end
+    if #s > M.MAX_INPUT then return nil, "is larger than the 64 MiB a list may have" end
     return s
   end
 end
 
 -- IDs a report file records as done: ok records of this command and type
+M.MAX_REPORT = 64 * 1024 * 1024   -- some 300,000 records
 local function done_set(path, report_path, o, kind, out)
   local f, why = io.open(path, "rb")
   if not f then
@@ -137,8 +143,13 @@ local function done_set(path, report_path, o, kind, out)
     return nil, "cannot read --resume " .. output.printable(path, 200) .. ": " .. output.printable(why)
   end
   local cjson = require "cjson.safe"
+  local text = f:read(M.MAX_REPORT + 1) or ""
+  f:close()
+  if #text > M.MAX_REPORT then
+    return nil, "--resume " .. output.printable(path, 200) .. " is larger than 64 MiB"
+  end
   local done, torn = {}, 0
-  for line in f:lines() do
+  for line in text:gmatch("[^\n]+") do
     if line:match("%S") then
       local rec = cjson.decode(line)
       if type(rec) ~= "table" then
@@ -149,7 +160,6 @@ local function done_set(path, report_path, o, kind, out)
       end
     end
   end
-  f:close()
   if torn > 0 then
     out:warn(format("--resume %s: %d unreadable line(s) skipped (a run cut short); their IDs are sent again",
       output.printable(path, 200), torn))
@@ -347,6 +357,11 @@ function M.main(argv, iot)
   local ok, code, signal = xpcall(run, debug.traceback, argv or {}, ctx)
   if ctx.client then ctx.client:close() end
   ctx.out:close_report()
+  if ok and ctx.out.write_failed then
+    -- what was done is not all on record: never a plain success
+    ctx.out:warn("cannot write " .. ctx.out.write_failed .. ": the output of this run is incomplete")
+    if code == EXIT.ok then code = EXIT.http end   -- 1: not everything went as asked
+  end
   if ctx.trapped and not signal then ctx.signals.untrap() end
   if not ok then
     ctx.out:warn("internal error (please report it): " .. tostring(code))

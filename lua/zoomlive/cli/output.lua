@@ -84,14 +84,25 @@ function Out:clear()
   end
 end
 
+-- a failed write to stdout or the report is remembered (the first one):
+-- the run then ends with exit 1 and says so, never 0 with the output lost
+-- (file:write and file:flush give nil, message on failure)
+function Out:check(what, ok, why)
+  if not ok and not self.write_failed then
+    self.write_failed = what .. ": " .. printable(why or "write failed", 200)
+  end
+  return ok
+end
+
 function Out:line(s)
   self:clear()
-  self.ctx.stdout:write(self:scrub(s), "\n")
+  local out = self.ctx.stdout
+  if self:check("stdout", out:write(self:scrub(s), "\n")) then self:check("stdout", out:flush()) end
 end
 
 function Out:raw(s)
   self:clear()
-  self.ctx.stdout:write(self:scrub(s))
+  self:check("stdout", self.ctx.stdout:write(self:scrub(s)))
 end
 
 function Out:warn(s)
@@ -179,8 +190,9 @@ function Out:record(rec, json, text)
       rec.config = masked
     end
     if jt and jt.token ~= "***" then rec.join_token = { token = "***", expire_in = jt.expire_in } end
-    self.report:write(self:scrub(M.record_json(rec)), "\n")
-    self.report:flush()
+    if self:check("the --report file", self.report:write(self:scrub(M.record_json(rec)), "\n")) then
+      self:check("the --report file", self.report:flush())
+    end
     rec.config, rec.join_token = cfg, jt
   end
   if json then
