@@ -838,6 +838,15 @@ describe("zoomlive command", function()
       assert.are.same({ SEED }, sent_ids())                           -- 999 never
     end)
 
+    it("keeps --json output valid UTF-8 whatever bytes a bad row holds", function()
+      local name = tmpfile_with(SEED .. "\nab\255\254cd\n")
+      later(function() os.remove(name) end)
+      local code, out = run({ "stop", "--from", name, "--json" })
+      assert.are.equal(1, code)
+      for line in out:gmatch("[^\n]+") do assert.truthy(utf8.len(line), "not UTF-8: " .. line) end
+      assert.are.equal("ab??cd", records(out)[2].row)
+    end)
+
     it("refuses a list it cannot use, sending nothing (exit 2)", function()
       local csv = tmpfile_with("a,b\n1,2\n")
       local bad = tmpfile_with("abc\n\n0\n")

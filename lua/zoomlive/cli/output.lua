@@ -18,10 +18,28 @@ local M = {}
 local Out = {}
 Out.__index = Out
 
--- Text safe for one line of output: no control characters, bounded.
+-- Text safe for one line of output: no control characters, valid UTF-8
+-- (an invalid byte becomes "?": JSON output stays valid), bounded.
 local function printable(s, max)
   s = tostring(s):gsub("[\r\n\t]+", " "):gsub("%c", "?")
-  if max and #s > max then s = s:sub(1, max) .. "..." end
+  if not utf8.len(s) then
+    local out, i = {}, 1
+    while i <= #s do
+      local ok, nxt = pcall(utf8.offset, s, 2, i)
+      local ch = ok and nxt and s:sub(i, nxt - 1) or nil
+      if ch and utf8.len(ch) == 1 then
+        out[#out + 1], i = ch, nxt
+      else
+        out[#out + 1], i = "?", i + 1
+      end
+    end
+    s = table.concat(out)
+  end
+  if max and #s > max then
+    s = s:sub(1, max)
+    while #s > 0 and not utf8.len(s) do s = s:sub(1, -2) end   -- never half a character
+    s = s .. "..."
+  end
   return s
 end
 M.printable = printable
