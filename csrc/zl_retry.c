@@ -36,7 +36,7 @@ static int month_of(const char *s) {
 static int valid_tm(const struct tm *t) {
   return t->tm_mon >= 0 && t->tm_mon < 12 && t->tm_mday >= 1 && t->tm_mday <= 31 &&
          t->tm_hour >= 0 && t->tm_hour <= 23 && t->tm_min >= 0 && t->tm_min <= 59 &&
-         t->tm_sec >= 0 && t->tm_sec <= 60 && t->tm_year >= 70 && t->tm_year < 8000;
+         t->tm_sec >= 0 && t->tm_sec <= 60 && t->tm_year >= 70 && t->tm_year <= 9999 - 1900;
 }
 
 static int hms(const char **s, struct tm *t) {
@@ -139,10 +139,13 @@ double zl_retry_after_seconds(const char *value, double now) {
   if (isdigit((unsigned char)*s)) {
     const char *p = s;
     double v = 0;
+    /* a number too large to matter is a very long time, not "no value":
+     * it saturates (a wait past any budget; the caller returns at once) */
     while (isdigit((unsigned char)*p)) {
-      v = v * 10 + (*p++ - '0');
-      if (v > 1e12) return -1;
+      if (v < 1e12) v = v * 10 + (*p - '0');
+      p++;
     }
+    if (v > 1e12) v = 1e12;
     if (!*skip_ws(p)) return v;                    /* delta-seconds */
   }
   double when;

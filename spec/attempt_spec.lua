@@ -89,6 +89,15 @@ describe("zoomlive.attempt.classify", function()
       assert.are.equal(attempt.MIN_429_WAIT, wait)
     end)
 
+    it("reads a Retry-After too large to count, or a date far ahead, as a very long wait", function()
+      for _, ra in ipairs({ "99999999999999999999999999", "9999-12-31T23:59:59Z", "Fri, 31 Dec 9999 23:59:59 GMT" }) do
+        local v, status, err = classify(STOP, r429(nil, { rl_type = "QPS", retry_after = ra, date = DATE }))
+        assert.are.equal("fail", v, ra)          -- past max_retry_wait: returned at once
+        assert.are.equal(429, status)
+        assert.truthy(err.retry_after > 1e9, ra)
+      end
+    end)
+
     it("fails a Daily-limit 429 and says when to retry", function()
       local v, status, err = classify(STOP, r429("daily", { rl_type = "Daily-limit",
         retry_after = iso(T + 3600), date = DATE }))

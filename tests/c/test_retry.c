@@ -20,10 +20,15 @@ int main(void) {
   CHECK(NEAR(zl_retry_after_seconds("2020-05-30T00:00:00Z", now), 0));   /* past */
   const char *bad[] = {"", "  ", "-5", "1.5", "soon", "2020-13-01T00:00:00Z",
                        "2020-05-31T25:00:00Z", "2020-05-31", "Sun, 31 Foo 2020 00:00:00 GMT",
-                       "Sun, 31 May 2020 00:00:00 PST", "2020-05-31T00:00:00Zjunk",
-                       "99999999999999999999", NULL};
+                       "Sun, 31 May 2020 00:00:00 PST", "2020-05-31T00:00:00Zjunk", NULL};
   for (int i = 0; bad[i]; i++) CHECK(zl_retry_after_seconds(bad[i], now) == -1);
   CHECK(zl_retry_after_seconds(NULL, now) == -1);
+  /* too large to matter is a very long time, never "no value" (which would
+   * let a caller retry soon): a number saturates, far dates are dates */
+  CHECK(zl_retry_after_seconds("99999999999999999999", now) == 1e12);
+  CHECK(zl_retry_after_seconds("99999999999999999999999999999999999999999999", now) == 1e12);
+  CHECK(zl_retry_after_seconds("9999-12-31T23:59:59Z", now) > 2.5e11);
+  CHECK(zl_retry_after_seconds("Fri, 31 Dec 9999 23:59:59 GMT", now) > 2.5e11);
 
   for (int a = 0; a < 12; a++)
     for (int i = 0; i < 200; i++) {
