@@ -1111,7 +1111,7 @@ describe("zoomlive command", function()
     local FLAGS = { "--stream-url", "rtmp://new.example.com/app", "--page-url", "https://example.com/live" }
     it("takes away a BOM, CR LF, blanks, trailing blank lines and NULs", function()
       for _, text in ipairs({ "\239\187\191" .. KEY .. "\r\n", KEY .. "  \n\n\n", "\t" .. KEY .. "\0",
-          KEY .. "\r\n\0\0", KEY }) do
+          KEY .. "\r\n\0\0", KEY, KEY .. " \194\160\n", "\226\128\139" .. KEY .. "\194\160" }) do
         sim:reset()
         local name = tmpfile_with(text)
         later(function() os.remove(name) end)

@@ -600,9 +600,13 @@ function Loop:submit(client, name, ...)
       a, b, c = nil, require("zoomlive.errors").new("cancelled", { attempts = 0, outcome_unknown = false,
         message = "the client was closed before the call was sent" }), { attempts = 0, elapsed = 0 }
     elseif not ok then
-      -- a call that raises (wrong argument types) reports it as kind "argument"
-      a, b, c = nil, require("zoomlive.errors").new("argument", { attempts = 0,
-        message = (tostring(a):gsub("^[^:\n]*:%d+: ", "")) }), { attempts = 0, elapsed = 0 }
+      -- a call that raises: wrong argument types are kind "argument"; any
+      -- other fault (an adapter or a hook that raised) is not the caller's
+      -- input: kind "aborted", saying so
+      local msg = (tostring(a):gsub("^[^:\n]*:%d+: ", ""))
+      local argument = msg:find("^bad argument") or msg:find("^zoomlive: bad argument")
+      a, b, c = nil, require("zoomlive.errors").new(argument and "argument" or "aborted", { attempts = 0,
+        message = argument and msg or ("internal error: " .. msg) }), { attempts = 0, elapsed = 0 }
     end
     on_done(a, b, c)
   end)

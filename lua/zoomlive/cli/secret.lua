@@ -4,8 +4,9 @@
 --   local key, why = secret.clean(text, "--stream-key-file x")
 --
 -- Takes away what editors and shells add around a one-line secret: a UTF-8
--- byte-order mark, CR LF or LF line ends, spaces and tabs at either end,
--- trailing blank lines and trailing NUL bytes. Refuses, with a message that
+-- byte-order mark, CR LF or LF line ends, spaces, tabs, no-break and
+-- zero-width spaces at either end, trailing blank lines and trailing NUL
+-- bytes. Refuses, with a message that
 -- never holds the secret, what cannot be a secret of one line: nothing left,
 -- UTF-16 text, more than one non-blank line, NUL or other control characters
 -- inside, or invalid UTF-8.
@@ -25,8 +26,15 @@ function M.clean(text, what, noun)
     return nil, what .. " is UTF-16 text: save it as UTF-8"
   end
   if s:sub(1, 3) == "\239\187\191" then s = s:sub(4) end
-  -- trailing NULs (a C string written whole) mixed with line ends and blanks
-  s = s:gsub("^[ \t\r\n]+", ""):gsub("[ \t\r\n\0]+$", "")
+  -- trailing NULs (a C string written whole) mixed with line ends and
+  -- blanks, no-break spaces (U+00A0, what word processors and web pages
+  -- paste) and zero-width ones (U+200B, U+FEFF) included
+  local blank = { "^[ \t\r\n]+", "[ \t\r\n%z]+$", "^\194\160", "\194\160$", "^\226\128\139", "\226\128\139$",
+    "^\239\187\191", "\239\187\191$" }
+  repeat
+    local before = s
+    for _, p in ipairs(blank) do s = s:gsub(p, "") end
+  until s == before
   if s == "" then return nil, what .. " holds only blank space" end
   if s:find("[\r\n]") then
     return nil, what .. " holds more than one line: put the " .. noun .. " alone on its line"
