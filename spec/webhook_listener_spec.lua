@@ -392,6 +392,11 @@ describe("webhook listener: requests and arguments", function()
     assert.are.same({ false, 400 }, { p("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 100) })
     assert.are.same({ false, 400 }, { p("BAD\r\n\r\n", 100) })
     assert.are.same({ false, 431 }, { p(("x"):rep(17000), 100) })
+    -- bare LF line ends are taken too (RFC 9112 allows it), body included
+    local lf = p("POST /hook HTTP/1.1\nX-Zm-Signature: a\nContent-Length: 2\n\nab", 100)
+    assert.are.same({ method = "POST", target = "/hook", body = "ab",
+      headers = { ["x-zm-signature"] = "a", ["content-length"] = "2" } }, lf)
+    assert.is_nil(p("POST / HTTP/1.1\nContent-Length: 5\n\nab", 100))
   end)
 
   it("refuses bad options and arguments", function()

@@ -50,7 +50,12 @@ local CONNS_MAX = 128    -- open connections; more wait in the kernel's backlog
 -- Returns nil when more bytes are needed; a request {method, target,
 -- headers, body}; or false, status for a request that cannot be served.
 function M.parse_request(buf, max_body)
-  local hend = buf:find("\r\n\r\n", 1, true)
+  -- the head ends at an empty line: CR LF CR LF, or bare LFs (RFC 9112
+  -- lets a server take LF alone as a line end)
+  local hend, bstart = buf:find("\r\n\r\n", 1, true), nil
+  local lf = buf:find("\n\n", 1, true)
+  if lf and (not hend or lf < hend) then hend, bstart = lf, lf + 2
+  elseif hend then bstart = hend + 4 end
   if not hend then
     if #buf > HEAD_MAX then return false, 431 end
     return nil
@@ -79,8 +84,8 @@ function M.parse_request(buf, max_body)
     return false, 411
   end
   if n > max_body then return false, 413 end
-  if #buf < hend + 3 + n then return nil end
-  return { method = method, target = target, headers = headers, body = buf:sub(hend + 4, hend + 3 + n) }
+  if #buf < bstart - 1 + n then return nil end
+  return { method = method, target = target, headers = headers, body = buf:sub(bstart, bstart - 1 + n) }
 end
 
 local function response(status, ctype, body)
