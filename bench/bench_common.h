@@ -20,7 +20,8 @@ static inline double bench_now(void) {
 static inline double bench_cpu_us(int who) {
   struct rusage ru;
   getrusage(who, &ru);
-  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec +
+         ru.ru_stime.tv_usec;
 }
 
 static inline long bench_hwm_kb(void) {
@@ -29,7 +30,10 @@ static inline long bench_hwm_kb(void) {
   long kb = -1;
   if (!f) return -1;
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, "VmHWM:", 6) == 0) { kb = strtol(line + 6, NULL, 10); break; }
+    if (strncmp(line, "VmHWM:", 6) == 0) {
+      kb = strtol(line + 6, NULL, 10);
+      break;
+    }
   fclose(f);
   return kb;
 }

@@ -11,9 +11,15 @@
 
 int main(void) {
   int fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) { perror("idle_guard: /dev/cpu_dma_latency"); return 1; }
+  if (fd < 0) {
+    perror("idle_guard: /dev/cpu_dma_latency");
+    return 1;
+  }
   int32_t zero = 0;
-  if (write(fd, &zero, sizeof zero) != (ssize_t)sizeof zero) { perror("idle_guard: write"); return 1; }
+  if (write(fd, &zero, sizeof zero) != (ssize_t)sizeof zero) {
+    perror("idle_guard: write");
+    return 1;
+  }
   puts("ok");
   fflush(stdout);
   for (;;) pause();

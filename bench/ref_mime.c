@@ -5,7 +5,11 @@
 #include <curl/curl.h>
 #include "bench_common.h"
 
-static size_t discard(char *p, size_t s, size_t n, void *ud) { (void)p; (void)ud; return s * n; }
+static size_t discard(char *p, size_t s, size_t n, void *ud) {
+  (void)p;
+  (void)ud;
+  return s * n;
+}
 
 static int one(CURL *e) {
   curl_mime *m = curl_mime_init(e);
@@ -28,7 +32,10 @@ static int one(CURL *e) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage: ref_mime URL N WARMUP\n"); return 2; }
+  if (argc < 4) {
+    fprintf(stderr, "usage: ref_mime URL N WARMUP\n");
+    return 2;
+  }
   long n = atol(argv[2]), warm = atol(argv[3]);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CURL *e = curl_easy_init();
@@ -42,11 +49,14 @@ int main(int argc, char **argv) {
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  for (long i = 0; i < warm; i++) if (one(e)) return 1;
+  for (long i = 0; i < warm; i++)
+    if (one(e)) return 1;
   double c0 = bench_cpu_us(RUSAGE_SELF), t0 = bench_now();
-  for (long i = 0; i < n; i++) if (one(e)) return 1;
+  for (long i = 0; i < n; i++)
+    if (one(e)) return 1;
   double secs = bench_now() - t0, cpu = bench_cpu_us(RUSAGE_SELF) - c0;
-  printf("RESULT name=ref_mime n=%ld secs=%.6f cpu_us=%.0f hwm_kb=%ld\n", n, secs, cpu, bench_hwm_kb());
+  printf("RESULT name=ref_mime n=%ld secs=%.6f cpu_us=%.0f hwm_kb=%ld\n", n, secs, cpu,
+         bench_hwm_kb());
   curl_easy_cleanup(e);
   curl_slist_free_all(h);
   curl_global_cleanup();

@@ -9,15 +9,20 @@
 #include <curl/curl.h>
 #include "bench_common.h"
 
-#define BOUNDARY "zoomliveBench0123456789abcdefghijklmnopq"   /* 40 characters */
+#define BOUNDARY "zoomliveBench0123456789abcdefghijklmnopq" /* 40 characters */
 #define DISP "Content-Disposition: form-data; name=\""
 
-static size_t discard(char *p, size_t s, size_t n, void *ud) { (void)p; (void)ud; return s * n; }
+static size_t discard(char *p, size_t s, size_t n, void *ud) {
+  (void)p;
+  (void)ud;
+  return s * n;
+}
 
-static const char body[] =
-  "--" BOUNDARY "\r\n" DISP "action\"\r\n\r\n" BENCH_ACTION "\r\n"
-  "--" BOUNDARY "\r\n" DISP "settings\"\r\n\r\n" BENCH_SETTINGS "\r\n"
-  "--" BOUNDARY "--\r\n";
+static const char body[] = "--" BOUNDARY "\r\n" DISP "action\"\r\n\r\n" BENCH_ACTION
+                           "\r\n"
+                           "--" BOUNDARY "\r\n" DISP "settings\"\r\n\r\n" BENCH_SETTINGS
+                           "\r\n"
+                           "--" BOUNDARY "--\r\n";
 static const char json_body[] = "{\"action\":\"" BENCH_ACTION "\",\"settings\":" BENCH_SETTINGS "}";
 
 /* Experiments (argv[4], letters; none for the bench's row): which of the
@@ -36,8 +41,9 @@ static struct curl_slist *hdrs;
 static char errbuf[CURL_ERROR_SIZE];
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
-  static const char *want[] = {"x-zm-trackingid", "retry-after", "x-ratelimit-category",
-    "x-ratelimit-type", "x-ratelimit-limit", "x-ratelimit-remaining", "content-type", "location"};
+  static const char *want[] = {"x-zm-trackingid",  "retry-after",       "x-ratelimit-category",
+                               "x-ratelimit-type", "x-ratelimit-limit", "x-ratelimit-remaining",
+                               "content-type",     "location"};
   static char dst[256];
   size_t n = size * nmemb;
   (void)ud;
@@ -78,12 +84,21 @@ static int one(CURL *e) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage: ref_prebuilt URL N WARMUP\n"); return 2; }
+  if (argc < 4) {
+    fprintf(stderr, "usage: ref_prebuilt URL N WARMUP\n");
+    return 2;
+  }
   long n = atol(argv[2]), warm = atol(argv[3]);
-  if (argc > 4 && strcmp(argv[4], "--print-body") == 0) { fputs(body, stdout); return 0; }
+  if (argc > 4 && strcmp(argv[4], "--print-body") == 0) {
+    fputs(body, stdout);
+    return 0;
+  }
   if (argc > 4) flags = argv[4];
   int json = strchr(flags, 'j') != NULL;
-  if (json) { req_body = json_body; req_len = sizeof json_body - 1; }
+  if (json) {
+    req_body = json_body;
+    req_len = sizeof json_body - 1;
+  }
   url = argv[1];
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CURL *e = curl_easy_init();
@@ -95,7 +110,8 @@ int main(int argc, char **argv) {
   }
   h = curl_slist_append(h, json ? "Content-Type: application/json"
                                 : "Content-Type: multipart/form-data; boundary=" BOUNDARY);
-  if (argc > 4 && strchr(argv[4], 'U')) h = curl_slist_append(h, "User-Agent: zoomlive/" ZOOMLIVE_VERSION " libcurl/7.88.1");
+  if (argc > 4 && strchr(argv[4], 'U'))
+    h = curl_slist_append(h, "User-Agent: zoomlive/" ZOOMLIVE_VERSION " libcurl/7.88.1");
   curl_easy_setopt(e, CURLOPT_URL, argv[1]);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PATCH");
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
@@ -105,7 +121,8 @@ int main(int argc, char **argv) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   hdrs = h;
-  if (strchr(flags, 'u')) curl_easy_setopt(e, CURLOPT_USERAGENT, "zoomlive/" ZOOMLIVE_VERSION " libcurl/7.88.1");
+  if (strchr(flags, 'u'))
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "zoomlive/" ZOOMLIVE_VERSION " libcurl/7.88.1");
   if (strchr(flags, 't')) {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
@@ -117,11 +134,14 @@ int main(int argc, char **argv) {
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
   }
-  for (long i = 0; i < warm; i++) if (one(e)) return 1;
+  for (long i = 0; i < warm; i++)
+    if (one(e)) return 1;
   double c0 = bench_cpu_us(RUSAGE_SELF), t0 = bench_now();
-  for (long i = 0; i < n; i++) if (one(e)) return 1;
+  for (long i = 0; i < n; i++)
+    if (one(e)) return 1;
   double secs = bench_now() - t0, cpu = bench_cpu_us(RUSAGE_SELF) - c0;
-  printf("RESULT name=%s n=%ld secs=%.6f cpu_us=%.0f hwm_kb=%ld\n", json ? "ref_json" : "ref_prebuilt", n, secs, cpu, bench_hwm_kb());
+  printf("RESULT name=%s n=%ld secs=%.6f cpu_us=%.0f hwm_kb=%ld\n",
+         json ? "ref_json" : "ref_prebuilt", n, secs, cpu, bench_hwm_kb());
   curl_easy_cleanup(e);
   curl_slist_free_all(h);
   curl_global_cleanup();

@@ -9,27 +9,44 @@
 
 static int run(char **argv) {
   pid_t pid = fork();
-  if (pid < 0) { perror("runloop: fork"); return -1; }
-  if (pid == 0) { execvp(argv[0], argv); perror("runloop: exec"); _exit(127); }
+  if (pid < 0) {
+    perror("runloop: fork");
+    return -1;
+  }
+  if (pid == 0) {
+    execvp(argv[0], argv);
+    perror("runloop: exec");
+    _exit(127);
+  }
   int st;
-  if (waitpid(pid, &st, 0) < 0) { perror("runloop: waitpid"); return -1; }
+  if (waitpid(pid, &st, 0) < 0) {
+    perror("runloop: waitpid");
+    return -1;
+  }
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-    fprintf(stderr, "runloop: %s exited with status %d\n", argv[0], WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    fprintf(stderr, "runloop: %s exited with status %d\n", argv[0],
+            WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     return -1;
   }
   return 0;
 }
 
 int main(int argc, char **argv) {
-  if (argc < 5) { fprintf(stderr, "usage: runloop NAME N WARMUP cmd [args...]\n"); return 2; }
+  if (argc < 5) {
+    fprintf(stderr, "usage: runloop NAME N WARMUP cmd [args...]\n");
+    return 2;
+  }
   long n = atol(argv[2]), warm = atol(argv[3]);
-  for (long i = 0; i < warm; i++) if (run(argv + 4)) return 1;
+  for (long i = 0; i < warm; i++)
+    if (run(argv + 4)) return 1;
   fflush(stdout);
   double c0 = bench_cpu_us(RUSAGE_CHILDREN), t0 = bench_now();
-  for (long i = 0; i < n; i++) if (run(argv + 4)) return 1;
+  for (long i = 0; i < n; i++)
+    if (run(argv + 4)) return 1;
   double secs = bench_now() - t0, cpu = bench_cpu_us(RUSAGE_CHILDREN) - c0;
   struct rusage ru;
   getrusage(RUSAGE_CHILDREN, &ru);
-  printf("RESULT name=%s n=%ld secs=%.6f cpu_us=%.0f hwm_kb=%ld\n", argv[1], n, secs, cpu, ru.ru_maxrss);
+  printf("RESULT name=%s n=%ld secs=%.6f cpu_us=%.0f hwm_kb=%ld\n", argv[1], n, secs, cpu,
+         ru.ru_maxrss);
   return 0;
 }

@@ -16,7 +16,7 @@ static const char *opt_field_string(lua_State *L, int t, const char *k) {
     s = lua_tolstring(L, -1, &n);
     if (strlen(s) != n) luaL_error(L, "option '%s' holds a NUL byte", k);
   }
-  lua_pop(L, 1);   /* the string stays alive: it is in the options table */
+  lua_pop(L, 1); /* the string stays alive: it is in the options table */
   return s;
 }
 
@@ -54,13 +54,14 @@ void zl_read_conn_options(lua_State *L, int t, zl_conn_options *o) {
   if (!lua_isnil(L, -1)) {
     int isint;
     lua_Integer mb = lua_tointegerx(L, -1, &isint);
-    if (!isint || mb < 1 || mb > (lua_Integer)64 * 1024 * 1024) luaL_error(L, "option 'max_body' out of range");
+    if (!isint || mb < 1 || mb > (lua_Integer)64 * 1024 * 1024)
+      luaL_error(L, "option 'max_body' out of range");
     o->max_body = (size_t)mb;
   }
   lua_pop(L, 1);
   if (o->user_agent && !zl_header_safe(o->user_agent, strlen(o->user_agent)))
     luaL_error(L, "option 'user_agent' holds CR, LF or NUL");
-  if (o->user_agent && strlen(o->user_agent) > ZL_USER_AGENT_MAX)   /* never cut */
+  if (o->user_agent && strlen(o->user_agent) > ZL_USER_AGENT_MAX) /* never cut */
     luaL_error(L, "option 'user_agent' is longer than %d bytes", ZL_USER_AGENT_MAX);
 }
 
@@ -74,7 +75,7 @@ static const char *spec_string(lua_State *L, int idx, const char *k, size_t *len
     s = lua_tolstring(L, -1, &n);
     if (!len && strlen(s) != n) luaL_error(L, "request field '%s' holds a NUL byte", k);
   }
-  lua_pop(L, 1);   /* alive: the table holds it */
+  lua_pop(L, 1); /* alive: the table holds it */
   if (len) *len = n;
   return s;
 }
@@ -89,7 +90,7 @@ size_t zl_collect_fields(lua_State *L, int t, zl_field *f) {
       luaL_error(L, "form field names and values must be strings");
     f[k].name = lua_tolstring(L, -2, &f[k].name_len);
     f[k].value = lua_tolstring(L, -1, &f[k].value_len);
-    lua_pop(L, 2);   /* alive: the form table holds them */
+    lua_pop(L, 2); /* alive: the form table holds them */
   }
   return k;
 }
@@ -149,16 +150,16 @@ static void set_hdr(lua_State *L, const char *k, const char *v) {
 
 static const char *kind_name(zl_kind k) {
   switch (k) {
-    case ZL_TIMEOUT:  return "timeout";
+    case ZL_TIMEOUT: return "timeout";
     case ZL_ARGUMENT: return "argument";
-    case ZL_CANCELLED: return "cancelled";   /* zl_abort_all: a host's signal */
-    default:          return "transport";   /* ZL_MEMORY too: a reply the core cannot take */
+    case ZL_CANCELLED: return "cancelled"; /* zl_abort_all: a host's signal */
+    default: return "transport";           /* ZL_MEMORY too: a reply the core cannot take */
   }
 }
 
 void zl_push_response(lua_State *L, const zl_response *r) {
   if (r->kind != ZL_OK) {
-    lua_createtable(L, 0, 6);   /* kind, curl_code, message, elapsed, sent, status */
+    lua_createtable(L, 0, 6); /* kind, curl_code, message, elapsed, sent, status */
     lua_pushstring(L, kind_name(r->kind));
     lua_setfield(L, -2, "kind");
     lua_pushinteger(L, r->curl_code);
@@ -180,9 +181,9 @@ void zl_push_response(lua_State *L, const zl_response *r) {
     return;
   }
   /* sized for what it will hold: growing it would rehash on every response */
-  int n = 3 + (r->body_truncated != 0) + (r->sends > 1) + !!r->tracking_id[0] + !!r->retry_after[0]
-          + !!r->rl_category[0] + !!r->rl_type[0] + !!r->rl_limit[0] + !!r->rl_remaining[0]
-          + !!r->content_type[0] + !!r->location[0] + !!r->date[0];
+  int n = 3 + (r->body_truncated != 0) + (r->sends > 1) + !!r->tracking_id[0] +
+          !!r->retry_after[0] + !!r->rl_category[0] + !!r->rl_type[0] + !!r->rl_limit[0] +
+          !!r->rl_remaining[0] + !!r->content_type[0] + !!r->location[0] + !!r->date[0];
   lua_createtable(L, 0, n);
   lua_pushinteger(L, r->status);
   lua_setfield(L, -2, "status");
@@ -194,7 +195,7 @@ void zl_push_response(lua_State *L, const zl_response *r) {
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "truncated");
   }
-  if (r->sends > 1) {   /* libcurl sent it again on a fresh connection */
+  if (r->sends > 1) { /* libcurl sent it again on a fresh connection */
     lua_pushinteger(L, r->sends);
     lua_setfield(L, -2, "sends");
   }

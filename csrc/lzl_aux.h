@@ -21,8 +21,7 @@ void zl_read_conn_options(lua_State *L, int t, zl_conn_options *o);
  * hold ZL_FORM_CTYPE_LEN bytes); a body is used in place (it stays alive in
  * the table) unless copy_to is given, into which it is copied.
  * Bad types and NUL bytes raise (they are programming errors). */
-void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctype,
-                  zl_buf *copy_to);
+void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctype, zl_buf *copy_to);
 
 /* Pushes one response value: a table (see PIPELINE in docs/ARCHITECTURE.md)
  *   { status, body, truncated, elapsed, tracking_id, retry_after, rl_category,
@@ -39,9 +38,10 @@ size_t zl_collect_fields(lua_State *L, int t, zl_field *f);
 /* a class: metatable `name` with the metamethods `meta` and `methods` as __index */
 void zl_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods);
 
-int zl_open_multi(lua_State *L);   /* lzl_multi.c: sets core.multi */
-int zl_open_signal(lua_State *L);  /* lzl_signal.c: core.signal_* */
-int zl_open_driver(lua_State *L);  /* lzl_driver.c: sets core.driver */
-int zl_open_url(lua_State *L);     /* lzl_url.c: sets core.url_parse */
-int zl_open_crypto(lua_State *L);  /* lzl_crypto.c: core.hmac_sha256_hex, equal_consttime, parse_date */
+int zl_open_multi(lua_State *L);  /* lzl_multi.c: sets core.multi */
+int zl_open_signal(lua_State *L); /* lzl_signal.c: core.signal_* */
+int zl_open_driver(lua_State *L); /* lzl_driver.c: sets core.driver */
+int zl_open_url(lua_State *L);    /* lzl_url.c: sets core.url_parse */
+int zl_open_crypto(
+  lua_State *L); /* lzl_crypto.c: core.hmac_sha256_hex, equal_consttime, parse_date */
 #endif

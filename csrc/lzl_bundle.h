@@ -4,10 +4,10 @@
 #define LZL_BUNDLE_H
 #include <stddef.h>
 typedef struct zl_bundled {
-  const char *module;   /* "zoomlive", "zoomlive.client", ... */
-  const char *chunk;    /* "@zoomlive/client.lua": the name in tracebacks */
+  const char *module; /* "zoomlive", "zoomlive.client", ... */
+  const char *chunk;  /* "@zoomlive/client.lua": the name in tracebacks */
   const char *source;
   size_t len;
 } zl_bundled;
-extern const zl_bundled zl_bundle[];   /* ends with a NULL module */
+extern const zl_bundled zl_bundle[]; /* ends with a NULL module */
 #endif

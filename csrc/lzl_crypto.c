@@ -41,12 +41,10 @@ static int l_parse_date(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg crypto_funcs[] = {
-  {"hmac_sha256_hex", l_hmac_sha256_hex},
-  {"equal_consttime", l_equal_consttime},
-  {"parse_date", l_parse_date},
-  {NULL, NULL}
-};
+static const luaL_Reg crypto_funcs[] = {{"hmac_sha256_hex", l_hmac_sha256_hex},
+                                        {"equal_consttime", l_equal_consttime},
+                                        {"parse_date", l_parse_date},
+                                        {NULL, NULL}};
 
 int zl_open_crypto(lua_State *L) {
   luaL_setfuncs(L, crypto_funcs, 0);

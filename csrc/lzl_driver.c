@@ -31,10 +31,10 @@
 #define MAX_CONCURRENCY 1024
 
 typedef struct ldriver {
-  zl_driver *d;          /* NULL once closed */
-  lua_Integer next_id;   /* ids are handed out from 1, never reused */
-  zl_buf form;           /* scratch multipart body (copied by submit) */
-  zl_response held;      /* a taken response whose table is being built */
+  zl_driver *d;        /* NULL once closed */
+  lua_Integer next_id; /* ids are handed out from 1, never reused */
+  zl_buf form;         /* scratch multipart body (copied by submit) */
+  zl_response held;    /* a taken response whose table is being built */
   uint64_t held_id;
   int held_sent;
   int has_held;
@@ -89,7 +89,7 @@ static int l_driver(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  zl_read_conn_options(L, 1, &o.conn);   /* strings stay in the table; the driver copies them */
+  zl_read_conn_options(L, 1, &o.conn); /* strings stay in the table; the driver copies them */
   /* box first */
   ldriver *b = lua_newuserdatauv(L, sizeof *b, 0);
   memset(b, 0, sizeof *b);
@@ -105,10 +105,10 @@ static int l_submit(lua_State *L) {
   ldriver *b = check_open(L);
   zl_request q;
   char ctype[ZL_FORM_CTYPE_LEN];
-  zl_read_spec(L, 2, &q, &b->form, ctype, NULL);   /* the driver copies the request */
+  zl_read_spec(L, 2, &q, &b->form, ctype, NULL); /* the driver copies the request */
   lua_Integer id = ++b->next_id;
   int rc = zl_driver_submit(b->d, &q, (uint64_t)id);
-  if (b->form.data) explicit_bzero(b->form.data, b->form.len);   /* may hold a stream key */
+  if (b->form.data) explicit_bzero(b->form.data, b->form.len); /* may hold a stream key */
   zl_buf_reset(&b->form);
   if (rc != 0) {
     return luaL_error(L, errno == ENOMEM ? "not enough memory" : "zoomlive: cannot submit: %s",
@@ -124,8 +124,10 @@ static int l_cancel(lua_State *L) {
   ldriver *b = check_open(L);
   lua_Integer id = luaL_checkinteger(L, 2);
   int r = id >= 1 ? zl_driver_cancel(b->d, (uint64_t)id) : -1;
-  if (r < 0) luaL_pushfail(L);
-  else lua_pushboolean(L, r);
+  if (r < 0)
+    luaL_pushfail(L);
+  else
+    lua_pushboolean(L, r);
   return 1;
 }
 
@@ -139,10 +141,11 @@ static int events_of(lua_State *L, int i) {
   int ev = 0;
   for (; *s; s++) {
     switch (*s) {
-      case 'r': case 'd': ev |= ZL_EV_IN; break;   /* readable; luv's "d": hung up */
+      case 'r':
+      case 'd': ev |= ZL_EV_IN; break; /* readable; luv's "d": hung up */
       case 'w': ev |= ZL_EV_OUT; break;
       case 'e': ev |= ZL_EV_ERR; break;
-      case 'p': break;                             /* luv's "p": priority data */
+      case 'p': break; /* luv's "p": priority data */
       default: luaL_argerror(L, i, "events: a string of r, w, e (or d, p)");
     }
   }
@@ -200,9 +203,10 @@ static int l_changes(lua_State *L) {
       lua_rawgeti(L, -1, (lua_Integer)(done + i + 1));
       lua_pushinteger(L, w[i].fd);
       lua_setfield(L, -2, "fd");
-      int up = w[i].what == ZL_WATCH_REMOVE ? 4
-             : w[i].what == (ZL_WATCH_IN | ZL_WATCH_OUT) ? 3
-             : w[i].what == ZL_WATCH_OUT ? 2 : 1;
+      int up = w[i].what == ZL_WATCH_REMOVE                ? 4
+               : w[i].what == (ZL_WATCH_IN | ZL_WATCH_OUT) ? 3
+               : w[i].what == ZL_WATCH_OUT                 ? 2
+                                                           : 1;
       lua_pushvalue(L, lua_upvalueindex(up));
       lua_setfield(L, -2, "what");
       lua_pop(L, 1);
@@ -217,8 +221,10 @@ static int l_changes(lua_State *L) {
 static int l_timer(lua_State *L) {
   ldriver *b = check_open(L);
   long ms = zl_driver_timeout_ms(b->d);
-  if (ms < 0) lua_pushnil(L);
-  else lua_pushnumber(L, (lua_Number)ms / 1000.0);
+  if (ms < 0)
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, (lua_Number)ms / 1000.0);
   return 1;
 }
 
@@ -230,10 +236,10 @@ static int l_take(lua_State *L) {
       lua_pushnil(L);
       return 1;
     }
-    b->has_held = 1;   /* kept here until its table is complete */
+    b->has_held = 1; /* kept here until its table is complete */
   }
   lua_pushinteger(L, (lua_Integer)b->held_id);
-  zl_push_response(L, &b->held);   /* the response table of conn:perform */
+  zl_push_response(L, &b->held); /* the response table of conn:perform */
   b->has_held = 0;
   zl_buf_reset(&b->held.body);
   return 2;
@@ -250,27 +256,19 @@ static int l_counts(lua_State *L) {
   return 3;
 }
 
-static const luaL_Reg methods[] = {
-  {"submit", l_submit},
-  {"cancel", l_cancel},
-  {"socket_action", l_socket_action},
-  {"timeout_action", l_timeout_action},
-  {"changes", NULL},   /* a closure: see zl_open_driver */
-  {"timer", l_timer},
-  {"take", l_take},
-  {"counts", l_counts},
-  {"close", l_close},
-  {NULL, NULL}
-};
+static const luaL_Reg methods[] = {{"submit", l_submit},
+                                   {"cancel", l_cancel},
+                                   {"socket_action", l_socket_action},
+                                   {"timeout_action", l_timeout_action},
+                                   {"changes", NULL}, /* a closure: see zl_open_driver */
+                                   {"timer", l_timer},
+                                   {"take", l_take},
+                                   {"counts", l_counts},
+                                   {"close", l_close},
+                                   {NULL, NULL}};
 
-static const luaL_Reg meta[] = {
-  {"__gc", l_close},
-  {"__close", l_close},
-  {"__tostring", l_tostring},
-  {"__index", NULL},
-  {"__name", NULL},
-  {NULL, NULL}
-};
+static const luaL_Reg meta[] = {{"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring},
+                                {"__index", NULL}, {"__name", NULL},     {NULL, NULL}};
 
 /* Registers the metatable and sets core.driver in the table on the top. */
 int zl_open_driver(lua_State *L) {

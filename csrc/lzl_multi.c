@@ -31,22 +31,22 @@
 
 typedef struct slot {
   zl_conn *conn;
-  zl_response resp;   /* filled by the transfer; its body buffer is reused */
-  zl_buf body;        /* the request body, alive until the transfer ends */
-  int state;          /* FREE, RUNNING (in the CURLM), DONE (awaiting take) */
+  zl_response resp; /* filled by the transfer; its body buffer is reused */
+  zl_buf body;      /* the request body, alive until the transfer ends */
+  int state;        /* FREE, RUNNING (in the CURLM), DONE (awaiting take) */
 } slot;
 
 enum { FREE = 0, RUNNING, DONE };
 
 typedef struct lmulti {
-  CURLM *multi;       /* NULL once closed */
+  CURLM *multi; /* NULL once closed */
   slot *slots;
-  int n;              /* slots allocated (== concurrency once open) */
-  int *free_stack;    /* indices of FREE slots */
+  int n;           /* slots allocated (== concurrency once open) */
+  int *free_stack; /* indices of FREE slots */
   int nfree;
-  int *done;          /* ring of DONE slot indices, in completion order */
+  int *done; /* ring of DONE slot indices, in completion order */
   int dhead, dcount;
-  int running;        /* slots in the CURLM */
+  int running; /* slots in the CURLM */
   int closed;
 } lmulti;
 
@@ -57,7 +57,8 @@ static void release(lmulti *m) {
     for (int i = 0; i < m->n; i++) {
       slot *s = &m->slots[i];
       if (s->conn) {
-        if (s->state == RUNNING && m->multi) curl_multi_remove_handle(m->multi, zl_conn_easy(s->conn));
+        if (s->state == RUNNING && m->multi)
+          curl_multi_remove_handle(m->multi, zl_conn_easy(s->conn));
         zl_conn_free(s->conn);
         s->conn = NULL;
       }
@@ -92,8 +93,10 @@ static lmulti *check_open(lua_State *L) {
 
 static int l_tostring(lua_State *L) {
   lmulti *m = luaL_checkudata(L, 1, MULTI_MT);
-  if (m->closed) lua_pushliteral(L, MULTI_MT " (closed)");
-  else lua_pushfstring(L, MULTI_MT " (%p, %d slots, %d running)", (void *)m, m->n, m->running);
+  if (m->closed)
+    lua_pushliteral(L, MULTI_MT " (closed)");
+  else
+    lua_pushfstring(L, MULTI_MT " (%p, %d slots, %d running)", (void *)m, m->n, m->running);
   return 1;
 }
 
@@ -132,14 +135,15 @@ static int l_multi(lua_State *L) {
     m->slots[i].conn = zl_conn_new(&o);
     if (!m->slots[i].conn) goto nomem;
   }
-  for (int i = 0; i < n; i++) m->free_stack[i] = n - 1 - i;  /* slot 1 first */
+  for (int i = 0; i < n; i++) m->free_stack[i] = n - 1 - i; /* slot 1 first */
   m->nfree = n;
   CURLMcode mc = CURLM_OK;
   mc = curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n);
   if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
   if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)n);
   /* HTTP/2 (https to Zoom): many streams over few connections */
-  if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  if (mc == CURLM_OK)
+    mc = curl_multi_setopt(m->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
   if (mc != CURLM_OK) {
     release(m);
     return luaL_error(L, "zoomlive: curl_multi_setopt: %s", curl_multi_strerror(mc));
@@ -153,9 +157,9 @@ nomem:
 /* ---- submitting ---------------------------------------------------------- */
 
 static int take_free(lua_State *L, lmulti *m) {
-  if (m->nfree == 0) luaL_error(L, MULTI_MT ": no free slot (%d running, %d awaiting take)",
-                                m->running, m->dcount);
-  return m->free_stack[m->nfree - 1];   /* popped once the submit cannot fail */
+  if (m->nfree == 0)
+    luaL_error(L, MULTI_MT ": no free slot (%d running, %d awaiting take)", m->running, m->dcount);
+  return m->free_stack[m->nfree - 1]; /* popped once the submit cannot fail */
 }
 
 static void push_done(lmulti *m, int i) {
@@ -228,7 +232,10 @@ static void collect(lmulti *m) {
 static int perform(lmulti *m, const char **why) {
   int still;
   CURLMcode mc = curl_multi_perform(m->multi, &still);
-  if (mc != CURLM_OK) { *why = curl_multi_strerror(mc); return -1; }
+  if (mc != CURLM_OK) {
+    *why = curl_multi_strerror(mc);
+    return -1;
+  }
   collect(m);
   return 0;
 }
@@ -253,7 +260,8 @@ static int l_wait(lua_State *L) {
     if (ms > 0) {
       if (m->running > 0) {
         CURLMcode mc = curl_multi_poll(m->multi, NULL, 0, ms, NULL);
-        if (mc != CURLM_OK) return luaL_error(L, "zoomlive: curl_multi_poll: %s", curl_multi_strerror(mc));
+        if (mc != CURLM_OK)
+          return luaL_error(L, "zoomlive: curl_multi_poll: %s", curl_multi_strerror(mc));
         if (perform(m, &why) != 0) return luaL_error(L, "zoomlive: curl_multi_perform: %s", why);
       } else {
         zl_sleep(w);
@@ -268,7 +276,10 @@ static int l_wait(lua_State *L) {
  * The slot is free again afterwards. */
 static int l_take(lua_State *L) {
   lmulti *m = check_open(L);
-  if (m->dcount == 0) { lua_pushnil(L); return 1; }
+  if (m->dcount == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
   int i = m->done[m->dhead];
   slot *s = &m->slots[i];
   zl_response *r = &s->resp;
@@ -291,11 +302,14 @@ static int l_cancel(lua_State *L) {
   luaL_argcheck(L, k >= 1 && k <= m->n, 2, "no such slot");
   int i = (int)(k - 1);
   slot *s = &m->slots[i];
-  if (s->state == FREE) { lua_pushboolean(L, 0); return 1; }
+  if (s->state == FREE) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   if (s->state == RUNNING) {
     curl_multi_remove_handle(m->multi, zl_conn_easy(s->conn));
     m->running--;
-  } else {   /* DONE: drop it from the ring */
+  } else { /* DONE: drop it from the ring */
     int kept = 0;
     for (int j = 0; j < m->dcount; j++) {
       int v = m->done[(m->dhead + j) % m->n];
@@ -318,24 +332,12 @@ static int l_counts(lua_State *L) {
   return 3;
 }
 
-static const luaL_Reg methods[] = {
-  {"submit", l_submit},
-  {"wait", l_wait},
-  {"take", l_take},
-  {"cancel", l_cancel},
-  {"counts", l_counts},
-  {"close", l_close},
-  {NULL, NULL}
-};
+static const luaL_Reg methods[] = {{"submit", l_submit}, {"wait", l_wait},     {"take", l_take},
+                                   {"cancel", l_cancel}, {"counts", l_counts}, {"close", l_close},
+                                   {NULL, NULL}};
 
-static const luaL_Reg meta[] = {
-  {"__gc", l_close},
-  {"__close", l_close},
-  {"__tostring", l_tostring},
-  {"__index", NULL},
-  {"__name", NULL},
-  {NULL, NULL}
-};
+static const luaL_Reg meta[] = {{"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring},
+                                {"__index", NULL}, {"__name", NULL},     {NULL, NULL}};
 
 /* Registers the metatable and sets core.multi in the table on the top. */
 int zl_open_multi(lua_State *L) {

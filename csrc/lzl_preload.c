@@ -31,5 +31,5 @@ static int preload_all(lua_State *L) {
 ZOOMLIVE_API int zoomlive_preload(lua_State *L) {
   lua_pushcfunction(L, preload_all);
   int rc = lua_pcall(L, 0, 0, 0);
-  return rc;   /* not LUA_OK: the message is on the stack */
+  return rc; /* not LUA_OK: the message is on the stack */
 }

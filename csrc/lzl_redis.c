@@ -115,8 +115,7 @@ static int l_flush(lua_State *L) {
   if (rc != REDIS_OK && !had_pipe) {
     /* consume the SIGPIPE this write raised, if any */
     struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR) {
-    }
+    while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR) {}
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != REDIS_OK) return push_err(L, "write", c->ctx->errstr);
@@ -127,32 +126,26 @@ static int l_flush(lua_State *L) {
 static void push_reply(lua_State *L, const redisReply *r, int depth) {
   luaL_checkstack(L, 4, "reply too deep");
   switch (r->type) {
-  case REDIS_REPLY_STRING:
-  case REDIS_REPLY_STATUS:
-    lua_pushlstring(L, r->str, r->len);
-    break;
-  case REDIS_REPLY_INTEGER:
-    lua_pushinteger(L, (lua_Integer)r->integer);
-    break;
-  case REDIS_REPLY_ARRAY:
-    lua_createtable(L, (int)r->elements, 0);
-    for (size_t i = 0; i < r->elements; i++) {
-      if (depth >= MAX_DEPTH) {
-        lua_pushboolean(L, 0);
-      } else {
-        push_reply(L, r->element[i], depth + 1);
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS: lua_pushlstring(L, r->str, r->len); break;
+    case REDIS_REPLY_INTEGER: lua_pushinteger(L, (lua_Integer)r->integer); break;
+    case REDIS_REPLY_ARRAY:
+      lua_createtable(L, (int)r->elements, 0);
+      for (size_t i = 0; i < r->elements; i++) {
+        if (depth >= MAX_DEPTH) {
+          lua_pushboolean(L, 0);
+        } else {
+          push_reply(L, r->element[i], depth + 1);
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
       }
-      lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    break;
-  case REDIS_REPLY_ERROR:
-    lua_createtable(L, 0, 1);
-    lua_pushlstring(L, r->str, r->len);
-    lua_setfield(L, -2, "err");
-    break;
-  default: /* REDIS_REPLY_NIL and anything newer */
-    lua_pushboolean(L, 0);
-    break;
+      break;
+    case REDIS_REPLY_ERROR:
+      lua_createtable(L, 0, 1);
+      lua_pushlstring(L, r->str, r->len);
+      lua_setfield(L, -2, "err");
+      break;
+    default: /* REDIS_REPLY_NIL and anything newer */ lua_pushboolean(L, 0); break;
   }
 }
 

@@ -22,9 +22,10 @@
 #include <lauxlib.h>
 #include "lzl_aux.h"
 
-static const struct { const char *name; int sig; } SIGNALS[] = {
-  {"INT", SIGINT}, {"TERM", SIGTERM}, {"HUP", SIGHUP}, {"QUIT", SIGQUIT}, {NULL, 0}
-};
+static const struct {
+  const char *name;
+  int sig;
+} SIGNALS[] = {{"INT", SIGINT}, {"TERM", SIGTERM}, {"HUP", SIGHUP}, {"QUIT", SIGQUIT}, {NULL, 0}};
 #define NSIG_KNOWN 4
 
 static volatile sig_atomic_t pending;
@@ -36,7 +37,7 @@ static void on_signal(int sig) {
     pending = sig;
     zl_abort_all(1);
   } else {
-    zl_abort_all(2);   /* a second signal: no grace for the calls in flight */
+    zl_abort_all(2); /* a second signal: no grace for the calls in flight */
   }
 }
 
@@ -45,13 +46,15 @@ static int index_of(lua_State *L, int arg) {
   if (strncmp(name, "SIG", 3) == 0) name += 3;
   for (int i = 0; SIGNALS[i].name; i++)
     if (strcmp(SIGNALS[i].name, name) == 0) return i;
-  return luaL_argerror(L, arg, lua_pushfstring(L, "unknown signal '%s' (INT, TERM, HUP, QUIT)", name));
+  return luaL_argerror(L, arg,
+                       lua_pushfstring(L, "unknown signal '%s' (INT, TERM, HUP, QUIT)", name));
 }
 
 static int l_trap(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_Number grace = luaL_optnumber(L, 2, 2);
-  luaL_argcheck(L, grace == grace && grace >= 0 && grace <= 3600, 2, "grace must be 0 to 3600 seconds");
+  luaL_argcheck(L, grace == grace && grace >= 0 && grace <= 3600, 2,
+                "grace must be 0 to 3600 seconds");
   lua_Integer n = luaL_len(L, 1);
   int want[NSIG_KNOWN] = {0};
   for (lua_Integer k = 1; k <= n; k++) {
@@ -66,7 +69,7 @@ static int l_trap(lua_State *L) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;   /* no SA_RESTART: a blocking poll or sleep wakes up */
+    sa.sa_flags = 0; /* no SA_RESTART: a blocking poll or sleep wakes up */
     if (sigaction(SIGNALS[i].sig, &sa, &saved[i]) != 0)
       return luaL_error(L, "zoomlive: sigaction(SIG%s) failed", SIGNALS[i].name);
     trapped[i] = 1;
@@ -114,7 +117,7 @@ static int l_raise(lua_State *L) {
   sigaddset(&set, sig);
   sigprocmask(SIG_UNBLOCK, &set, NULL);
   raise(sig);
-  lua_pushboolean(L, 0);   /* still here: the default action did not end us */
+  lua_pushboolean(L, 0); /* still here: the default action did not end us */
   return 1;
 }
 
@@ -126,14 +129,9 @@ static int l_aborting(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-  {"aborting", l_aborting},
-  {"signal_trap", l_trap},
-  {"signal_pending", l_pending},
-  {"signal_untrap", l_untrap},
-  {"signal_raise", l_raise},
-  {NULL, NULL}
-};
+static const luaL_Reg funcs[] = {{"aborting", l_aborting},      {"signal_trap", l_trap},
+                                 {"signal_pending", l_pending}, {"signal_untrap", l_untrap},
+                                 {"signal_raise", l_raise},     {NULL, NULL}};
 
 int zl_open_signal(lua_State *L) {
   luaL_setfuncs(L, funcs, 0);

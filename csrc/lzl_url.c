@@ -16,8 +16,19 @@
 /* A CURLU handle and the parts read from it, owned by a userdata: a Lua
  * memory error while the parts are pushed cannot leak any of them. */
 #define URL_MT "zoomlive.curlu"
-enum { P_SCHEME, P_HOST, P_PATH, P_QUERY, P_FRAGMENT, P_ZONEID, P_PORT, P_USER, P_PASSWORD,
-       P_OPTIONS, P_N };
+enum {
+  P_SCHEME,
+  P_HOST,
+  P_PATH,
+  P_QUERY,
+  P_FRAGMENT,
+  P_ZONEID,
+  P_PORT,
+  P_USER,
+  P_PASSWORD,
+  P_OPTIONS,
+  P_N
+};
 typedef struct url_box {
   CURLU *u;
   char *part[P_N];
@@ -63,11 +74,12 @@ static int l_url_parse(lua_State *L) {
     lua_pushstring(L, curl_url_strerror(rc));
     return 2;
   }
-  static const CURLUPart which[P_N] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PATH,
-    CURLUPART_QUERY, CURLUPART_FRAGMENT, CURLUPART_ZONEID, CURLUPART_PORT, CURLUPART_USER,
-    CURLUPART_PASSWORD, CURLUPART_OPTIONS};
+  static const CURLUPart which[P_N] = {
+    CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PATH, CURLUPART_QUERY,    CURLUPART_FRAGMENT,
+    CURLUPART_ZONEID, CURLUPART_PORT, CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS};
   for (int i = 0; i < P_N; i++)
-    if (curl_url_get(b->u, which[i], &b->part[i], i == P_PORT ? CURLU_DEFAULT_PORT : 0) != CURLUE_OK)
+    if (curl_url_get(b->u, which[i], &b->part[i], i == P_PORT ? CURLU_DEFAULT_PORT : 0) !=
+        CURLUE_OK)
       b->part[i] = NULL;
   lua_createtable(L, 0, 8);
   set_part(L, b, P_SCHEME, "scheme");

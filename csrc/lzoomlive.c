@@ -20,15 +20,16 @@
 
 /* zoomlive supports Lua 5.4 only (lua_newuserdatauv, to-be-closed variables) */
 #if !defined(LUA_VERSION_NUM) || LUA_VERSION_NUM != 504
-#  error "zoomlive needs Lua 5.4: this lua.h is another version. Point the build at Lua 5.4's headers (Debian: liblua5.4-dev, /usr/include/lua5.4; LuaRocks: --lua-version=5.4; CMake: -DLUA_INCDIR=...)"
+#  error \
+    "zoomlive needs Lua 5.4: this lua.h is another version. Point the build at Lua 5.4's headers (Debian: liblua5.4-dev, /usr/include/lua5.4; LuaRocks: --lua-version=5.4; CMake: -DLUA_INCDIR=...)"
 #endif
 
 #define CONN_MT "zoomlive.connection"
 
 typedef struct lconn {
-  zl_conn *conn;        /* NULL once closed */
-  zl_response resp;     /* reused: its body buffer keeps its memory */
-  zl_buf form;          /* reused multipart body */
+  zl_conn *conn;    /* NULL once closed */
+  zl_response resp; /* reused: its body buffer keeps its memory */
+  zl_buf form;      /* reused multipart body */
 } lconn;
 
 static lconn *check_open(lua_State *L) {
@@ -65,8 +66,10 @@ static int l_close(lua_State *L) {
 
 static int l_tostring(lua_State *L) {
   lconn *c = luaL_checkudata(L, 1, CONN_MT);
-  if (c->conn) lua_pushfstring(L, CONN_MT " (%p)", (void *)c);
-  else lua_pushliteral(L, CONN_MT " (closed)");
+  if (c->conn)
+    lua_pushfstring(L, CONN_MT " (%p)", (void *)c);
+  else
+    lua_pushliteral(L, CONN_MT " (closed)");
   return 1;
 }
 
@@ -121,15 +124,17 @@ static int l_retry_after(lua_State *L) {
     now = luaL_checknumber(L, 2);
   }
   double s = zl_retry_after_seconds(v, now);
-  if (s < 0) luaL_pushfail(L);
-  else lua_pushnumber(L, s);
+  if (s < 0)
+    luaL_pushfail(L);
+  else
+    lua_pushnumber(L, s);
   return 1;
 }
 
 static int l_backoff(lua_State *L) {
   lua_Integer attempt = luaL_checkinteger(L, 1);
-  lua_pushnumber(L, zl_backoff(attempt > 1000 ? 1000 : (int)attempt,
-                               luaL_checknumber(L, 2), luaL_checknumber(L, 3)));
+  lua_pushnumber(L, zl_backoff(attempt > 1000 ? 1000 : (int)attempt, luaL_checknumber(L, 2),
+                               luaL_checknumber(L, 3)));
   return 1;
 }
 
@@ -143,8 +148,10 @@ static int l_random(lua_State *L) {
 static int l_getdate(lua_State *L) {
   const char *s = luaL_checkstring(L, 1);
   time_t t = curl_getdate(s, NULL);
-  if (t == (time_t)-1) luaL_pushfail(L);
-  else lua_pushinteger(L, (lua_Integer)t);
+  if (t == (time_t)-1)
+    luaL_pushfail(L);
+  else
+    lua_pushinteger(L, (lua_Integer)t);
   return 1;
 }
 
@@ -167,33 +174,22 @@ static int l_sleep(lua_State *L) {
   return 0;
 }
 
-static const luaL_Reg conn_methods[] = {
-  {"perform", l_perform},
-  {"close", l_close},
-  {NULL, NULL}
-};
+static const luaL_Reg conn_methods[] = {{"perform", l_perform}, {"close", l_close}, {NULL, NULL}};
 
-static const luaL_Reg conn_meta[] = {
-  {"__gc", l_close},
-  {"__close", l_close},
-  {"__tostring", l_tostring},
-  {"__index", NULL},
-  {"__name", NULL},
-  {NULL, NULL}
-};
+static const luaL_Reg conn_meta[] = {{"__gc", l_close},          {"__close", l_close},
+                                     {"__tostring", l_tostring}, {"__index", NULL},
+                                     {"__name", NULL},           {NULL, NULL}};
 
-static const luaL_Reg funcs[] = {
-  {"new", l_new},
-  {"multipart", l_multipart},
-  {"retry_after", l_retry_after},
-  {"backoff", l_backoff},
-  {"now", l_now},
-  {"random", l_random},
-  {"getdate", l_getdate},
-  {"time", l_time},
-  {"sleep", l_sleep},
-  {NULL, NULL}
-};
+static const luaL_Reg funcs[] = {{"new", l_new},
+                                 {"multipart", l_multipart},
+                                 {"retry_after", l_retry_after},
+                                 {"backoff", l_backoff},
+                                 {"now", l_now},
+                                 {"random", l_random},
+                                 {"getdate", l_getdate},
+                                 {"time", l_time},
+                                 {"sleep", l_sleep},
+                                 {NULL, NULL}};
 
 /* curl_global_init is not thread-safe before libcurl 7.84 and must run
  * once: pthread_once orders it before every loader that returns, in any
@@ -212,14 +208,14 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
-  zl_open_multi(L);   /* core.multi: lzl_multi.c */
-  zl_open_signal(L);  /* core.signal_*: lzl_signal.c */
-  zl_open_driver(L);  /* core.driver: lzl_driver.c */
-  zl_open_url(L);     /* core.url_parse: lzl_url.c */
-  zl_open_crypto(L);  /* core.hmac_sha256_hex, equal_consttime, parse_date: lzl_crypto.c */
+  zl_open_multi(L);  /* core.multi: lzl_multi.c */
+  zl_open_signal(L); /* core.signal_*: lzl_signal.c */
+  zl_open_driver(L); /* core.driver: lzl_driver.c */
+  zl_open_url(L);    /* core.url_parse: lzl_url.c */
+  zl_open_crypto(L); /* core.hmac_sha256_hex, equal_consttime, parse_date: lzl_crypto.c */
   lua_pushliteral(L, ZOOMLIVE_VERSION);
   lua_setfield(L, -2, "version");
-  lua_pushinteger(L, ZL_IDLE_MAX);   /* connection objects that stay connected */
+  lua_pushinteger(L, ZL_IDLE_MAX); /* connection objects that stay connected */
   lua_setfield(L, -2, "idle_max");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
   lua_setfield(L, -2, "curl_version");

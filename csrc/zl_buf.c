@@ -5,13 +5,19 @@
 #include "zl_internal.h"
 
 int zl_buf_reserve(zl_buf *b, size_t extra) {
-  if (b->cap - b->len > extra) return 0;     /* keep room for a NUL */
-  if (extra > ((size_t)-1) / 2 - b->len) { errno = ENOMEM; return -1; }
+  if (b->cap - b->len > extra) return 0; /* keep room for a NUL */
+  if (extra > ((size_t)-1) / 2 - b->len) {
+    errno = ENOMEM;
+    return -1;
+  }
   size_t need = b->len + extra + 1;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < need) cap *= 2;
   char *p = realloc(b->data, cap);
-  if (!p) { errno = ENOMEM; return -1; }
+  if (!p) {
+    errno = ENOMEM;
+    return -1;
+  }
   b->data = p;
   b->cap = cap;
   return 0;

@@ -33,23 +33,26 @@ enum { WAITING = 1, RUNNING, DONE };
 typedef struct xfer {
   uint64_t id;
   int state;
-  int sent;              /* a connection was ready to send: bytes may have left */
-  int slot;              /* RUNNING: index of its connection */
-  zl_request q;          /* its strings and body live in mem */
-  char *mem;             /* token, credentials, body: wiped before it is freed */
+  int sent;     /* a connection was ready to send: bytes may have left */
+  int slot;     /* RUNNING: index of its connection */
+  zl_request q; /* its strings and body live in mem */
+  char *mem;    /* token, credentials, body: wiped before it is freed */
   size_t memlen;
   zl_response resp;
   struct xfer *prev, *next;
 } xfer;
 
-typedef struct xlist { xfer *head, *tail; size_t n; } xlist;
+typedef struct xlist {
+  xfer *head, *tail;
+  size_t n;
+} xlist;
 
 /* what the host has been told about a socket */
 typedef struct wsock {
   int fd;
-  int known;             /* the host watches it (as of the changes drained) */
-  int queued;            /* changes for it not yet drained */
-  int close_pending;     /* libcurl closed it; we close once the host lets go */
+  int known;         /* the host watches it (as of the changes drained) */
+  int queued;        /* changes for it not yet drained */
+  int close_pending; /* libcurl closed it; we close once the host lets go */
 } wsock;
 
 struct zl_driver {
@@ -59,18 +62,18 @@ struct zl_driver {
   int *free_slots;
   int nfree;
   xlist waiting, running, done;
-  zl_watch *chg;         /* the changes not yet drained, oldest first */
+  zl_watch *chg; /* the changes not yet drained, oldest first */
   size_t nchg, capchg;
   wsock *ws;
   size_t nws, capws;
-  int *toclose;          /* drained REMOVEs of closed sockets: closed at the next call */
+  int *toclose; /* drained REMOVEs of closed sockets: closed at the next call */
   size_t ntoclose, captoclose;
-  zl_socks opened;       /* every socket our handles opened and we have not closed */
-  int cb_failed;         /* a callback could not record (no memory) */
+  zl_socks opened; /* every socket our handles opened and we have not closed */
+  int cb_failed;   /* a callback could not record (no memory) */
   int freeing;
-  int forking;           /* after_fork is letting go of the parent's handles */
+  int forking; /* after_fork is letting go of the parent's handles */
   pid_t pid;
-  zl_conn_options copt;  /* with its own copies of the strings */
+  zl_conn_options copt; /* with its own copies of the strings */
   char *ua, *cainfo, *capath;
   char err[160];
 };
@@ -80,17 +83,23 @@ struct zl_driver {
 static void xl_push(xlist *l, xfer *x) {
   x->next = NULL;
   x->prev = l->tail;
-  if (l->tail) l->tail->next = x;
-  else l->head = x;
+  if (l->tail)
+    l->tail->next = x;
+  else
+    l->head = x;
   l->tail = x;
   l->n++;
 }
 
 static void xl_unlink(xlist *l, xfer *x) {
-  if (x->prev) x->prev->next = x->next;
-  else l->head = x->next;
-  if (x->next) x->next->prev = x->prev;
-  else l->tail = x->prev;
+  if (x->prev)
+    x->prev->next = x->next;
+  else
+    l->head = x->next;
+  if (x->next)
+    x->next->prev = x->prev;
+  else
+    l->tail = x->prev;
   x->prev = x->next = NULL;
   l->n--;
 }
@@ -138,22 +147,22 @@ static wsock *ws_find(zl_driver *d, int fd) {
   return NULL;
 }
 
-static void ws_drop(zl_driver *d, wsock *w) {
-  *w = d->ws[--d->nws];
-}
+static void ws_drop(zl_driver *d, wsock *w) { *w = d->ws[--d->nws]; }
 
 /* ---- libcurl callbacks: record, nothing else ----------------------------- */
 
 static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sp) {
-  (void)e; (void)sp;
+  (void)e;
+  (void)sp;
   zl_driver *d = ud;
-  if (d->forking) return 0;   /* after_fork has queued the removals itself */
+  if (d->forking) return 0; /* after_fork has queued the removals itself */
   int w = what == CURL_POLL_REMOVE ? ZL_WATCH_REMOVE
-        : ((what & CURL_POLL_IN) ? ZL_WATCH_IN : 0) | ((what & CURL_POLL_OUT) ? ZL_WATCH_OUT : 0);
-  if (w == 0) w = ZL_WATCH_REMOVE;   /* CURL_POLL_NONE: nothing to wait for */
+                                   : ((what & CURL_POLL_IN) ? ZL_WATCH_IN : 0) |
+                                       ((what & CURL_POLL_OUT) ? ZL_WATCH_OUT : 0);
+  if (w == 0) w = ZL_WATCH_REMOVE; /* CURL_POLL_NONE: nothing to wait for */
   wsock *k = ws_find(d, (int)s);
   if (!k) {
-    if (w == ZL_WATCH_REMOVE) return 0;   /* the host never heard of it */
+    if (w == ZL_WATCH_REMOVE) return 0; /* the host never heard of it */
     if (grow((void **)&d->ws, &d->capws, d->nws + 1, sizeof *d->ws)) goto nomem;
     k = &d->ws[d->nws++];
     memset(k, 0, sizeof *k);
@@ -164,7 +173,10 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sp) {
   if (w != ZL_WATCH_REMOVE) {
     for (size_t i = d->nchg; i-- > 0;) {
       if (d->chg[i].fd != (int)s) continue;
-      if (d->chg[i].what != ZL_WATCH_REMOVE) { d->chg[i].what = w; return 0; }
+      if (d->chg[i].what != ZL_WATCH_REMOVE) {
+        d->chg[i].what = w;
+        return 0;
+      }
       break;
     }
   }
@@ -192,14 +204,13 @@ static int on_close(void *ud, curl_socket_t s) {
   int fd = (int)s;
   wsock *k = ws_find(d, fd);
   if (k && !d->freeing && (k->known || k->queued)) {
-    k->close_pending = 1;   /* closed once the host has drained its REMOVE */
+    k->close_pending = 1; /* closed once the host has drained its REMOVE */
     return 0;
   }
   if (k) ws_drop(d, k);
   zl_socks_del(&d->opened, fd);
   return close(fd);
 }
-
 
 /* ---- life cycle ---------------------------------------------------------- */
 
@@ -220,7 +231,8 @@ static int multi_setup(zl_driver *d) {
   if (mc == CURLM_OK) mc = curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
   if (mc == CURLM_OK) mc = curl_multi_setopt(d->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
   if (mc == CURLM_OK) mc = curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, n);
-  if (mc == CURLM_OK) mc = curl_multi_setopt(d->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  if (mc == CURLM_OK)
+    mc = curl_multi_setopt(d->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
   return mc == CURLM_OK ? 0 : -1;
 }
 
@@ -251,7 +263,10 @@ static char *dup_opt(const char *s, int *bad) {
 
 zl_driver *zl_driver_new(const zl_driver_options *o) {
   int conc = (o && o->concurrency) ? o->concurrency : DEFAULT_CONCURRENCY;
-  if (conc < 1 || conc > MAX_CONCURRENCY) { errno = EINVAL; return NULL; }
+  if (conc < 1 || conc > MAX_CONCURRENCY) {
+    errno = EINVAL;
+    return NULL;
+  }
   zl_driver *d = calloc(1, sizeof *d);
   if (!d) return NULL;
   d->conc = conc;
@@ -279,7 +294,7 @@ static void close_deferred(zl_driver *d) {
 
 void zl_driver_free(zl_driver *d) {
   if (!d) return;
-  if (d->pid != getpid()) zl_socks_orphan(&d->opened);   /* a child: the parent's connections */
+  if (d->pid != getpid()) zl_socks_orphan(&d->opened); /* a child: the parent's connections */
   d->freeing = 1;
   multi_teardown(d);
   close_deferred(d);
@@ -328,7 +343,10 @@ static void start_waiting(zl_driver *d) {
     if (k == ZL_OK) {
       CURL *e = zl_conn_easy(c);
       CURLcode rc = CURLE_OK;
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+#define SET(opt, val)                                       \
+  do {                                                      \
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
+  } while (0)
       SET(CURLOPT_PRIVATE, x);
       SET(CURLOPT_OPENSOCKETFUNCTION, on_open);
       SET(CURLOPT_OPENSOCKETDATA, d);
@@ -379,7 +397,7 @@ static void collect(zl_driver *d) {
     x->sent = x->resp.request_sent;
     release_slot(d, x);
     xl_unlink(&d->running, x);
-    wipe_request(x);   /* the request is no longer needed */
+    wipe_request(x); /* the request is no longer needed */
     memset(&x->q, 0, sizeof x->q);
     x->state = DONE;
     xl_push(&d->done, x);
@@ -415,7 +433,10 @@ static void after_fork(zl_driver *d) {
      * (on_socket queues nothing while forking) */
     int watched = d->ws[i].known;
     for (size_t k = d->nchg; k-- > 0;)
-      if (d->chg[k].fd == d->ws[i].fd) { watched = d->chg[k].what != ZL_WATCH_REMOVE; break; }
+      if (d->chg[k].fd == d->ws[i].fd) {
+        watched = d->chg[k].what != ZL_WATCH_REMOVE;
+        break;
+      }
     if (watched) {
       if (grow((void **)&d->chg, &d->capchg, d->nchg + 1, sizeof *d->chg) == 0) {
         d->chg[d->nchg].fd = d->ws[i].fd;
@@ -425,12 +446,16 @@ static void after_fork(zl_driver *d) {
       }
     }
   }
-  multi_teardown(d);   /* closes the cut-off sockets, deferring watched ones */
+  multi_teardown(d); /* closes the cut-off sockets, deferring watched ones */
   /* whatever libcurl kept open of the parent's: close it (not the deferred) */
   for (size_t i = 0; i < d->opened.n;) {
     int fd = d->opened.fd[i];
     wsock *k = ws_find(d, fd);
-    if (k && (k->close_pending || k->known || k->queued)) { k->close_pending = 1; i++; continue; }
+    if (k && (k->close_pending || k->known || k->queued)) {
+      k->close_pending = 1;
+      i++;
+      continue;
+    }
     zl_socks_del(&d->opened, fd);
     close(fd);
   }
@@ -457,9 +482,15 @@ static int enter(zl_driver *d) {
 }
 
 int zl_driver_submit(zl_driver *d, const zl_request *q, uint64_t id) {
-  if (!q || !q->method || !q->url) { errno = EINVAL; return -1; }
+  if (!q || !q->method || !q->url) {
+    errno = EINVAL;
+    return -1;
+  }
   if (enter(d) != 0) return -1;
-  if (find(d, id)) { errno = EEXIST; return -1; }
+  if (find(d, id)) {
+    errno = EEXIST;
+    return -1;
+  }
   const char *s[5] = {q->method, q->url, q->token, q->basic, q->content_type};
   size_t len[5], total = q->body ? q->body_len + 1 : 0;
   for (int i = 0; i < 5; i++) {
@@ -468,7 +499,11 @@ int zl_driver_submit(zl_driver *d, const zl_request *q, uint64_t id) {
   }
   xfer *x = calloc(1, sizeof *x);
   char *mem = x ? malloc(total ? total : 1) : NULL;
-  if (!mem) { free(x); errno = ENOMEM; return -1; }
+  if (!mem) {
+    free(x);
+    errno = ENOMEM;
+    return -1;
+  }
   x->mem = mem;
   x->memlen = total ? total : 1;
   x->id = id;
@@ -496,7 +531,10 @@ int zl_driver_submit(zl_driver *d, const zl_request *q, uint64_t id) {
 int zl_driver_cancel(zl_driver *d, uint64_t id) {
   (void)enter(d);
   xfer *x = find(d, id);
-  if (!x) { errno = ENOENT; return -1; }
+  if (!x) {
+    errno = ENOENT;
+    return -1;
+  }
   /* "may have left" from the moment a connection was ready to send
    * (the connection counts it: zl_conn_sends) */
   int sent = x->sent || (x->state == RUNNING && zl_conn_sends(d->conns[x->slot]) > 0);
@@ -556,7 +594,7 @@ size_t zl_driver_changes(zl_driver *d, zl_watch *out, size_t max) {
       if (grow((void **)&d->toclose, &d->captoclose, d->ntoclose + 1, sizeof *d->toclose) == 0) {
         d->toclose[d->ntoclose++] = k->fd;
         ws_drop(d, k);
-      }   /* else: it stays pending and is closed with the driver */
+      } /* else: it stays pending and is closed with the driver */
     } else {
       ws_drop(d, k);
     }

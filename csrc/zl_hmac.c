@@ -13,8 +13,14 @@ int zl_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_
   /* HMAC() takes an int key length; a NULL key/message means "empty" only
    * when paired with length 0, so hand it a real address in that case */
   if (key_len > 0x7fffffff) return -1;
-  if (!key) { if (key_len) return -1; key = &empty; }
-  if (!msg) { if (msg_len) return -1; msg = &empty; }
+  if (!key) {
+    if (key_len) return -1;
+    key = &empty;
+  }
+  if (!msg) {
+    if (msg_len) return -1;
+    msg = &empty;
+  }
   if (!HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &n) || n != ZL_SHA256_LEN)
     return -1;
   return 0;

@@ -23,29 +23,29 @@
 
 struct zl_conn {
   CURL *easy;
-  CURLSH *share;               /* fresh_handles: the connections live here */
-  int fresh;                   /* a new easy handle before each transfer */
-  int used;                    /* the easy handle has done a transfer */
-  struct curl_slist *hdrs;     /* Accept, User-Agent, [Authorization], [Content-Type] */
-  char *auth_line;             /* the Authorization line inside hdrs, or NULL */
-  char *ctype_line;            /* the Content-Type line inside hdrs, or NULL */
-  char ua_line[ZL_USER_AGENT_MAX + 16];   /* "User-Agent: ..." (a header line: libcurl would
+  CURLSH *share;                        /* fresh_handles: the connections live here */
+  int fresh;                            /* a new easy handle before each transfer */
+  int used;                             /* the easy handle has done a transfer */
+  struct curl_slist *hdrs;              /* Accept, User-Agent, [Authorization], [Content-Type] */
+  char *auth_line;                      /* the Authorization line inside hdrs, or NULL */
+  char *ctype_line;                     /* the Content-Type line inside hdrs, or NULL */
+  char ua_line[ZL_USER_AGENT_MAX + 16]; /* "User-Agent: ..." (a header line: libcurl would
                                   rebuild CURLOPT_USERAGENT's on every transfer) */
   /* what the handle is set to, so unchanged options are not set again */
   long set_timeout;
   char set_method[16];
-  int set_has_body;            /* -1 unknown, 0 GET-like, 1 with a body */
+  int set_has_body; /* -1 unknown, 0 GET-like, 1 with a body */
   int set_basic;
   long timeout_ms;
   size_t max_body;
-  size_t seen_body;            /* bytes of body received, stored or not */
-  int store_failed;            /* the reply body could not be stored (no memory) */
-  zl_response *resp;           /* the response being filled */
+  size_t seen_body;  /* bytes of body received, stored or not */
+  int store_failed;  /* the reply body could not be stored (no memory) */
+  zl_response *resp; /* the response being filled */
   double started;
-  int sends;                   /* times the current request got a connection to go out on */
+  int sends; /* times the current request got a connection to go out on */
   char errbuf[CURL_ERROR_SIZE];
-  pid_t pid;                   /* the process the handle's connections belong to */
-  struct seen_sock {           /* connections this handle used, by 4-tuple */
+  pid_t pid;         /* the process the handle's connections belong to */
+  struct seen_sock { /* connections this handle used, by 4-tuple */
     int fd;
     struct sockaddr_storage local, peer;
     socklen_t llen, plen;
@@ -64,7 +64,7 @@ struct zl_conn {
  * first noticed; zl_abort_all(2) aborts them at once.  Nothing in the
  * library sets it on its own. */
 static volatile sig_atomic_t abort_flag;
-static double abort_seen;     /* when a progress callback first saw the flag */
+static double abort_seen; /* when a progress callback first saw the flag */
 static double abort_grace_s;
 
 void zl_abort_all(int on) {
@@ -79,7 +79,10 @@ void zl_abort_grace(double seconds) { abort_grace_s = seconds > 0 ? seconds : 0;
  * the first may have reached the server (the caller must not read a second
  * answer as the only one) */
 static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port) {
-  (void)ip; (void)local_ip; (void)port; (void)local_port;
+  (void)ip;
+  (void)local_ip;
+  (void)port;
+  (void)local_port;
   ((zl_conn *)ud)->sends++;
   return CURL_PREREQFUNC_OK;
 }
@@ -87,9 +90,12 @@ static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_por
 int zl_conn_sends(const zl_conn *c) { return c->sends; }
 
 static int on_xferinfo(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
-  (void)dt; (void)dn; (void)ut; (void)un;
+  (void)dt;
+  (void)dn;
+  (void)ut;
+  (void)un;
   if (!abort_flag) return 0;
-  if (abort_flag > 1) return 1;   /* asked twice: no grace */
+  if (abort_flag > 1) return 1; /* asked twice: no grace */
   zl_conn *c = ud;
   double now = zl_monotonic();
   if (abort_seen == 0) abort_seen = now;
@@ -109,7 +115,7 @@ static int on_xferinfo(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
  * across threads (libcurl known bug, curl #4915).  The pool's lock is taken
  * at the start of a request and after it, never during a transfer. */
 static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
-static zl_conn *idle_head, *idle_tail;   /* head: idle the longest */
+static zl_conn *idle_head, *idle_tail; /* head: idle the longest */
 static int idle_count;
 
 /* fork() while another thread holds the pool's lock would leave the child
@@ -121,8 +127,14 @@ static void idle_init(void) { pthread_atfork(idle_fork_prepare, idle_fork_after,
 
 static void idle_unlink(zl_conn *c) {
   if (!c->idle) return;
-  if (c->idle_prev) c->idle_prev->idle_next = c->idle_next; else idle_head = c->idle_next;
-  if (c->idle_next) c->idle_next->idle_prev = c->idle_prev; else idle_tail = c->idle_prev;
+  if (c->idle_prev)
+    c->idle_prev->idle_next = c->idle_next;
+  else
+    idle_head = c->idle_next;
+  if (c->idle_next)
+    c->idle_next->idle_prev = c->idle_prev;
+  else
+    idle_tail = c->idle_prev;
   c->idle_prev = c->idle_next = NULL;
   c->idle = 0;
   idle_count--;
@@ -159,7 +171,10 @@ static void idle_push(zl_conn *c) {
   idle_unlink(c);
   c->idle = 1;
   c->idle_prev = idle_tail;
-  if (idle_tail) idle_tail->idle_next = c; else idle_head = c;
+  if (idle_tail)
+    idle_tail->idle_next = c;
+  else
+    idle_head = c;
   idle_tail = c;
   idle_count++;
   while (idle_count > ZL_IDLE_MAX) {
@@ -168,7 +183,7 @@ static void idle_push(zl_conn *c) {
     /* one inherited from a parent process: its connections are the
      * parent's, cut without a goodbye before the handle is dropped */
     if (v->pid != getpid()) cut_inherited(v);
-    drop_connections(v);   /* v is idle: its owner waits on the lock to use it */
+    drop_connections(v); /* v is idle: its owner waits on the lock to use it */
   }
   pthread_mutex_unlock(&idle_mu);
 }
@@ -196,7 +211,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   if (r->body.len < c->max_body) {
     size_t take = c->max_body - r->body.len;
     if (take > n) take = n;
-    if (zl_buf_add(&r->body, p, take) != 0) {   /* -> CURLE_WRITE_ERROR */
+    if (zl_buf_add(&r->body, p, take) != 0) { /* -> CURLE_WRITE_ERROR */
       c->store_failed = 1;
       return 0;
     }
@@ -212,11 +227,17 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
  * it, capped (and trimmed again after the cap), printable ASCII. */
 static void copy_value(char dst[ZL_HDR_MAX], const char *v, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0') { n = i; break; }
-  /* blanks and the other control characters (shown as spaces below) are
+    if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0') {
+      n = i;
+      break;
+    }
+    /* blanks and the other control characters (shown as spaces below) are
    * trimmed at both ends, also after the cap */
 #define ZL_BLANK(ch) ((unsigned char)(ch) <= 0x20 || (unsigned char)(ch) == 0x7f)
-  while (n && ZL_BLANK(*v)) { v++; n--; }
+  while (n && ZL_BLANK(*v)) {
+    v++;
+    n--;
+  }
   if (n >= ZL_HDR_MAX) n = ZL_HDR_MAX - 1;
   while (n && ZL_BLANK(v[n - 1])) n--;
 #undef ZL_BLANK
@@ -240,7 +261,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   zl_conn *c = ud;
   size_t n = size * nmemb;
   zl_response *r = c->resp;
-  if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {   /* a new response (after 100, say) */
+  if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) { /* a new response (after 100, say) */
     clear_headers(r);
     return n;
   }
@@ -253,15 +274,42 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   const char *name = NULL;
   size_t off = 0;
   switch (name_len) {
-    case 15: name = "x-zm-trackingid";       off = offsetof(zl_response, tracking_id); break;
-    case 11: name = "retry-after";           off = offsetof(zl_response, retry_after); break;
-    case 20: name = "x-ratelimit-category";  off = offsetof(zl_response, rl_category); break;
-    case 16: name = "x-ratelimit-type";      off = offsetof(zl_response, rl_type); break;
-    case 17: name = "x-ratelimit-limit";     off = offsetof(zl_response, rl_limit); break;
-    case 21: name = "x-ratelimit-remaining"; off = offsetof(zl_response, rl_remaining); break;
-    case 12: name = "content-type";          off = offsetof(zl_response, content_type); break;
-    case 8:  name = "location";              off = offsetof(zl_response, location); break;
-    case 4:  name = "date";                  off = offsetof(zl_response, date); break;
+    case 15:
+      name = "x-zm-trackingid";
+      off = offsetof(zl_response, tracking_id);
+      break;
+    case 11:
+      name = "retry-after";
+      off = offsetof(zl_response, retry_after);
+      break;
+    case 20:
+      name = "x-ratelimit-category";
+      off = offsetof(zl_response, rl_category);
+      break;
+    case 16:
+      name = "x-ratelimit-type";
+      off = offsetof(zl_response, rl_type);
+      break;
+    case 17:
+      name = "x-ratelimit-limit";
+      off = offsetof(zl_response, rl_limit);
+      break;
+    case 21:
+      name = "x-ratelimit-remaining";
+      off = offsetof(zl_response, rl_remaining);
+      break;
+    case 12:
+      name = "content-type";
+      off = offsetof(zl_response, content_type);
+      break;
+    case 8:
+      name = "location";
+      off = offsetof(zl_response, location);
+      break;
+    case 4:
+      name = "date";
+      off = offsetof(zl_response, date);
+      break;
     default: return n;
   }
   if (strncasecmp(p, name, name_len) == 0) copy_value((char *)r + off, v, vlen);
@@ -272,7 +320,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
 
 /* sockets are close-on-exec: a host's child that execs keeps none of them */
 static curl_socket_t open_cloexec(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
-  (void)ud; (void)purpose;
+  (void)ud;
+  (void)purpose;
   int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
   return fd < 0 ? CURL_SOCKET_BAD : (curl_socket_t)fd;
 }
@@ -318,14 +367,20 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   zl_conn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->easy = curl_easy_init();
-  if (!c->easy) { free(c); return NULL; }
+  if (!c->easy) {
+    free(c);
+    return NULL;
+  }
   c->timeout_ms = (o && o->timeout_ms > 0) ? o->timeout_ms : 30000;
   c->max_body = (o && o->max_body) ? o->max_body : DEFAULT_MAX_BODY;
   long connect_ms = (o && o->connect_timeout_ms > 0) ? o->connect_timeout_ms : 10000;
 
   if (o && o->user_agent) {
     if (!zl_header_safe(o->user_agent, strlen(o->user_agent)) ||
-        strlen(o->user_agent) > ZL_USER_AGENT_MAX) { zl_conn_free(c); return NULL; }
+        strlen(o->user_agent) > ZL_USER_AGENT_MAX) {
+      zl_conn_free(c);
+      return NULL;
+    }
     snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: %s", o->user_agent);
   } else {
     snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: zoomlive/%s libcurl/%s", ZOOMLIVE_VERSION,
@@ -347,9 +402,12 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   }
   CURL *e = c->easy;
   CURLcode rc = CURLE_OK;
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+#define SET(opt, val)                                       \
+  do {                                                      \
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
+  } while (0)
   SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_FOLLOWLOCATION, 0L);       /* never carry Authorization elsewhere */
+  SET(CURLOPT_FOLLOWLOCATION, 0L); /* never carry Authorization elsewhere */
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
   SET(CURLOPT_TCP_NODELAY, 1L);
@@ -371,7 +429,7 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
    * set as the connection is made, say "no proxy" once instead. (A process
    * that sets a proxy variable later makes a new client to use it.) */
   static const char *proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-                                     "all_proxy", "ALL_PROXY", NULL};
+                                     "all_proxy",  "ALL_PROXY",  NULL};
   int proxied = 0;
   for (int i = 0; proxy_vars[i]; i++) {
     const char *v = getenv(proxy_vars[i]);
@@ -388,8 +446,9 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
     SET(CURLOPT_NOPROXY, ZL_LOOPBACK_NOPROXY);
   } else {
     size_t need = strlen(envnp) + sizeof ZL_LOOPBACK_NOPROXY + 1;
-    char *np = malloc(need);   /* libcurl keeps its own copy */
-    if (!np) rc = CURLE_OUT_OF_MEMORY;
+    char *np = malloc(need); /* libcurl keeps its own copy */
+    if (!np)
+      rc = CURLE_OUT_OF_MEMORY;
     else {
       snprintf(np, need, "%s,%s", envnp, ZL_LOOPBACK_NOPROXY);
       SET(CURLOPT_NOPROXY, np);
@@ -400,7 +459,10 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
   if (o && o->cainfo) SET(CURLOPT_CAINFO, o->cainfo);
   if (o && o->capath) SET(CURLOPT_CAPATH, o->capath);
 #undef SET
-  if (rc != CURLE_OK) { zl_conn_free(c); return NULL; }
+  if (rc != CURLE_OK) {
+    zl_conn_free(c);
+    return NULL;
+  }
   return c;
 }
 
@@ -416,9 +478,9 @@ static void cut_inherited(zl_conn *c) {
 void zl_conn_free(zl_conn *c) {
   if (!c) return;
   idle_remove(c);
-  if (c->pid != getpid()) cut_inherited(c);   /* a child: no goodbye on the parent's connections */
+  if (c->pid != getpid()) cut_inherited(c); /* a child: no goodbye on the parent's connections */
   if (c->easy) curl_easy_cleanup(c->easy);
-  if (c->share) curl_share_cleanup(c->share);   /* after every handle using it */
+  if (c->share) curl_share_cleanup(c->share); /* after every handle using it */
   free_headers(c);
   free(c);
 }
@@ -429,7 +491,10 @@ void *zl_conn_easy(zl_conn *c) { return c->easy; }
 
 static struct curl_slist *append(struct curl_slist *l, const char *s, int *ok) {
   struct curl_slist *n = curl_slist_append(l, s);
-  if (!n) { *ok = 0; return l; }
+  if (!n) {
+    *ok = 0;
+    return l;
+  }
   return n;
 }
 
@@ -447,12 +512,13 @@ static int set_headers(zl_conn *c, const zl_request *q) {
     if (ct && c->ctype_line && strlen(c->ctype_line) == 14 + ctlen) {
       if (memcmp(c->ctype_line + 14, ct, ctlen) == 0) return ZL_OK;
       if (!zl_header_safe(ct, ctlen)) return ZL_ARGUMENT;
-      memcpy(c->ctype_line + 14, ct, ctlen);   /* same length: rewrite in place */
+      memcpy(c->ctype_line + 14, ct, ctlen); /* same length: rewrite in place */
       return ZL_OK;
     }
   }
   /* a token or content type not seen before: check it, then build */
-  if ((tok && !zl_header_safe(tok, toklen)) || (ct && !zl_header_safe(ct, ctlen))) return ZL_ARGUMENT;
+  if ((tok && !zl_header_safe(tok, toklen)) || (ct && !zl_header_safe(ct, ctlen)))
+    return ZL_ARGUMENT;
   free_headers(c);
   int ok = 1;
   struct curl_slist *l = NULL;
@@ -462,7 +528,8 @@ static int set_headers(zl_conn *c, const zl_request *q) {
   l = append(l, c->ua_line, &ok);
   if (tok && ok) {
     c->auth_line = malloc(22 + toklen + 1);
-    if (!c->auth_line) ok = 0;
+    if (!c->auth_line)
+      ok = 0;
     else {
       memcpy(c->auth_line, "Authorization: Bearer ", 22);
       memcpy(c->auth_line + 22, tok, toklen + 1);
@@ -471,17 +538,25 @@ static int set_headers(zl_conn *c, const zl_request *q) {
   }
   if (ct && ok) {
     char *line = malloc(14 + ctlen + 1);
-    if (!line) ok = 0;
+    if (!line)
+      ok = 0;
     else {
       memcpy(line, "Content-Type: ", 14);
       memcpy(line + 14, ct, ctlen + 1);
       struct curl_slist *last = append(l, line, &ok);
-      if (ok) { l = last; while (last->next) last = last->next; c->ctype_line = last->data; }
+      if (ok) {
+        l = last;
+        while (last->next) last = last->next;
+        c->ctype_line = last->data;
+      }
       free(line);
     }
   }
   c->hdrs = l;
-  if (!ok) { free_headers(c); return ZL_MEMORY; }
+  if (!ok) {
+    free_headers(c);
+    return ZL_MEMORY;
+  }
   return ZL_OK;
 }
 
@@ -505,11 +580,14 @@ static void remember_socket(zl_conn *c) {
   int k = 0;
   while (k < c->nseen && c->seen[k].fd != (int)sk) k++;
   long made = 1;
-  if (k < c->nseen && curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &made) == CURLE_OK && made == 0)
-    return;   /* a reused connection: already known */
+  if (k < c->nseen && curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &made) == CURLE_OK &&
+      made == 0)
+    return; /* a reused connection: already known */
   if (k == c->nseen) {
-    if (c->nseen < (int)(sizeof c->seen / sizeof c->seen[0])) c->nseen++;
-    else k = 0;   /* the oldest goes: curl keeps few connections per handle */
+    if (c->nseen < (int)(sizeof c->seen / sizeof c->seen[0]))
+      c->nseen++;
+    else
+      k = 0; /* the oldest goes: curl keeps few connections per handle */
   }
   struct seen_sock *e = &c->seen[k];
   e->fd = (int)sk;
@@ -535,7 +613,7 @@ static int same_sock(const struct seen_sock *e) {
  * share by a new one).  Returns 0, or -1 when no memory was left. */
 static int after_fork(zl_conn *c) {
   cut_inherited(c);
-  CURL *n = curl_easy_duphandle(c->easy);   /* options, not connections */
+  CURL *n = curl_easy_duphandle(c->easy); /* options, not connections */
   CURLSH *sh = NULL;
   if (n && c->share) {
     sh = curl_share_init();
@@ -576,7 +654,8 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   c->seen_body = 0;
   c->store_failed = 0;
   c->errbuf[0] = '\0';
-  if (abort_flag) return fail(r, ZL_CANCELLED, CURLE_ABORTED_BY_CALLBACK, "stopped before sending: nothing sent");
+  if (abort_flag)
+    return fail(r, ZL_CANCELLED, CURLE_ABORTED_BY_CALLBACK, "stopped before sending: nothing sent");
   if (!q->method || !q->url) return fail(r, ZL_ARGUMENT, 0, "method and url are required");
   if (!zl_header_safe(q->method, strlen(q->method)) || !zl_header_safe(q->url, strlen(q->url)))
     return fail(r, ZL_ARGUMENT, 0, "method or url holds CR, LF or NUL");
@@ -601,9 +680,12 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   c->used = 1;
   CURL *e = c->easy;
   CURLcode rc = CURLE_OK;
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+#define SET(opt, val)                                       \
+  do {                                                      \
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
+  } while (0)
   SET(CURLOPT_URL, q->url);
-  SET(CURLOPT_HTTPHEADER, c->hdrs);   /* the list may have been rebuilt */
+  SET(CURLOPT_HTTPHEADER, c->hdrs); /* the list may have been rebuilt */
   long tmo = q->timeout_ms > 0 ? q->timeout_ms : c->timeout_ms;
   if (tmo != c->set_timeout) {
     SET(CURLOPT_TIMEOUT_MS, tmo);
@@ -625,15 +707,19 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
     SET(CURLOPT_HTTPGET, 1L);
   }
   /* POST with a body is libcurl's own request; anything else is named */
-  const char *custom = (strcmp(q->method, "GET") == 0 && !has_body) ||
-                       (strcmp(q->method, "POST") == 0 && has_body) ? NULL : q->method;
+  const char *custom =
+    (strcmp(q->method, "GET") == 0 && !has_body) || (strcmp(q->method, "POST") == 0 && has_body)
+      ? NULL
+      : q->method;
   size_t mlen = strlen(q->method);
   int method_changed = has_body != c->set_has_body || mlen >= sizeof c->set_method ||
                        strcmp(c->set_method, q->method) != 0;
   if (method_changed || (!has_body && c->set_has_body != 0)) {
     SET(CURLOPT_CUSTOMREQUEST, custom);
-    if (mlen < sizeof c->set_method) memcpy(c->set_method, q->method, mlen + 1);
-    else c->set_method[0] = '\0';
+    if (mlen < sizeof c->set_method)
+      memcpy(c->set_method, q->method, mlen + 1);
+    else
+      c->set_method[0] = '\0';
   }
   c->set_has_body = has_body;
 #undef SET
@@ -657,8 +743,8 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
   remember_socket(c);
   long reqsize = 0;
   r->sends = c->sends;
-  r->request_sent = curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &reqsize) == CURLE_OK
-                    && reqsize > 0;
+  r->request_sent =
+    curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &reqsize) == CURLE_OK && reqsize > 0;
   int valid = status >= 100 && status <= 999;
   /* libcurl takes some malformed status lines and reports 0 or a negative
    * status with success: no real status came back */
@@ -666,9 +752,15 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
     r->status = 0;
     return fail(r, ZL_TRANSPORT, CURLE_WEIRD_SERVER_REPLY, "malformed HTTP status line");
   }
-  if (cc == CURLE_OK) { r->kind = ZL_OK; return ZL_OK; }
+  if (cc == CURLE_OK) {
+    r->kind = ZL_OK;
+    return ZL_OK;
+  }
   /* our own cut of an oversized body: the status and the capped body stand */
-  if (cc == CURLE_WRITE_ERROR && valid && r->body_truncated) { r->kind = ZL_OK; return ZL_OK; }
+  if (cc == CURLE_WRITE_ERROR && valid && r->body_truncated) {
+    r->kind = ZL_OK;
+    return ZL_OK;
+  }
   /* A reply this side cannot take - a header line over libcurl's limit
    * (libcurl < 8.6 says CURLE_OUT_OF_MEMORY for it, later CURLE_TOO_LARGE),
    * a body we could not store, memory running out mid-reply - is a failed
@@ -681,26 +773,28 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
     /* before a byte left, it is the request libcurl could not build: a
      * header too large for it (a token of megabytes), or no memory */
     char msg[sizeof r->message];
-    snprintf(msg, sizeof msg, "%s%s%.120s",
-             r->request_sent ? "the reply could not be taken (too large for libcurl, or out of memory)"
-                             : "the request could not be built (a header too large for libcurl, or out of memory)",
-             c->errbuf[0] ? ": " : "", c->errbuf);
+    snprintf(
+      msg, sizeof msg, "%s%s%.120s",
+      r->request_sent
+        ? "the reply could not be taken (too large for libcurl, or out of memory)"
+        : "the request could not be built (a header too large for libcurl, or out of memory)",
+      c->errbuf[0] ? ": " : "", c->errbuf);
     if (!valid) r->status = 0;
     return fail(r, ZL_TRANSPORT, cc, msg);
   }
   const char *msg = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
   /* a reply the core cannot take (CURLE_OUT_OF_MEMORY included) is a
    * transport failure of this attempt */
-  zl_kind k = cc == CURLE_OPERATION_TIMEDOUT   ? ZL_TIMEOUT
-            : cc == CURLE_ABORTED_BY_CALLBACK ? ZL_CANCELLED
-                                              : ZL_TRANSPORT;
+  zl_kind k = cc == CURLE_OPERATION_TIMEDOUT    ? ZL_TIMEOUT
+              : cc == CURLE_ABORTED_BY_CALLBACK ? ZL_CANCELLED
+                                                : ZL_TRANSPORT;
   if (k == ZL_CANCELLED) msg = "aborted in flight: the request may have reached the server";
   fail(r, k, cc, msg);
   return k;
 }
 
 zl_kind zl_conn_perform(zl_conn *c, const zl_request *q, zl_response *r) {
-  idle_remove(c);   /* in use: out of the pool */
+  idle_remove(c); /* in use: out of the pool */
   zl_kind k = zl_conn_prepare(c, q, r);
   if (k != ZL_OK) return k;
   k = zl_conn_finish(c, curl_easy_perform(c->easy), r);

@@ -26,8 +26,8 @@ static int occurs(const zl_field *f, size_t n, const char *b, size_t blen) {
   return 0;
 }
 
-int zl_multipart_encode(const zl_field *fields, size_t n,
-                        char boundary[ZL_BOUNDARY_LEN + 1], zl_buf *out) {
+int zl_multipart_encode(const zl_field *fields, size_t n, char boundary[ZL_BOUNDARY_LEN + 1],
+                        zl_buf *out) {
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
     if (!fields[i].name || !name_ok(fields[i].name, fields[i].name_len) ||
@@ -35,8 +35,8 @@ int zl_multipart_encode(const zl_field *fields, size_t n,
       errno = EINVAL;
       return -1;
     }
-    total += 2 + ZL_BOUNDARY_LEN + 2 + sizeof(DISP) - 1 + fields[i].name_len + 5 +
-             fields[i].value_len + 2;
+    total +=
+      2 + ZL_BOUNDARY_LEN + 2 + sizeof(DISP) - 1 + fields[i].name_len + 5 + fields[i].value_len + 2;
   }
   total += 2 + ZL_BOUNDARY_LEN + 4;
 
@@ -45,7 +45,10 @@ int zl_multipart_encode(const zl_field *fields, size_t n,
   memcpy(boundary, PREFIX, sizeof(PREFIX) - 1);
   int tries = 0;
   do {
-    if (++tries > 16) { errno = EAGAIN; return -1; }
+    if (++tries > 16) {
+      errno = EAGAIN;
+      return -1;
+    }
     zl_rand_boundary(boundary + sizeof(PREFIX) - 1, ZL_BOUNDARY_LEN - (sizeof(PREFIX) - 1));
     boundary[ZL_BOUNDARY_LEN] = '\0';
   } while (occurs(fields, n, boundary, ZL_BOUNDARY_LEN));

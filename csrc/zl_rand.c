@@ -38,20 +38,26 @@ static void seed(void) {
 uint64_t zl_rand64(void) {
   if (!seeded || seeded_pid != getpid()) seed();
   uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
-  s[2] ^= t; s[3] = rotl(s[3], 45);
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
   return r;
 }
 
 double zl_rand_unit(void) { return (double)(zl_rand64() >> 11) * 0x1.0p-53; }
 
 void zl_rand_boundary(char *out, size_t n) {
-  static const char alnum[] =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   uint64_t r = 0;
   int left = 0;
   for (size_t i = 0; i < n; i++) {
-    if (left == 0) { r = zl_rand64(); left = 10; }   /* 6 bits each */
+    if (left == 0) {
+      r = zl_rand64();
+      left = 10;
+    } /* 6 bits each */
     out[i] = alnum[(r & 63) % 62];
     r >>= 6;
     left--;

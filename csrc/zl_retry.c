@@ -60,7 +60,11 @@ static int parse_iso(const char *s, double *out) {
     s++;
     double scale = 0.1;
     if (!isdigit((unsigned char)*s)) return 0;
-    while (isdigit((unsigned char)*s)) { frac += (*s - '0') * scale; scale /= 10; s++; }
+    while (isdigit((unsigned char)*s)) {
+      frac += (*s - '0') * scale;
+      scale /= 10;
+      s++;
+    }
   }
   long off = 0;
   if (*s == 'Z' || *s == 'z') {
@@ -110,7 +114,7 @@ static int parse_http_date(const char *s, double *out) {
     if (strncasecmp(p, "GMT", 3) != 0 && strncasecmp(p, "UTC", 3) != 0) return 0;
     if (*skip_ws(p + 3)) return 0;
     t.tm_year = y - 1900;
-  } else if (*p == ' ') {                     /* asctime */
+  } else if (*p == ' ') { /* asctime */
     p++;
     if ((t.tm_mon = month_of(p)) < 0) return 0;
     p += 3;
@@ -146,7 +150,7 @@ double zl_retry_after_seconds(const char *value, double now) {
       p++;
     }
     if (v > 1e12) v = 1e12;
-    if (!*skip_ws(p)) return v;                    /* delta-seconds */
+    if (!*skip_ws(p)) return v; /* delta-seconds */
   }
   double when;
   if (parse_iso(s, &when) || parse_http_date(s, &when)) {

@@ -16,7 +16,10 @@ int zl_socks_add(zl_socks *s, int fd) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 8;
     int *p = realloc(s->fd, cap * sizeof *p);
-    if (!p) { errno = ENOMEM; return -1; }
+    if (!p) {
+      errno = ENOMEM;
+      return -1;
+    }
     s->fd = p;
     s->cap = cap;
   }
@@ -26,7 +29,10 @@ int zl_socks_add(zl_socks *s, int fd) {
 
 int zl_socks_del(zl_socks *s, int fd) {
   for (size_t i = 0; i < s->n; i++)
-    if (s->fd[i] == fd) { s->fd[i] = s->fd[--s->n]; return 1; }
+    if (s->fd[i] == fd) {
+      s->fd[i] = s->fd[--s->n];
+      return 1;
+    }
   return 0;
 }
 
@@ -38,7 +44,10 @@ int zl_socks_del(zl_socks *s, int fd) {
 void zl_socks_orphan(zl_socks *s) {
   for (size_t i = 0; i < s->n; i++) {
     int dead = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (dead < 0) { close(s->fd[i]); continue; }   /* no socket: at least let go of it */
+    if (dead < 0) {
+      close(s->fd[i]);
+      continue;
+    } /* no socket: at least let go of it */
     if (dup3(dead, s->fd[i], O_CLOEXEC) < 0) close(s->fd[i]);
     close(dead);
   }
@@ -54,6 +63,9 @@ void zl_socks_free(zl_socks *s) {
 int zl_socks_open(zl_socks *s, int family, int type, int protocol) {
   int fd = socket(family, type | SOCK_CLOEXEC, protocol);
   if (fd < 0) return -1;
-  if (zl_socks_add(s, fd) != 0) { close(fd); return -1; }
+  if (zl_socks_add(s, fd) != 0) {
+    close(fd);
+    return -1;
+  }
   return fd;
 }

@@ -55,71 +55,74 @@ ZOOMLIVE_API int zoomlive_preload(struct lua_State *L);
 
 /* ---- Growable byte buffer ------------------------------------------------ */
 typedef struct zl_buf {
-  char *data;   /* NUL-terminated when len < cap */
+  char *data; /* NUL-terminated when len < cap */
   size_t len;
   size_t cap;
 } zl_buf;
 
-ZOOMLIVE_API void zl_buf_free(zl_buf *b);   /* NULL is fine */
+ZOOMLIVE_API void zl_buf_free(zl_buf *b); /* NULL is fine */
 
 /* ---- multipart/form-data ------------------------------------------------- */
 typedef struct zl_field {
-  const char *name;  size_t name_len;   /* a form field name: no CR, LF, NUL or '"' */
-  const char *value; size_t value_len;  /* any bytes */
+  const char *name;
+  size_t name_len; /* a form field name: no CR, LF, NUL or '"' */
+  const char *value;
+  size_t value_len; /* any bytes */
 } zl_field;
 
-#define ZL_BOUNDARY_LEN 40  /* characters in a generated boundary */
+#define ZL_BOUNDARY_LEN 40 /* characters in a generated boundary */
 
 /* Encodes fields as multipart/form-data text parts (RFC 7578) into out
  * (replacing its content), with a fresh random boundary that occurs in no
  * name or value.  boundary receives it, NUL-terminated.
  * Returns 0, or -1 on a bad name (EINVAL) or no memory (ENOMEM). */
 ZOOMLIVE_API int zl_multipart_encode(const zl_field *fields, size_t n,
-                        char boundary[ZL_BOUNDARY_LEN + 1], zl_buf *out);
+                                     char boundary[ZL_BOUNDARY_LEN + 1], zl_buf *out);
 
 /* ---- Requests ------------------------------------------------------------ */
 typedef enum zl_kind {
-  ZL_OK = 0,         /* an HTTP status came back */
-  ZL_TRANSPORT,      /* refused, DNS, TLS, reset, malformed reply */
-  ZL_TIMEOUT,        /* the time bound ran out */
-  ZL_ARGUMENT,       /* a request field was unusable (e.g. CR/LF in a header) */
-  ZL_MEMORY,         /* out of memory */
-  ZL_CANCELLED       /* zl_abort_all: refused before sending, or aborted in flight */
+  ZL_OK = 0,    /* an HTTP status came back */
+  ZL_TRANSPORT, /* refused, DNS, TLS, reset, malformed reply */
+  ZL_TIMEOUT,   /* the time bound ran out */
+  ZL_ARGUMENT,  /* a request field was unusable (e.g. CR/LF in a header) */
+  ZL_MEMORY,    /* out of memory */
+  ZL_CANCELLED  /* zl_abort_all: refused before sending, or aborted in flight */
 } zl_kind;
 
 typedef struct zl_request {
-  const char *method;        /* "GET", "PATCH", "POST", ... */
+  const char *method; /* "GET", "PATCH", "POST", ... */
   const char *url;
-  const char *token;         /* bearer token or NULL (no Authorization) */
-  const char *basic;         /* "user:password" for HTTP Basic, or NULL */
-  const char *content_type;  /* or NULL when there is no body */
-  const char *body; size_t body_len;
-  long timeout_ms;           /* whole transfer; 0 = the connection's default */
+  const char *token;        /* bearer token or NULL (no Authorization) */
+  const char *basic;        /* "user:password" for HTTP Basic, or NULL */
+  const char *content_type; /* or NULL when there is no body */
+  const char *body;
+  size_t body_len;
+  long timeout_ms; /* whole transfer; 0 = the connection's default */
 } zl_request;
 
 #define ZL_HDR_MAX 128
 typedef struct zl_response {
-  long status;                      /* HTTP status, 0 when none came back */
+  long status; /* HTTP status, 0 when none came back */
   zl_kind kind;
-  int curl_code;                    /* CURLcode when kind != ZL_OK */
-  char message[256];                /* libcurl's explanation, or ours */
-  char tracking_id[ZL_HDR_MAX];     /* x-zm-trackingid */
-  char retry_after[ZL_HDR_MAX];     /* Retry-After, verbatim */
-  char rl_category[ZL_HDR_MAX];     /* X-RateLimit-Category */
-  char rl_type[ZL_HDR_MAX];         /* X-RateLimit-Type */
-  char rl_limit[ZL_HDR_MAX];        /* X-RateLimit-Limit */
-  char rl_remaining[ZL_HDR_MAX];    /* X-RateLimit-Remaining */
-  char content_type[ZL_HDR_MAX];    /* Content-Type */
-  char location[ZL_HDR_MAX];        /* Location (redirects are never followed) */
-  char date[ZL_HDR_MAX];            /* Date: the server's clock (RFC 9110) */
-  zl_buf body;                      /* capped at the connection's body cap */
-  int body_truncated;               /* 1 when the cap cut the body */
-  double elapsed;                   /* seconds spent in this request */
-  int sends;                        /* times the request was sent: libcurl sends
+  int curl_code;                 /* CURLcode when kind != ZL_OK */
+  char message[256];             /* libcurl's explanation, or ours */
+  char tracking_id[ZL_HDR_MAX];  /* x-zm-trackingid */
+  char retry_after[ZL_HDR_MAX];  /* Retry-After, verbatim */
+  char rl_category[ZL_HDR_MAX];  /* X-RateLimit-Category */
+  char rl_type[ZL_HDR_MAX];      /* X-RateLimit-Type */
+  char rl_limit[ZL_HDR_MAX];     /* X-RateLimit-Limit */
+  char rl_remaining[ZL_HDR_MAX]; /* X-RateLimit-Remaining */
+  char content_type[ZL_HDR_MAX]; /* Content-Type */
+  char location[ZL_HDR_MAX];     /* Location (redirects are never followed) */
+  char date[ZL_HDR_MAX];         /* Date: the server's clock (RFC 9110) */
+  zl_buf body;                   /* capped at the connection's body cap */
+  int body_truncated;            /* 1 when the cap cut the body */
+  double elapsed;                /* seconds spent in this request */
+  int sends;                     /* times the request was sent: libcurl sends
                                        it again, once, on a fresh connection when
                                        a reused one turns out dead; 2 means the
                                        first may have reached the server */
-  int request_sent;                 /* 1 when request bytes left (libcurl's
+  int request_sent;              /* 1 when request bytes left (libcurl's
                                        CURLINFO_REQUEST_SIZE > 0): a failure
                                        may then have reached the server */
 } zl_response;
@@ -130,15 +133,15 @@ typedef struct zl_response {
 #define ZL_LOOPBACK_NOPROXY "localhost,127.0.0.0/8,::1"
 
 typedef struct zl_conn_options {
-  long connect_timeout_ms;   /* default 10000 */
-  long timeout_ms;           /* default 30000 */
-  const char *user_agent;    /* default "zoomlive/<v> libcurl/<v>"; at most
+  long connect_timeout_ms; /* default 10000 */
+  long timeout_ms;         /* default 30000 */
+  const char *user_agent;  /* default "zoomlive/<v> libcurl/<v>"; at most
                                 ZL_USER_AGENT_MAX bytes (longer: zl_conn_new fails) */
-  const char *cainfo;        /* CA bundle file, or NULL */
-  const char *capath;        /* CA directory, or NULL */
-  int insecure;              /* 1 turns TLS verification off: never by default */
-  size_t max_body;           /* response body cap, default 65536 */
-  int fresh_handles;         /* 1: a new easy handle for every transfer, the
+  const char *cainfo;      /* CA bundle file, or NULL */
+  const char *capath;      /* CA directory, or NULL */
+  int insecure;            /* 1 turns TLS verification off: never by default */
+  size_t max_body;         /* response body cap, default 65536 */
+  int fresh_handles;       /* 1: a new easy handle for every transfer, the
                                 connections kept in a share. With libcurl older
                                 than 8.1.0 a reused handle meets a use-after-free
                                 on a hostile reply (curl #11101); zoomlive asks
@@ -148,8 +151,8 @@ typedef struct zl_conn_options {
 
 typedef struct zl_conn zl_conn;
 
-ZOOMLIVE_API zl_conn *zl_conn_new(const zl_conn_options *opts);  /* NULL: no memory */
-ZOOMLIVE_API void zl_conn_free(zl_conn *c);                       /* NULL is fine */
+ZOOMLIVE_API zl_conn *zl_conn_new(const zl_conn_options *opts); /* NULL: no memory */
+ZOOMLIVE_API void zl_conn_free(zl_conn *c);                     /* NULL is fine */
 /* Performs one request and fills resp (which the caller zero-initialises
  * once and may reuse; free its body with zl_buf_free).  Returns resp->kind. */
 ZOOMLIVE_API zl_kind zl_conn_perform(zl_conn *c, const zl_request *req, zl_response *resp);
@@ -187,19 +190,22 @@ ZOOMLIVE_API zl_kind zl_conn_finish(zl_conn *c, int curl_code, zl_response *resp
 typedef struct zl_driver zl_driver;
 
 typedef struct zl_driver_options {
-  int concurrency;           /* transfers running at once, 1..1024 (0: 8); the
+  int concurrency;      /* transfers running at once, 1..1024 (0: 8); the
                                 others wait, in submission order */
-  zl_conn_options conn;      /* for every transfer's connection */
+  zl_conn_options conn; /* for every transfer's connection */
 } zl_driver_options;
 
-#define ZL_WATCH_IN     1    /* watch the socket for reading */
-#define ZL_WATCH_OUT    2    /* ... for writing (IN|OUT: both) */
-#define ZL_WATCH_REMOVE 4    /* stop watching it */
-typedef struct zl_watch { int fd; int what; } zl_watch;
+#define ZL_WATCH_IN 1     /* watch the socket for reading */
+#define ZL_WATCH_OUT 2    /* ... for writing (IN|OUT: both) */
+#define ZL_WATCH_REMOVE 4 /* stop watching it */
+typedef struct zl_watch {
+  int fd;
+  int what;
+} zl_watch;
 
-#define ZL_EV_IN  1          /* readable (or hung up) */
-#define ZL_EV_OUT 2          /* writable */
-#define ZL_EV_ERR 4          /* an error condition on the socket */
+#define ZL_EV_IN 1  /* readable (or hung up) */
+#define ZL_EV_OUT 2 /* writable */
+#define ZL_EV_ERR 4 /* an error condition on the socket */
 
 /* NULL: no memory, or concurrency out of range (errno EINVAL). The strings
  * in o->conn are copied. */

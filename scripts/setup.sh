@@ -5,7 +5,7 @@ set -eu
 PKGS="lua5.4 liblua5.4-dev luarocks lua-cjson lua-busted lua-check \
 libcurl4-openssl-dev curl libmicrohttpd-dev libcjson-dev cmake make gcc pkg-config openssl \
 clang valgrind libclang-rt-14-dev nginx-light wrk lua-socket \
-lua-luv lua-cqueues lua-argparse libssl-dev redis-server libhiredis-dev lua-ldoc lua-markdown python3"
+lua-luv lua-cqueues lua-argparse libssl-dev redis-server libhiredis-dev lua-ldoc clang-format lua-markdown python3"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -10,8 +10,7 @@ static atomic_llong offset_us; /* microseconds; read without the lock by sim_now
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static pthread_mutex_t rng_mutex = PTHREAD_MUTEX_INITIALIZER;
 
-double sim_now(void)
-{
+double sim_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (double)atomic_load(&offset_us) / 1e6;
@@ -21,16 +20,14 @@ void sim_clock_advance(double seconds) { atomic_fetch_add(&offset_us, llround(se
 double sim_clock_offset(void) { return (double)atomic_load(&offset_us) / 1e6; }
 void sim_clock_reset(void) { atomic_store(&offset_us, 0); }
 
-void sim_iso8601(double t, char out[32])
-{
+void sim_iso8601(double t, char out[32]) {
   time_t s = (time_t)ceil(t - 1e-9);
   struct tm tm;
   gmtime_r(&s, &tm);
   strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void sim_random_seed(uint64_t seed)
-{
+void sim_random_seed(uint64_t seed) {
   pthread_mutex_lock(&rng_mutex);
   rng_state = seed ? seed : 0x9e3779b97f4a7c15ULL;
   pthread_mutex_unlock(&rng_mutex);
@@ -46,8 +43,7 @@ uint64_t sim_random(void) /* splitmix64 */
   return z ^ (z >> 31);
 }
 
-void sim_random_hex(char *out, size_t nbytes)
-{
+void sim_random_hex(char *out, size_t nbytes) {
   static const char hex[] = "0123456789abcdef";
   uint64_t v = 0;
   for (size_t i = 0; i < nbytes; i++) {

@@ -10,8 +10,7 @@ static bool is(const sim_req *q, const char *method) { return strcmp(q->method, 
 
 static void bad(sim_resp *r, const char *msg) { sim_resp_error(r, 400, 400, "%s", msg); }
 
-int sim_reset_all(char *err, size_t errlen)
-{
+int sim_reset_all(char *err, size_t errlen) {
   sim_lock();
   sim_cfg = sim_boot;
   int rc = sim_state_load(sim_boot.fixtures, err, errlen);
@@ -25,8 +24,7 @@ int sim_reset_all(char *err, size_t errlen)
   return rc;
 }
 
-static cJSON *config_json(void)
-{
+static cJSON *config_json(void) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "qps", sim_cfg.qps);
   cJSON_AddNumberToObject(o, "daily", (double)sim_cfg.daily);
@@ -39,24 +37,28 @@ static cJSON *config_json(void)
   cJSON_AddStringToObject(o, "account_id", sim_cfg.account_id);
   cJSON_AddStringToObject(o, "api_url", sim_cfg.api_url);
   cJSON_AddStringToObject(o, "webhook_url", sim_cfg.webhook_url);
-  cJSON_AddBoolToObject(o, "webhook_secret_set", sim_cfg.webhook_secret[0] != 0); /* never the secret */
+  cJSON_AddBoolToObject(o, "webhook_secret_set",
+                        sim_cfg.webhook_secret[0] != 0); /* never the secret */
   cJSON_AddNumberToObject(o, "webhook_delay", sim_cfg.webhook_delay);
   cJSON_AddNumberToObject(o, "webhook_retries", sim_cfg.webhook_retries);
   cJSON_AddNumberToObject(o, "webhook_retry_delay", sim_cfg.webhook_retry_delay);
   return o;
 }
 
-static void post_config(const cJSON *b, sim_resp *r)
-{
+static void post_config(const cJSON *b, sim_resp *r) {
   sim_config c = sim_cfg;
   const cJSON *it;
   cJSON_ArrayForEach(it, b) {
     const char *k = it->string;
     bool num = cJSON_IsNumber(it) && it->valuedouble >= 0;
-    if (strcmp(k, "qps") == 0 && num) c.qps = it->valuedouble;
-    else if (strcmp(k, "daily") == 0 && num) c.daily = (long)it->valuedouble;
-    else if (strcmp(k, "token_ttl") == 0 && num) c.token_ttl = it->valuedouble;
-    else if (strcmp(k, "start_cooldown") == 0 && num) c.start_cooldown = it->valuedouble;
+    if (strcmp(k, "qps") == 0 && num)
+      c.qps = it->valuedouble;
+    else if (strcmp(k, "daily") == 0 && num)
+      c.daily = (long)it->valuedouble;
+    else if (strcmp(k, "token_ttl") == 0 && num)
+      c.token_ttl = it->valuedouble;
+    else if (strcmp(k, "start_cooldown") == 0 && num)
+      c.start_cooldown = it->valuedouble;
     else if (strcmp(k, "ratelimit_headers") == 0 && cJSON_IsBool(it))
       c.ratelimit_headers = cJSON_IsTrue(it);
     else if (strcmp(k, "invalidate_old_tokens") == 0 && cJSON_IsBool(it))
@@ -96,8 +98,7 @@ static void post_config(const cJSON *b, sim_resp *r)
   sim_resp_json(r, 200, config_json());
 }
 
-static cJSON *clock_json(void)
-{
+static cJSON *clock_json(void) {
   cJSON *o = cJSON_CreateObject();
   double now = sim_now();
   char iso[32];
@@ -108,8 +109,7 @@ static cJSON *clock_json(void)
   return o;
 }
 
-static void entity_route(sim_req *q, sim_resp *r, sim_kind kind, const char *idtext)
-{
+static void entity_route(sim_req *q, sim_resp *r, sim_kind kind, const char *idtext) {
   int64_t id;
   if (!sim_parse_id(idtext, &id)) {
     bad(r, "the id must be all digits and fit in int64");
@@ -117,8 +117,10 @@ static void entity_route(sim_req *q, sim_resp *r, sim_kind kind, const char *idt
   }
   if (is(q, "GET")) {
     sim_entity *e = sim_state_find(kind, id);
-    if (e) sim_resp_json(r, 200, sim_state_to_json(e));
-    else sim_resp_error(r, 404, 404, "No such %s.", sim_kind_name(kind));
+    if (e)
+      sim_resp_json(r, 200, sim_state_to_json(e));
+    else
+      sim_resp_error(r, 404, 404, "No such %s.", sim_kind_name(kind));
   } else if (is(q, "PUT") || is(q, "PATCH")) {
     if (!cJSON_IsObject(q->json)) {
       bad(r, "send the state as a JSON object");
@@ -126,19 +128,23 @@ static void entity_route(sim_req *q, sim_resp *r, sim_kind kind, const char *idt
     }
     sim_entity *e = sim_state_create(kind, id);
     char err[160];
-    if (!e) sim_resp_error(r, 500, 500, "Out of memory.");
-    else if (sim_state_merge(e, q->json, err, sizeof err)) bad(r, err);
-    else sim_resp_json(r, 200, sim_state_to_json(e));
+    if (!e)
+      sim_resp_error(r, 500, 500, "Out of memory.");
+    else if (sim_state_merge(e, q->json, err, sizeof err))
+      bad(r, err);
+    else
+      sim_resp_json(r, 200, sim_state_to_json(e));
   } else if (is(q, "DELETE")) {
-    if (sim_state_delete(kind, id)) sim_resp_empty(r, 204);
-    else sim_resp_error(r, 404, 404, "No such %s.", sim_kind_name(kind));
+    if (sim_state_delete(kind, id))
+      sim_resp_empty(r, 204);
+    else
+      sim_resp_error(r, 404, 404, "No such %s.", sim_kind_name(kind));
   } else {
     sim_resp_error(r, 405, 405, "Method not allowed.");
   }
 }
 
-static void faults_route(sim_req *q, sim_resp *r, const char *rest)
-{
+static void faults_route(sim_req *q, sim_resp *r, const char *rest) {
   if (*rest == '/') {
     char *end;
     long id = strtol(rest + 1, &end, 10);
@@ -186,8 +192,7 @@ static void faults_route(sim_req *q, sim_resp *r, const char *rest)
   }
 }
 
-void sim_control_handle(sim_req *q, sim_resp *r)
-{
+void sim_control_handle(sim_req *q, sim_resp *r) {
   const char *p = q->path + 5; /* after /_sim */
   if (q->body_len && !q->json) {
     bad(r, "the body is not valid JSON");
@@ -204,9 +209,12 @@ void sim_control_handle(sim_req *q, sim_resp *r)
   }
   if (strcmp(p, "/reset") == 0) {
     char err[256];
-    if (!is(q, "POST")) sim_resp_error(r, 405, 405, "Use POST /_sim/reset.");
-    else if (sim_reset_all(err, sizeof err)) sim_resp_error(r, 500, 500, "%s", err);
-    else sim_resp_empty(r, 204);
+    if (!is(q, "POST"))
+      sim_resp_error(r, 405, 405, "Use POST /_sim/reset.");
+    else if (sim_reset_all(err, sizeof err))
+      sim_resp_error(r, 500, 500, "%s", err);
+    else
+      sim_resp_empty(r, 204);
     return;
   }
   sim_lock();
@@ -227,27 +235,37 @@ void sim_control_handle(sim_req *q, sim_resp *r)
   } else if (strncmp(p, "/webinars/", 10) == 0) {
     entity_route(q, r, SIM_WEBINAR, p + 10);
   } else if (strcmp(p, "/config") == 0) {
-    if (is(q, "GET")) sim_resp_json(r, 200, config_json());
-    else if (is(q, "POST") && cJSON_IsObject(q->json)) post_config(q->json, r);
-    else bad(r, "GET /_sim/config, or POST a JSON object");
+    if (is(q, "GET"))
+      sim_resp_json(r, 200, config_json());
+    else if (is(q, "POST") && cJSON_IsObject(q->json))
+      post_config(q->json, r);
+    else
+      bad(r, "GET /_sim/config, or POST a JSON object");
   } else if (strcmp(p, "/webhooks") == 0) {
-    if (is(q, "GET")) sim_resp_json(r, 200, sim_webhook_to_json());
+    if (is(q, "GET"))
+      sim_resp_json(r, 200, sim_webhook_to_json());
     else if (is(q, "DELETE")) {
       sim_webhook_reset();
       sim_resp_empty(r, 204);
-    } else sim_resp_error(r, 405, 405, "Use GET or DELETE /_sim/webhooks.");
+    } else
+      sim_resp_error(r, 405, 405, "Use GET or DELETE /_sim/webhooks.");
   } else if (strcmp(p, "/webhooks/validate") == 0) {
-    if (!is(q, "POST")) sim_resp_error(r, 405, 405, "Use POST /_sim/webhooks/validate.");
-    else if (sim_webhook_validate()) bad(r, "no webhook_url configured");
-    else sim_resp_json(r, 200, sim_webhook_to_json());
+    if (!is(q, "POST"))
+      sim_resp_error(r, 405, 405, "Use POST /_sim/webhooks/validate.");
+    else if (sim_webhook_validate())
+      bad(r, "no webhook_url configured");
+    else
+      sim_resp_json(r, 200, sim_webhook_to_json());
   } else if (strcmp(p, "/clock") == 0) {
     if (is(q, "GET")) {
       sim_resp_json(r, 200, clock_json());
     } else if (is(q, "POST") && cJSON_IsObject(q->json)) {
       const cJSON *adv = cJSON_GetObjectItemCaseSensitive(q->json, "advance");
       const cJSON *off = cJSON_GetObjectItemCaseSensitive(q->json, "offset");
-      if (cJSON_IsNumber(adv)) sim_clock_advance(adv->valuedouble);
-      else if (cJSON_IsNumber(off)) sim_clock_advance(off->valuedouble - sim_clock_offset());
+      if (cJSON_IsNumber(adv))
+        sim_clock_advance(adv->valuedouble);
+      else if (cJSON_IsNumber(off))
+        sim_clock_advance(off->valuedouble - sim_clock_offset());
       else {
         sim_unlock();
         bad(r, "POST {\"advance\": seconds} or {\"offset\": seconds}");

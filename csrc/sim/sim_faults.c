@@ -10,11 +10,11 @@
 
 typedef struct sim_fault {
   long id;
-  char *path;             /* path prefix or NULL */
+  char *path;               /* path prefix or NULL */
   int64_t meeting, webinar; /* -1: any */
-  char method[16];        /* "" = any */
-  long count;             /* remaining, -1 unlimited */
-  double rate;            /* probability, 1 = always */
+  char method[16];          /* "" = any */
+  long count;               /* remaining, -1 unlimited */
+  double rate;              /* probability, 1 = always */
   long latency_ms;
   sim_fx effect;
   unsigned status;
@@ -27,22 +27,20 @@ static sim_fault *faults, **faults_tail = &faults;
 static long next_id = 1;
 static cJSON *boot_faults; /* from the command line, restored by reset */
 
-const char *sim_fx_name(sim_fx fx)
-{
+const char *sim_fx_name(sim_fx fx) {
   switch (fx) {
-  case SIM_FX_STATUS: return "status";
-  case SIM_FX_RESET_BEFORE: return "reset_before";
-  case SIM_FX_RESET_AFTER: return "reset_after";
-  case SIM_FX_HANG: return "hang";
-  case SIM_FX_TRUNCATE: return "truncate";
-  case SIM_FX_MALFORMED: return "malformed_json";
-  case SIM_FX_HUGE: return "huge_body";
-  default: return NULL;
+    case SIM_FX_STATUS: return "status";
+    case SIM_FX_RESET_BEFORE: return "reset_before";
+    case SIM_FX_RESET_AFTER: return "reset_after";
+    case SIM_FX_HANG: return "hang";
+    case SIM_FX_TRUNCATE: return "truncate";
+    case SIM_FX_MALFORMED: return "malformed_json";
+    case SIM_FX_HUGE: return "huge_body";
+    default: return NULL;
   }
 }
 
-static int set_effect(sim_fault *f, sim_fx fx, char *err, size_t errlen)
-{
+static int set_effect(sim_fault *f, sim_fx fx, char *err, size_t errlen) {
   if (f->effect != SIM_FX_NONE && f->effect != SIM_FX_STATUS) {
     snprintf(err, errlen, "a fault takes one of reset, hang, truncate, malformed_json, huge_body");
     return -1;
@@ -51,8 +49,7 @@ static int set_effect(sim_fault *f, sim_fx fx, char *err, size_t errlen)
   return 0;
 }
 
-static int parse_fault(const cJSON *o, sim_fault *f, char *err, size_t errlen)
-{
+static int parse_fault(const cJSON *o, sim_fault *f, char *err, size_t errlen) {
   memset(f, 0, sizeof *f);
   f->meeting = f->webinar = -1;
   f->count = -1;
@@ -71,14 +68,18 @@ static int parse_fault(const cJSON *o, sim_fault *f, char *err, size_t errlen)
                (cJSON_IsNumber(it) || cJSON_IsString(it))) {
       int64_t id;
       char buf[32];
-      if (cJSON_IsNumber(it)) snprintf(buf, sizeof buf, "%.0f", it->valuedouble);
-      else snprintf(buf, sizeof buf, "%s", it->valuestring);
+      if (cJSON_IsNumber(it))
+        snprintf(buf, sizeof buf, "%.0f", it->valuedouble);
+      else
+        snprintf(buf, sizeof buf, "%s", it->valuestring);
       if (!sim_parse_id(buf, &id)) {
         snprintf(err, errlen, "%s must be a meeting/webinar id", k);
         return -1;
       }
-      if (k[0] == 'm') f->meeting = id;
-      else f->webinar = id;
+      if (k[0] == 'm')
+        f->meeting = id;
+      else
+        f->webinar = id;
     } else if (strcmp(k, "method") == 0 && cJSON_IsString(it) &&
                strlen(it->valuestring) < sizeof f->method) {
       strcpy(f->method, it->valuestring);
@@ -96,8 +97,8 @@ static int parse_fault(const cJSON *o, sim_fault *f, char *err, size_t errlen)
       if (f->effect == SIM_FX_NONE) f->effect = SIM_FX_STATUS;
     } else if (strcmp(k, "reset") == 0 && cJSON_IsString(it) &&
                (strcmp(it->valuestring, "before") == 0 || strcmp(it->valuestring, "after") == 0)) {
-      if (set_effect(f, it->valuestring[0] == 'b' ? SIM_FX_RESET_BEFORE : SIM_FX_RESET_AFTER,
-                     err, errlen))
+      if (set_effect(f, it->valuestring[0] == 'b' ? SIM_FX_RESET_BEFORE : SIM_FX_RESET_AFTER, err,
+                     errlen))
         return -1;
     } else if (strcmp(k, "hang") == 0 && cJSON_IsBool(it)) {
       if (cJSON_IsTrue(it) && set_effect(f, SIM_FX_HANG, err, errlen)) return -1;
@@ -119,15 +120,15 @@ static int parse_fault(const cJSON *o, sim_fault *f, char *err, size_t errlen)
     }
   }
   if (f->effect == SIM_FX_NONE && f->latency_ms == 0) {
-    snprintf(err, errlen, "a fault needs latency_ms, status, reset, hang, truncate, "
-                          "malformed_json or huge_body");
+    snprintf(err, errlen,
+             "a fault needs latency_ms, status, reset, hang, truncate, "
+             "malformed_json or huge_body");
     return -1;
   }
   return 0;
 }
 
-static int add_one(const cJSON *o, long *id, char *err, size_t errlen)
-{
+static int add_one(const cJSON *o, long *id, char *err, size_t errlen) {
   sim_fault tmp;
   if (parse_fault(o, &tmp, err, errlen)) {
     free(tmp.path);
@@ -148,13 +149,11 @@ static int add_one(const cJSON *o, long *id, char *err, size_t errlen)
   return 0;
 }
 
-int sim_faults_add_json(const cJSON *obj, long *id, char *err, size_t errlen)
-{
+int sim_faults_add_json(const cJSON *obj, long *id, char *err, size_t errlen) {
   return add_one(obj, id, err, errlen);
 }
 
-static bool scope_matches(const sim_fault *f, const char *method, const char *path)
-{
+static bool scope_matches(const sim_fault *f, const char *method, const char *path) {
   if (f->method[0] && strcmp(f->method, method) != 0) return false;
   if (f->path && strncmp(path, f->path, strlen(f->path)) != 0) return false;
   if (f->meeting >= 0 || f->webinar >= 0) {
@@ -166,8 +165,7 @@ static bool scope_matches(const sim_fault *f, const char *method, const char *pa
   return true;
 }
 
-static void unlink_fault(sim_fault **pp)
-{
+static void unlink_fault(sim_fault **pp) {
   sim_fault *f = *pp;
   *pp = f->next;
   if (faults_tail == &f->next) faults_tail = pp;
@@ -175,8 +173,7 @@ static void unlink_fault(sim_fault **pp)
   free(f);
 }
 
-bool sim_faults_match(const char *method, const char *path, sim_fault_hit *hit)
-{
+bool sim_faults_match(const char *method, const char *path, sim_fault_hit *hit) {
   memset(hit, 0, sizeof *hit);
   bool any = false;
   for (sim_fault **pp = &faults; *pp;) {
@@ -203,8 +200,7 @@ bool sim_faults_match(const char *method, const char *path, sim_fault_hit *hit)
   return any;
 }
 
-cJSON *sim_faults_to_json(void)
-{
+cJSON *sim_faults_to_json(void) {
   cJSON *arr = cJSON_CreateArray();
   for (sim_fault *f = faults; f; f = f->next) {
     cJSON *o = cJSON_CreateObject();
@@ -238,8 +234,7 @@ cJSON *sim_faults_to_json(void)
   return arr;
 }
 
-bool sim_faults_delete(long id)
-{
+bool sim_faults_delete(long id) {
   for (sim_fault **pp = &faults; *pp; pp = &(*pp)->next) {
     if ((*pp)->id == id) {
       unlink_fault(pp);
@@ -249,14 +244,12 @@ bool sim_faults_delete(long id)
   return false;
 }
 
-void sim_faults_clear(void)
-{
+void sim_faults_clear(void) {
   while (faults) unlink_fault(&faults);
   faults_tail = &faults;
 }
 
-int sim_faults_boot(const cJSON *fault_args, char *err, size_t errlen)
-{
+int sim_faults_boot(const cJSON *fault_args, char *err, size_t errlen) {
   cJSON_Delete(boot_faults);
   boot_faults = cJSON_Duplicate(fault_args, 1);
   const cJSON *it;
@@ -264,16 +257,14 @@ int sim_faults_boot(const cJSON *fault_args, char *err, size_t errlen)
   return 0;
 }
 
-void sim_faults_restore_boot(void)
-{
+void sim_faults_restore_boot(void) {
   char err[160];
   sim_faults_clear();
   const cJSON *it;
   cJSON_ArrayForEach(it, boot_faults) add_one(it, NULL, err, sizeof err);
 }
 
-void sim_faults_free(void)
-{
+void sim_faults_free(void) {
   sim_faults_clear();
   cJSON_Delete(boot_faults);
   boot_faults = NULL;

@@ -27,16 +27,14 @@ static atomic_uint_fast64_t tracking_counter;
 static char tracking_prefix[17];
 
 /* ---- responses --------------------------------------------------------- */
-void sim_resp_header(sim_resp *r, const char *name, const char *value)
-{
+void sim_resp_header(sim_resp *r, const char *name, const char *value) {
   if (r->nhdr >= SIM_RESP_MAXHDR) return;
   snprintf(r->hdr[r->nhdr].name, sizeof r->hdr[0].name, "%s", name);
   snprintf(r->hdr[r->nhdr].value, sizeof r->hdr[0].value, "%s", value);
   r->nhdr++;
 }
 
-static void resp_body(sim_resp *r, unsigned status, char *body, size_t len, bool json)
-{
+static void resp_body(sim_resp *r, unsigned status, char *body, size_t len, bool json) {
   free(r->body);
   r->status = status;
   r->body = body;
@@ -44,8 +42,7 @@ static void resp_body(sim_resp *r, unsigned status, char *body, size_t len, bool
   r->json = json;
 }
 
-void sim_resp_json(sim_resp *r, unsigned status, cJSON *obj)
-{
+void sim_resp_json(sim_resp *r, unsigned status, cJSON *obj) {
   char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
   cJSON_Delete(obj);
   if (!text) {
@@ -56,8 +53,7 @@ void sim_resp_json(sim_resp *r, unsigned status, cJSON *obj)
   resp_body(r, status, text, text ? strlen(text) : 0, true);
 }
 
-void sim_resp_error(sim_resp *r, unsigned status, int code, const char *fmt, ...)
-{
+void sim_resp_error(sim_resp *r, unsigned status, int code, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -69,8 +65,7 @@ void sim_resp_error(sim_resp *r, unsigned status, int code, const char *fmt, ...
   sim_resp_json(r, status, o);
 }
 
-void sim_resp_validation(sim_resp *r, cJSON *errors)
-{
+void sim_resp_validation(sim_resp *r, cJSON *errors) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "code", 300);
   cJSON_AddStringToObject(o, "message", "Validation Failed.");
@@ -81,14 +76,12 @@ void sim_resp_validation(sim_resp *r, cJSON *errors)
 void sim_resp_empty(sim_resp *r, unsigned status) { resp_body(r, status, NULL, 0, false); }
 
 /* ---- request helpers ----------------------------------------------------- */
-const char *sim_req_query(const sim_req *q, const char *name)
-{
+const char *sim_req_query(const sim_req *q, const char *name) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(q->query, name);
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-const sim_part *sim_req_part(const sim_req *q, const char *name, int *count)
-{
+const sim_part *sim_req_part(const sim_req *q, const char *name, int *count) {
   const sim_part *first = NULL;
   int n = 0;
   for (size_t i = 0; i < q->nparts; i++) {
@@ -101,8 +94,7 @@ const sim_part *sim_req_part(const sim_req *q, const char *name, int *count)
   return first;
 }
 
-static void req_free(sim_req *q)
-{
+static void req_free(sim_req *q) {
   if (!q) return;
   if (q->pp) MHD_destroy_post_processor(q->pp);
   for (size_t i = 0; i < q->nparts; i++) {
@@ -123,16 +115,14 @@ static void req_free(sim_req *q)
   free(q);
 }
 
-static void set_problem(sim_req *q, const char *msg)
-{
+static void set_problem(sim_req *q, const char *msg) {
   if (q->body_error) return;
   q->body_error = true;
   snprintf(q->body_problem, sizeof q->body_problem, "%s", msg);
 }
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value)
-{
+                                      const char *value) {
   (void)kind;
   sim_req *q = cls;
   char name[128];
@@ -144,9 +134,9 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
   const char *shown = value;
   if (strcmp(name, "authorization") == 0) {
     if (!q->authorization) q->authorization = strdup(value);
-    shown = strncasecmp(value, "Bearer ", 7) == 0 ? "Bearer ***"
-          : strncasecmp(value, "Basic ", 6) == 0  ? "Basic ***"
-                                                  : "***";
+    shown = strncasecmp(value, "Bearer ", 7) == 0  ? "Bearer ***"
+            : strncasecmp(value, "Basic ", 6) == 0 ? "Basic ***"
+                                                   : "***";
   } else if (strcmp(name, "content-type") == 0 && !q->content_type) {
     q->content_type = strdup(value);
   }
@@ -166,8 +156,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 }
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
-{
+                                     const char *value) {
   (void)kind;
   sim_req *q = cls;
   if (!cJSON_GetObjectItemCaseSensitive(q->query, key))
@@ -178,8 +167,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *filename, const char *content_type,
                                  const char *transfer_encoding, const char *data, uint64_t off,
-                                 size_t size)
-{
+                                 size_t size) {
   (void)kind;
   (void)transfer_encoding;
   sim_req *q = cls;
@@ -216,25 +204,23 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
   return MHD_YES;
 }
 
-static bool media_is(const char *ct, const char *type)
-{
+static bool media_is(const char *ct, const char *type) {
   size_t n = strlen(type);
   while (*ct == ' ') ct++;
   return strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
 /* ---- faults that act on the socket ------------------------------------- */
-static int conn_fd(struct MHD_Connection *c)
-{
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+static int conn_fd(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
   return ci ? ci->connect_fd : -1;
 }
 
 /* Abort the TCP connection with a RST: SO_LINGER 0, then drop the socket by
  * replacing its descriptor with /dev/null (MHD later closes that instead, so
  * the descriptor number is never closed twice). */
-static void reset_connection(struct MHD_Connection *c)
-{
+static void reset_connection(struct MHD_Connection *c) {
   int fd = conn_fd(c);
   if (fd < 0) return;
   struct linger lg = {1, 0};
@@ -246,15 +232,13 @@ static void reset_connection(struct MHD_Connection *c)
   }
 }
 
-static void nap_ms(long ms)
-{
+static void nap_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
 }
 
 /* Sleep ms, waking early when the simulator stops; false if stopping. */
-static bool delay(long ms)
-{
+static bool delay(long ms) {
   while (ms > 0 && !atomic_load(&sim_stopping)) {
     long step = ms < 20 ? ms : 20;
     nap_ms(step);
@@ -264,8 +248,7 @@ static bool delay(long ms)
 }
 
 /* Never answer: wait until the client goes away or the simulator stops. */
-static void hang_connection(struct MHD_Connection *c)
-{
+static void hang_connection(struct MHD_Connection *c) {
   int fd = conn_fd(c);
   while (!atomic_load(&sim_stopping)) {
     if (fd < 0) {
@@ -285,13 +268,12 @@ static void hang_connection(struct MHD_Connection *c)
 }
 
 typedef struct gen_body {
-  char *data;    /* truncate: the partial bytes; huge: the prefix */
+  char *data; /* truncate: the partial bytes; huge: the prefix */
   size_t len;
-  size_t total;  /* huge: bytes to generate */
+  size_t total; /* huge: bytes to generate */
 } gen_body;
 
-static ssize_t truncate_reader(void *cls, uint64_t pos, char *buf, size_t max)
-{
+static ssize_t truncate_reader(void *cls, uint64_t pos, char *buf, size_t max) {
   gen_body *g = cls;
   if (pos >= g->len) return MHD_CONTENT_READER_END_WITH_ERROR;
   size_t n = g->len - (size_t)pos;
@@ -300,31 +282,32 @@ static ssize_t truncate_reader(void *cls, uint64_t pos, char *buf, size_t max)
   return (ssize_t)n;
 }
 
-static ssize_t huge_reader(void *cls, uint64_t pos, char *buf, size_t max)
-{
+static ssize_t huge_reader(void *cls, uint64_t pos, char *buf, size_t max) {
   gen_body *g = cls;
   size_t i = 0;
   for (; i < max && pos + i < g->total; i++) {
     uint64_t at = pos + i;
-    if (at < g->len) buf[i] = g->data[at];
-    else if (at == g->total - 2 && g->total > g->len + 1) buf[i] = '"';
-    else if (at == g->total - 1 && g->total > g->len) buf[i] = '}';
-    else buf[i] = 'x';
+    if (at < g->len)
+      buf[i] = g->data[at];
+    else if (at == g->total - 2 && g->total > g->len + 1)
+      buf[i] = '"';
+    else if (at == g->total - 1 && g->total > g->len)
+      buf[i] = '}';
+    else
+      buf[i] = 'x';
   }
   if (i == 0) return MHD_CONTENT_READER_END_OF_STREAM;
   return (ssize_t)i;
 }
 
-static void gen_free(void *cls)
-{
+static void gen_free(void *cls) {
   gen_body *g = cls;
   free(g->data);
   free(g);
 }
 
 /* ---- sending ------------------------------------------------------------ */
-static void add_common_headers(struct MHD_Response *resp, const sim_req *q, bool json)
-{
+static void add_common_headers(struct MHD_Response *resp, const sim_req *q, bool json) {
   /* Date on the simulated clock, as Retry-After is: a real server's headers
    * come from one clock (libmicrohttpd adds none of its own when one is set) */
   char date[64];
@@ -333,11 +316,11 @@ static void add_common_headers(struct MHD_Response *resp, const sim_req *q, bool
   if (gmtime_r(&now, &tm) && strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm))
     MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, date);
   MHD_add_response_header(resp, "x-zm-trackingid", q->tracking);
-  if (json) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json;charset=UTF-8");
+  if (json)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json;charset=UTF-8");
 }
 
-static enum MHD_Result send_resp(sim_req *q, sim_resp *r)
-{
+static enum MHD_Result send_resp(sim_req *q, sim_resp *r) {
   struct MHD_Response *resp;
   if (r->body) {
     resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
@@ -355,21 +338,20 @@ static enum MHD_Result send_resp(sim_req *q, sim_resp *r)
   return ret;
 }
 
-static const char *status_text(unsigned s)
-{
+static const char *status_text(unsigned s) {
   switch (s) {
-  case 500: return "Internal Server Error.";
-  case 502: return "Bad Gateway.";
-  case 503: return "Service Unavailable.";
-  case 504: return "Gateway Timeout.";
-  case 429: return "You have reached the maximum per-second rate limit for this API. Try again later.";
-  default: return "Simulated failure.";
+    case 500: return "Internal Server Error.";
+    case 502: return "Bad Gateway.";
+    case 503: return "Service Unavailable.";
+    case 504: return "Gateway Timeout.";
+    case 429:
+      return "You have reached the maximum per-second rate limit for this API. Try again later.";
+    default: return "Simulated failure.";
   }
 }
 
 /* Answer with a faulty response; returns the MHD result and sets *status. */
-static enum MHD_Result send_fault(sim_req *q, const sim_fault_hit *h, unsigned *status)
-{
+static enum MHD_Result send_fault(sim_req *q, const sim_fault_hit *h, unsigned *status) {
   struct MHD_Response *resp = NULL;
   unsigned st = h->status;
   if (h->effect == SIM_FX_STATUS) {
@@ -416,9 +398,7 @@ static enum MHD_Result send_fault(sim_req *q, const sim_fault_hit *h, unsigned *
   return ret;
 }
 
-
-static void dispatch(sim_req *q, sim_resp *r)
-{
+static void dispatch(sim_req *q, sim_resp *r) {
   if (q->too_large) {
     sim_resp_error(r, 413, 413, "Request body too large: the limit is %d bytes.", SIM_BODY_CAP);
   } else if (q->is_control) {
@@ -432,8 +412,7 @@ static void dispatch(sim_req *q, sim_resp *r)
   }
 }
 
-static enum MHD_Result complete(sim_req *q)
-{
+static enum MHD_Result complete(sim_req *q) {
   const sim_fault_hit *h = q->hit;
   if (h && h->latency_ms && !delay(h->latency_ms)) return MHD_NO;
   sim_fx fx = h ? h->effect : SIM_FX_NONE;
@@ -442,24 +421,20 @@ static enum MHD_Result complete(sim_req *q)
   unsigned status = r.status;
   enum MHD_Result ret;
   switch (fx) {
-  case SIM_FX_RESET_AFTER:
-  case SIM_FX_RESET_BEFORE: /* with apply: the request was processed */
-    /* logged before the reset: once the client sees it, the log must too */
-    if (!q->is_control) sim_log_record(q, 0, sim_fx_name(fx));
-    reset_connection(q->conn);
-    free(r.body);
-    return MHD_NO;
-  case SIM_FX_HANG:
-    if (!q->is_control) sim_log_record(q, 0, "hang"); /* logged before the wait */
-    hang_connection(q->conn);
-    free(r.body);
-    return MHD_NO;
-  case SIM_FX_NONE:
-    ret = send_resp(q, &r);
-    break;
-  default:
-    ret = send_fault(q, h, &status);
-    break;
+    case SIM_FX_RESET_AFTER:
+    case SIM_FX_RESET_BEFORE: /* with apply: the request was processed */
+      /* logged before the reset: once the client sees it, the log must too */
+      if (!q->is_control) sim_log_record(q, 0, sim_fx_name(fx));
+      reset_connection(q->conn);
+      free(r.body);
+      return MHD_NO;
+    case SIM_FX_HANG:
+      if (!q->is_control) sim_log_record(q, 0, "hang"); /* logged before the wait */
+      hang_connection(q->conn);
+      free(r.body);
+      return MHD_NO;
+    case SIM_FX_NONE: ret = send_resp(q, &r); break;
+    default: ret = send_fault(q, h, &status); break;
   }
   free(r.body);
   if (!q->is_control) sim_log_record(q, status, sim_fx_name(fx));
@@ -467,9 +442,8 @@ static enum MHD_Result complete(sim_req *q)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
-{
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
   (void)cls;
   (void)version;
   sim_req *q = *con_cls;
@@ -503,28 +477,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       }
       if (any && hit.effect == SIM_FX_RESET_BEFORE && !hit.apply) {
         if (hit.latency_ms && !delay(hit.latency_ms)) return MHD_NO;
-        sim_log_record(q, 0, "reset_before");   /* before the client can see the reset */
+        sim_log_record(q, 0, "reset_before"); /* before the client can see the reset */
         reset_connection(c);
         return MHD_NO;
       }
     }
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > SIM_BODY_CAP) {
       q->too_large = true;
       q->body_total = strtoull(cl, NULL, 10);
       return complete(q); /* answer early; MHD will not read the body */
     }
     if (q->content_type) {
-      if (media_is(q->content_type, "multipart/form-data")) q->kind = SIM_BODY_FORM;
-      else if (media_is(q->content_type, "application/x-www-form-urlencoded")) q->kind = SIM_BODY_URLENC;
-      else if (media_is(q->content_type, "application/json")) q->kind = SIM_BODY_JSON;
-      else q->kind = SIM_BODY_OTHER;
+      if (media_is(q->content_type, "multipart/form-data"))
+        q->kind = SIM_BODY_FORM;
+      else if (media_is(q->content_type, "application/x-www-form-urlencoded"))
+        q->kind = SIM_BODY_URLENC;
+      else if (media_is(q->content_type, "application/json"))
+        q->kind = SIM_BODY_JSON;
+      else
+        q->kind = SIM_BODY_OTHER;
       if (q->kind == SIM_BODY_FORM || q->kind == SIM_BODY_URLENC) {
         q->pp = MHD_create_post_processor(c, 16384, post_iter, q);
         if (!q->pp)
           set_problem(q, q->kind == SIM_BODY_FORM
-                             ? "Malformed multipart/form-data: the Content-Type has no boundary."
-                             : "Malformed form body.");
+                           ? "Malformed multipart/form-data: the Content-Type has no boundary."
+                           : "Malformed form body.");
       }
     }
     return MHD_YES;
@@ -558,12 +537,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   if (q->pp) {
     if (MHD_destroy_post_processor(q->pp) != MHD_YES)
       set_problem(q, q->kind == SIM_BODY_FORM
-                         ? "Malformed multipart/form-data body: it ends before the closing boundary."
-                         : "Malformed form body.");
+                       ? "Malformed multipart/form-data body: it ends before the closing boundary."
+                       : "Malformed form body.");
     q->pp = NULL;
     if (q->kind == SIM_BODY_FORM && q->body_len && !q->nparts)
-      set_problem(q, "Malformed multipart/form-data body: no part found (does the boundary "
-                     "in the Content-Type match the body?).");
+      set_problem(q,
+                  "Malformed multipart/form-data body: no part found (does the boundary "
+                  "in the Content-Type match the body?).");
   }
   /* /_sim takes JSON whatever the Content-Type says (curl -d sends urlencoded) */
   if ((q->kind == SIM_BODY_JSON || q->is_control) && !q->too_large && q->body_len)
@@ -572,8 +552,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
+                         enum MHD_RequestTerminationCode toe) {
   (void)cls;
   (void)c;
   (void)toe;
@@ -581,16 +560,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   *con_cls = NULL;
 }
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-{
+static void mhd_logger(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   if (!sim_boot.verbose) return;
   fputs("zoomlive-sim: mhd: ", stderr);
   vfprintf(stderr, fmt, ap);
 }
 
-static char *slurp(const char *path)
-{
+static char *slurp(const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   char *buf = NULL;
@@ -614,13 +591,12 @@ static char *slurp(const char *path)
 static char *tls_cert_pem, *tls_key_pem;
 static unsigned max_connections;
 
-int sim_http_start(void)
-{
+int sim_http_start(void) {
   sim_random_hex(tracking_prefix, 4);
   static struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
-  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                   MHD_USE_ERROR_LOG;
+  unsigned flags =
+    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
   if (MHD_is_feature_supported(MHD_FEATURE_POLL)) flags |= MHD_USE_POLL;
   struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -647,7 +623,8 @@ int sim_http_start(void)
     tls_cert_pem = slurp(sim_cfg.tls_cert);
     tls_key_pem = slurp(sim_cfg.tls_key);
     if (!tls_cert_pem || !tls_key_pem) {
-      fprintf(stderr, "zoomlive-sim: cannot read %s\n", tls_cert_pem ? sim_cfg.tls_key : sim_cfg.tls_cert);
+      fprintf(stderr, "zoomlive-sim: cannot read %s\n",
+              tls_cert_pem ? sim_cfg.tls_key : sim_cfg.tls_cert);
       return 1;
     }
     flags |= MHD_USE_TLS;
@@ -680,16 +657,12 @@ int sim_http_start(void)
     fprintf(stderr, "zoomlive-sim: serving at most %u connections (open-file limit %llu)\n", limit,
             (unsigned long long)rl.rlim_cur);
   daemon_handle = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, NULL,
-      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-      MHD_OPTION_CONNECTION_LIMIT, limit,
-      MHD_OPTION_CONNECTION_TIMEOUT, sim_cfg.connection_timeout,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-      MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-      MHD_OPTION_ARRAY, (flags & MHD_USE_TLS) ? tls_opts : no_opts,
-      MHD_OPTION_END);
+    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+    MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, sim_cfg.connection_timeout,
+    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
+    (size_t)(1024 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_ARRAY,
+    (flags & MHD_USE_TLS) ? tls_opts : no_opts, MHD_OPTION_END);
   if (!daemon_handle) {
     fprintf(stderr, "zoomlive-sim: cannot listen on %s port %d: %s\n", sim_cfg.bind, sim_cfg.port,
             strerror(errno));
@@ -699,7 +672,8 @@ int sim_http_start(void)
   struct sockaddr_storage got;
   socklen_t glen = sizeof got;
   if (di && getsockname(di->listen_fd, (struct sockaddr *)&got, &glen) == 0)
-    atomic_store(&bound_port, ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+    atomic_store(&bound_port,
+                 ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
                                                  : ((struct sockaddr_in *)&got)->sin_port));
   return 0;
 }
@@ -707,8 +681,7 @@ int sim_http_start(void)
 int sim_http_port(void) { return atomic_load(&bound_port); }
 unsigned sim_http_max_connections(void) { return max_connections; }
 
-void sim_http_stop(void)
-{
+void sim_http_stop(void) {
   if (daemon_handle) MHD_stop_daemon(daemon_handle);
   daemon_handle = NULL;
   free(tls_cert_pem);

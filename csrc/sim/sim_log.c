@@ -14,23 +14,24 @@ uint64_t sim_log_next_seq(void) { return atomic_fetch_add(&next_seq, 1); }
 
 /* Length of the valid UTF-8 sequence at u (strict: no overlong forms, no
  * surrogates, nothing past U+10FFFF, no NUL), or 0. */
-static size_t utf8_seq(const unsigned char *u, size_t left)
-{
+static size_t utf8_seq(const unsigned char *u, size_t left) {
   unsigned c = u[0];
   if (c == 0) return 0;
   if (c < 0x80) return 1;
   size_t n;
   unsigned lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
   else if (c >= 0xE0 && c <= 0xEF) {
     n = 3;
     if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;   /* no surrogates */
+    if (c == 0xED) hi = 0x9F; /* no surrogates */
   } else if (c >= 0xF0 && c <= 0xF4) {
     n = 4;
     if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;   /* nothing past U+10FFFF */
-  } else return 0;
+    if (c == 0xF4) hi = 0x8F; /* nothing past U+10FFFF */
+  } else
+    return 0;
   if (left < n) return 0;
   if (u[1] < lo || u[1] > hi) return 0;
   for (size_t k = 2; k < n; k++)
@@ -38,8 +39,7 @@ static size_t utf8_seq(const unsigned char *u, size_t left)
   return n;
 }
 
-static bool utf8_valid(const char *s, size_t len)
-{
+static bool utf8_valid(const char *s, size_t len) {
   const unsigned char *u = (const unsigned char *)s;
   for (size_t i = 0; i < len;) {
     size_t n = utf8_seq(u + i, len - i);
@@ -52,8 +52,7 @@ static bool utf8_valid(const char *s, size_t len)
 /* A copy of at most cap bytes of s in which every byte that is not part of
  * valid UTF-8 (NUL included) is written as the text \xNN, so the log stays
  * valid JSON and still shows what was sent.  NULL on no memory. */
-static char *escape_text(const char *s, size_t len, size_t cap)
-{
+static char *escape_text(const char *s, size_t len, size_t cap) {
   if (len > cap) len = cap;
   char *t = malloc(len * 4 + 1);
   if (!t) return NULL;
@@ -75,8 +74,7 @@ static char *escape_text(const char *s, size_t len, size_t cap)
 }
 
 /* Copy at most SIM_LOG_VALUE_CAP bytes, invalid bytes escaped. */
-static cJSON *text_item(const char *s, size_t len)
-{
+static cJSON *text_item(const char *s, size_t len) {
   if (!s) return cJSON_CreateString("");
   char *t = escape_text(s, len, SIM_LOG_VALUE_CAP);
   if (!t) return cJSON_CreateString("");
@@ -87,10 +85,10 @@ static cJSON *text_item(const char *s, size_t len)
 
 /* Every key and string of a log entry made valid UTF-8 (headers, query
  * values and parsed JSON bodies come in with whatever bytes were sent). */
-static void clean_tree(cJSON *it)
-{
+static void clean_tree(cJSON *it) {
   for (; it; it = it->next) {
-    if (it->string && !(it->type & cJSON_StringIsConst) && !utf8_valid(it->string, strlen(it->string))) {
+    if (it->string && !(it->type & cJSON_StringIsConst) &&
+        !utf8_valid(it->string, strlen(it->string))) {
       char *k = escape_text(it->string, strlen(it->string), SIM_LOG_VALUE_CAP);
       if (k) {
         free(it->string);
@@ -109,14 +107,12 @@ static void clean_tree(cJSON *it)
   }
 }
 
-static cJSON *settings_value(const sim_part *p)
-{
+static cJSON *settings_value(const sim_part *p) {
   cJSON *v = cJSON_ParseWithLength(p->value ? p->value : "", p->len);
   return v ? v : text_item(p->value, p->len);
 }
 
-void sim_log_record(const sim_req *q, unsigned status, const char *fault)
-{
+void sim_log_record(const sim_req *q, unsigned status, const char *fault) {
   cJSON *e = cJSON_CreateObject();
   if (!e) return;
   cJSON_AddNumberToObject(e, "seq", (double)q->seq);
@@ -143,15 +139,17 @@ void sim_log_record(const sim_req *q, unsigned status, const char *fault)
       cJSON *po = cJSON_CreateObject();
       cJSON_AddItemToObject(po, "name", text_item(p->name, strlen(p->name)));
       cJSON_AddItemToObject(po, "value", text_item(p->value, p->len));
-      if (p->filename) cJSON_AddItemToObject(po, "filename", text_item(p->filename, strlen(p->filename)));
+      if (p->filename)
+        cJSON_AddItemToObject(po, "filename", text_item(p->filename, strlen(p->filename)));
       if (p->content_type)
-        cJSON_AddItemToObject(po, "content_type", text_item(p->content_type, strlen(p->content_type)));
+        cJSON_AddItemToObject(po, "content_type",
+                              text_item(p->content_type, strlen(p->content_type)));
       cJSON_AddItemToArray(parts, po);
       if (!cJSON_GetObjectItemCaseSensitive(fields, p->name)) {
         cJSON_AddItemToObject(fields, p->name, text_item(p->value, p->len));
-        cJSON_AddItemToObject(payload, p->name,
-                              strcmp(p->name, "settings") == 0 ? settings_value(p)
-                                                               : text_item(p->value, p->len));
+        cJSON_AddItemToObject(
+          payload, p->name,
+          strcmp(p->name, "settings") == 0 ? settings_value(p) : text_item(p->value, p->len));
       }
     }
   } else if (q->kind == SIM_BODY_JSON && q->json) {
@@ -159,8 +157,10 @@ void sim_log_record(const sim_req *q, unsigned status, const char *fault)
     cJSON_AddItemToObject(e, "fields", cJSON_Duplicate(q->json, 1));
     payload = cJSON_Duplicate(q->json, 1);
   }
-  if (payload) cJSON_AddItemToObject(e, "payload", payload);
-  else cJSON_AddNullToObject(e, "payload");
+  if (payload)
+    cJSON_AddItemToObject(e, "payload", payload);
+  else
+    cJSON_AddNullToObject(e, "payload");
   cJSON_AddNumberToObject(e, "status", status);
   if (fault) cJSON_AddStringToObject(e, "fault", fault);
   cJSON_AddStringToObject(e, "tracking_id", q->tracking);
@@ -184,8 +184,7 @@ void sim_log_record(const sim_req *q, unsigned status, const char *fault)
   sim_unlock();
 }
 
-cJSON *sim_log_to_json(uint64_t since)
-{
+cJSON *sim_log_to_json(uint64_t since) {
   cJSON *arr = cJSON_CreateArray();
   for (size_t i = 0; i < ring_len; i++) {
     cJSON *e = ring[(ring_head + i) % SIM_LOG_CAP];
@@ -196,8 +195,7 @@ cJSON *sim_log_to_json(uint64_t since)
   return arr;
 }
 
-void sim_log_clear(void)
-{
+void sim_log_clear(void) {
   for (size_t i = 0; i < ring_len; i++) {
     cJSON_Delete(ring[(ring_head + i) % SIM_LOG_CAP]);
     ring[(ring_head + i) % SIM_LOG_CAP] = NULL;

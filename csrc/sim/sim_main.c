@@ -18,8 +18,7 @@ atomic_int sim_stopping;
 void sim_lock(void) { pthread_mutex_lock(&sim_mutex); }
 void sim_unlock(void) { pthread_mutex_unlock(&sim_mutex); }
 
-void sim_vlog(const char *fmt, ...)
-{
+void sim_vlog(const char *fmt, ...) {
   if (!sim_boot.verbose) return;
   va_list ap;
   va_start(ap, fmt);
@@ -85,8 +84,7 @@ static const char usage[] =
   "  --version                print the version\n";
 
 static void die_usage(const char *fmt, ...) SIM_PRINTF(1, 2);
-static void die_usage(const char *fmt, ...)
-{
+static void die_usage(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fputs("zoomlive-sim: ", stderr);
@@ -96,8 +94,7 @@ static void die_usage(const char *fmt, ...)
   exit(2);
 }
 
-static double num_arg(const char *opt, const char *v, double lo, double hi)
-{
+static double num_arg(const char *opt, const char *v, double lo, double hi) {
   char *end;
   errno = 0;
   double d = strtod(v, &end);
@@ -110,12 +107,46 @@ static double num_arg(const char *opt, const char *v, double lo, double hi)
 }
 
 enum {
-  O_PORT = 256, O_BIND, O_TLS_CERT, O_TLS_KEY, O_VERBOSE, O_FIXTURES, O_ANY_MEETING, O_TOKEN,
-  O_CLIENT_ID, O_CLIENT_SECRET, O_ACCOUNT_ID, O_TOKEN_TTL, O_INVALIDATE, O_API_URL, O_QPS,
-  O_DAILY, O_COOLDOWN, O_NO_RL_HEADERS, O_LATENCY, O_FAIL_STATUS, O_RESET, O_HANG, O_TRUNCATE,
-  O_MALFORMED, O_HUGE, O_FAIL_COUNT, O_FAIL_RATE, O_FAIL_PATH, O_FAULT, O_SEED, O_HELP, O_VERSION,
-  O_MAX_CONN, O_CONN_TIMEOUT, O_JSON_ONLY,
-  O_WEBHOOK_URL, O_WEBHOOK_SECRET, O_WEBHOOK_DELAY, O_WEBHOOK_RETRIES, O_WEBHOOK_RETRY_DELAY
+  O_PORT = 256,
+  O_BIND,
+  O_TLS_CERT,
+  O_TLS_KEY,
+  O_VERBOSE,
+  O_FIXTURES,
+  O_ANY_MEETING,
+  O_TOKEN,
+  O_CLIENT_ID,
+  O_CLIENT_SECRET,
+  O_ACCOUNT_ID,
+  O_TOKEN_TTL,
+  O_INVALIDATE,
+  O_API_URL,
+  O_QPS,
+  O_DAILY,
+  O_COOLDOWN,
+  O_NO_RL_HEADERS,
+  O_LATENCY,
+  O_FAIL_STATUS,
+  O_RESET,
+  O_HANG,
+  O_TRUNCATE,
+  O_MALFORMED,
+  O_HUGE,
+  O_FAIL_COUNT,
+  O_FAIL_RATE,
+  O_FAIL_PATH,
+  O_FAULT,
+  O_SEED,
+  O_HELP,
+  O_VERSION,
+  O_MAX_CONN,
+  O_CONN_TIMEOUT,
+  O_JSON_ONLY,
+  O_WEBHOOK_URL,
+  O_WEBHOOK_SECRET,
+  O_WEBHOOK_DELAY,
+  O_WEBHOOK_RETRIES,
+  O_WEBHOOK_RETRY_DELAY
 };
 
 static const struct option longopts[] = {
@@ -165,8 +196,7 @@ static const struct option longopts[] = {
 static const char **token_list;
 static cJSON *boot_fault_list;
 
-static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
-{
+static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed) {
   sim_config *c = &sim_boot;
   snprintf(c->bind, sizeof c->bind, "127.0.0.1");
   c->port = 0;
@@ -191,121 +221,138 @@ static void parse_args(int argc, char **argv, bool *seeded, uint64_t *seed)
   opterr = 0;
   while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
     switch (opt) {
-    case O_PORT: c->port = (int)num_arg("--port", optarg, 0, 65535); break;
-    case O_BIND:
-      if (strlen(optarg) >= sizeof c->bind) die_usage("--bind %s: too long", optarg);
-      snprintf(c->bind, sizeof c->bind, "%s", optarg);
-      break;
-    case O_TLS_CERT: c->tls_cert = optarg; break;
-    case O_TLS_KEY: c->tls_key = optarg; break;
-    case O_VERBOSE: c->verbose = true; break;
-    case O_FIXTURES: c->fixtures = optarg; break;
-    case O_ANY_MEETING: c->any_meeting = true; break;
-    case O_TOKEN:
-      if (!*optarg) die_usage("--token: empty token");
-      token_list[c->ntokens++] = optarg;
-      break;
-    case O_CLIENT_ID: c->client_id = optarg; break;
-    case O_CLIENT_SECRET: c->client_secret = optarg; break;
-    case O_ACCOUNT_ID: c->account_id = optarg; break;
-    case O_TOKEN_TTL: c->token_ttl = num_arg("--token-ttl", optarg, 0, 1e9); break;
-    case O_INVALIDATE: c->invalidate_old_tokens = true; break;
-    case O_API_URL:
-      if (strlen(optarg) >= sizeof c->api_url) die_usage("--api-url %s: too long", optarg);
-      snprintf(c->api_url, sizeof c->api_url, "%s", optarg);
-      break;
-    case O_QPS: c->qps = num_arg("--qps", optarg, 0, 1e9); break;
-    case O_DAILY: c->daily = (long)num_arg("--daily", optarg, 0, 1e15); break;
-    case O_COOLDOWN: c->start_cooldown = num_arg("--start-cooldown", optarg, 0, 1e9); break;
-    case O_NO_RL_HEADERS: c->ratelimit_headers = false; break;
-    case O_LATENCY:
-      cJSON_AddNumberToObject(cli_fault, "latency_ms", num_arg("--latency-ms", optarg, 0, 3600000));
-      cli_effect = true;
-      break;
-    case O_FAIL_STATUS:
-      cJSON_AddNumberToObject(cli_fault, "status", num_arg("--fail-status", optarg, 100, 599));
-      cli_effect = true;
-      break;
-    case O_RESET:
-      if (strcmp(optarg, "before") && strcmp(optarg, "after"))
-        die_usage("--reset %s: expected before or after", optarg);
-      cJSON_AddStringToObject(cli_fault, "reset", optarg);
-      cli_effect = true;
-      break;
-    case O_HANG: cJSON_AddTrueToObject(cli_fault, "hang"); cli_effect = true; break;
-    case O_TRUNCATE: cJSON_AddTrueToObject(cli_fault, "truncate"); cli_effect = true; break;
-    case O_MALFORMED: cJSON_AddTrueToObject(cli_fault, "malformed_json"); cli_effect = true; break;
-    case O_HUGE:
-      cJSON_AddNumberToObject(cli_fault, "huge_body", num_arg("--huge-body", optarg, 1, 1073741824));
-      cli_effect = true;
-      break;
-    case O_FAIL_COUNT:
-      cJSON_AddNumberToObject(cli_fault, "count", num_arg("--fail-count", optarg, 1, 1e12));
-      cli_scope = true;
-      break;
-    case O_FAIL_RATE:
-      cJSON_AddNumberToObject(cli_fault, "rate", num_arg("--fail-rate", optarg, 0, 1));
-      cli_scope = true;
-      break;
-    case O_FAIL_PATH:
-      cJSON_AddStringToObject(cli_fault, "path", optarg);
-      cli_scope = true;
-      break;
-    case O_FAULT: {
-      cJSON *f = cJSON_Parse(optarg);
-      if (!cJSON_IsObject(f)) die_usage("--fault %s: not a JSON object", optarg);
-      cJSON_AddItemToArray(boot_fault_list, f);
-      break;
-    }
-    case O_SEED:
-      *seed = (uint64_t)num_arg("--seed", optarg, 0, 1.8e19);
-      *seeded = true;
-      break;
-    case O_MAX_CONN: c->max_connections = (unsigned)num_arg("--max-connections", optarg, 1, 65536); break;
-    case O_CONN_TIMEOUT:
-      c->connection_timeout = (unsigned)num_arg("--connection-timeout", optarg, 1, 86400);
-      break;
-    case O_JSON_ONLY: c->json_only = true; break;
-    case O_WEBHOOK_URL:
-      if (strlen(optarg) >= sizeof c->webhook_url) die_usage("--webhook-url: too long");
-      if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
-        die_usage("--webhook-url %s: expected an http:// or https:// URL", optarg);
-      snprintf(c->webhook_url, sizeof c->webhook_url, "%s", optarg);
-      break;
-    case O_WEBHOOK_SECRET:
-      if (!*optarg || strlen(optarg) >= sizeof c->webhook_secret)
-        die_usage("--webhook-secret: expected 1 to %zu characters", sizeof c->webhook_secret - 1);
-      snprintf(c->webhook_secret, sizeof c->webhook_secret, "%s", optarg);
-      break;
-    case O_WEBHOOK_DELAY: c->webhook_delay = num_arg("--webhook-delay", optarg, 0, 86400); break;
-    case O_WEBHOOK_RETRIES: c->webhook_retries = (int)num_arg("--webhook-retries", optarg, 0, 10); break;
-    case O_WEBHOOK_RETRY_DELAY:
-      c->webhook_retry_delay = num_arg("--webhook-retry-delay", optarg, 0, 86400);
-      break;
-    case O_HELP: fputs(usage, stdout); exit(0);
-    case O_VERSION: puts("zoomlive-sim " ZOOMLIVE_VERSION); exit(0);
-    default:
-      if (optopt) {
-        char o[2] = {(char)optopt, 0};
-        die_usage("option needs a value or is unknown: %s", o);
+      case O_PORT: c->port = (int)num_arg("--port", optarg, 0, 65535); break;
+      case O_BIND:
+        if (strlen(optarg) >= sizeof c->bind) die_usage("--bind %s: too long", optarg);
+        snprintf(c->bind, sizeof c->bind, "%s", optarg);
+        break;
+      case O_TLS_CERT: c->tls_cert = optarg; break;
+      case O_TLS_KEY: c->tls_key = optarg; break;
+      case O_VERBOSE: c->verbose = true; break;
+      case O_FIXTURES: c->fixtures = optarg; break;
+      case O_ANY_MEETING: c->any_meeting = true; break;
+      case O_TOKEN:
+        if (!*optarg) die_usage("--token: empty token");
+        token_list[c->ntokens++] = optarg;
+        break;
+      case O_CLIENT_ID: c->client_id = optarg; break;
+      case O_CLIENT_SECRET: c->client_secret = optarg; break;
+      case O_ACCOUNT_ID: c->account_id = optarg; break;
+      case O_TOKEN_TTL: c->token_ttl = num_arg("--token-ttl", optarg, 0, 1e9); break;
+      case O_INVALIDATE: c->invalidate_old_tokens = true; break;
+      case O_API_URL:
+        if (strlen(optarg) >= sizeof c->api_url) die_usage("--api-url %s: too long", optarg);
+        snprintf(c->api_url, sizeof c->api_url, "%s", optarg);
+        break;
+      case O_QPS: c->qps = num_arg("--qps", optarg, 0, 1e9); break;
+      case O_DAILY: c->daily = (long)num_arg("--daily", optarg, 0, 1e15); break;
+      case O_COOLDOWN: c->start_cooldown = num_arg("--start-cooldown", optarg, 0, 1e9); break;
+      case O_NO_RL_HEADERS: c->ratelimit_headers = false; break;
+      case O_LATENCY:
+        cJSON_AddNumberToObject(cli_fault, "latency_ms",
+                                num_arg("--latency-ms", optarg, 0, 3600000));
+        cli_effect = true;
+        break;
+      case O_FAIL_STATUS:
+        cJSON_AddNumberToObject(cli_fault, "status", num_arg("--fail-status", optarg, 100, 599));
+        cli_effect = true;
+        break;
+      case O_RESET:
+        if (strcmp(optarg, "before") && strcmp(optarg, "after"))
+          die_usage("--reset %s: expected before or after", optarg);
+        cJSON_AddStringToObject(cli_fault, "reset", optarg);
+        cli_effect = true;
+        break;
+      case O_HANG:
+        cJSON_AddTrueToObject(cli_fault, "hang");
+        cli_effect = true;
+        break;
+      case O_TRUNCATE:
+        cJSON_AddTrueToObject(cli_fault, "truncate");
+        cli_effect = true;
+        break;
+      case O_MALFORMED:
+        cJSON_AddTrueToObject(cli_fault, "malformed_json");
+        cli_effect = true;
+        break;
+      case O_HUGE:
+        cJSON_AddNumberToObject(cli_fault, "huge_body",
+                                num_arg("--huge-body", optarg, 1, 1073741824));
+        cli_effect = true;
+        break;
+      case O_FAIL_COUNT:
+        cJSON_AddNumberToObject(cli_fault, "count", num_arg("--fail-count", optarg, 1, 1e12));
+        cli_scope = true;
+        break;
+      case O_FAIL_RATE:
+        cJSON_AddNumberToObject(cli_fault, "rate", num_arg("--fail-rate", optarg, 0, 1));
+        cli_scope = true;
+        break;
+      case O_FAIL_PATH:
+        cJSON_AddStringToObject(cli_fault, "path", optarg);
+        cli_scope = true;
+        break;
+      case O_FAULT: {
+        cJSON *f = cJSON_Parse(optarg);
+        if (!cJSON_IsObject(f)) die_usage("--fault %s: not a JSON object", optarg);
+        cJSON_AddItemToArray(boot_fault_list, f);
+        break;
       }
-      die_usage("unknown or incomplete option: %s", argv[optind - 1]);
+      case O_SEED:
+        *seed = (uint64_t)num_arg("--seed", optarg, 0, 1.8e19);
+        *seeded = true;
+        break;
+      case O_MAX_CONN:
+        c->max_connections = (unsigned)num_arg("--max-connections", optarg, 1, 65536);
+        break;
+      case O_CONN_TIMEOUT:
+        c->connection_timeout = (unsigned)num_arg("--connection-timeout", optarg, 1, 86400);
+        break;
+      case O_JSON_ONLY: c->json_only = true; break;
+      case O_WEBHOOK_URL:
+        if (strlen(optarg) >= sizeof c->webhook_url) die_usage("--webhook-url: too long");
+        if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+          die_usage("--webhook-url %s: expected an http:// or https:// URL", optarg);
+        snprintf(c->webhook_url, sizeof c->webhook_url, "%s", optarg);
+        break;
+      case O_WEBHOOK_SECRET:
+        if (!*optarg || strlen(optarg) >= sizeof c->webhook_secret)
+          die_usage("--webhook-secret: expected 1 to %zu characters", sizeof c->webhook_secret - 1);
+        snprintf(c->webhook_secret, sizeof c->webhook_secret, "%s", optarg);
+        break;
+      case O_WEBHOOK_DELAY: c->webhook_delay = num_arg("--webhook-delay", optarg, 0, 86400); break;
+      case O_WEBHOOK_RETRIES:
+        c->webhook_retries = (int)num_arg("--webhook-retries", optarg, 0, 10);
+        break;
+      case O_WEBHOOK_RETRY_DELAY:
+        c->webhook_retry_delay = num_arg("--webhook-retry-delay", optarg, 0, 86400);
+        break;
+      case O_HELP: fputs(usage, stdout); exit(0);
+      case O_VERSION: puts("zoomlive-sim " ZOOMLIVE_VERSION); exit(0);
+      default:
+        if (optopt) {
+          char o[2] = {(char)optopt, 0};
+          die_usage("option needs a value or is unknown: %s", o);
+        }
+        die_usage("unknown or incomplete option: %s", argv[optind - 1]);
     }
   }
   if (optind < argc) die_usage("unexpected argument: %s", argv[optind]);
   if (cli_scope && !cli_effect)
-    die_usage("--fail-count/--fail-rate/--fail-path need a fault flag "
-              "(--latency-ms, --fail-status, --reset, --hang, --truncate, ...)");
-  if (cli_effect) cJSON_InsertItemInArray(boot_fault_list, 0, cli_fault);
-  else cJSON_Delete(cli_fault);
+    die_usage(
+      "--fail-count/--fail-rate/--fail-path need a fault flag "
+      "(--latency-ms, --fail-status, --reset, --hang, --truncate, ...)");
+  if (cli_effect)
+    cJSON_InsertItemInArray(boot_fault_list, 0, cli_fault);
+  else
+    cJSON_Delete(cli_fault);
   if (c->webhook_url[0] && !c->webhook_secret[0])
     die_usage("--webhook-url needs --webhook-secret (Zoom signs every event)");
   if (c->ntokens == 0) token_list[c->ntokens++] = "sim-token";
   c->tokens = token_list;
 }
 
-static void seed_random(void)
-{
+static void seed_random(void) {
   uint64_t s = 0;
   int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
@@ -316,13 +363,14 @@ static void seed_random(void)
   sim_random_seed(s);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   bool seeded = false;
   uint64_t seed = 0;
   parse_args(argc, argv, &seeded, &seed);
-  if (seeded) sim_random_seed(seed);
-  else seed_random();
+  if (seeded)
+    sim_random_seed(seed);
+  else
+    seed_random();
   sim_cfg = sim_boot;
 
   /* Signals are taken synchronously by the main thread: block them before

@@ -15,8 +15,7 @@ typedef struct sim_token {
 
 static sim_token *issued; /* guarded by sim_mutex */
 
-void sim_oauth_reset(void)
-{
+void sim_oauth_reset(void) {
   while (issued) {
     sim_token *n = issued->next;
     free(issued);
@@ -24,8 +23,7 @@ void sim_oauth_reset(void)
   }
 }
 
-static int b64val(int c)
-{
+static int b64val(int c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
   if (c >= '0' && c <= '9') return c - '0' + 52;
@@ -35,8 +33,7 @@ static int b64val(int c)
 }
 
 /* Decode base64 into out (NUL-terminated); false if malformed or too long. */
-static bool b64decode(const char *in, char *out, size_t cap)
-{
+static bool b64decode(const char *in, char *out, size_t cap) {
   size_t n = 0;
   unsigned acc = 0;
   int bits = 0;
@@ -56,8 +53,7 @@ static bool b64decode(const char *in, char *out, size_t cap)
 }
 
 static void oauth_error(sim_resp *r, unsigned status, int code, const char *error,
-                        const char *reason)
-{
+                        const char *reason) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "reason", reason);
   cJSON_AddStringToObject(o, "error", error);
@@ -66,15 +62,13 @@ static void oauth_error(sim_resp *r, unsigned status, int code, const char *erro
   sim_resp_json(r, status, o);
 }
 
-static const char *param(sim_req *q, const char *name)
-{
+static const char *param(sim_req *q, const char *name) {
   const sim_part *p = sim_req_part(q, name, NULL);
   if (p) return p->value ? p->value : "";
   return sim_req_query(q, name);
 }
 
-void sim_oauth_token(sim_req *q, sim_resp *r)
-{
+void sim_oauth_token(sim_req *q, sim_resp *r) {
   if (strcmp(q->method, "POST") != 0) {
     oauth_error(r, 405, 405, "invalid_request", "Method not allowed: use POST.");
     return;
@@ -158,8 +152,7 @@ void sim_oauth_token(sim_req *q, sim_resp *r)
   sim_resp_json(r, 200, o);
 }
 
-bool sim_oauth_bearer_ok(const char *authorization)
-{
+bool sim_oauth_bearer_ok(const char *authorization) {
   if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0) return false;
   const char *tok = authorization + 7;
   while (*tok == ' ') tok++;

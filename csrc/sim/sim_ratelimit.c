@@ -11,16 +11,14 @@ static double bucket_tokens = -1, bucket_last; /* tokens < 0: fill on first use 
 static int64_t daily_day = -1;
 static long daily_used;
 
-void sim_ratelimit_reset(void)
-{
+void sim_ratelimit_reset(void) {
   bucket_tokens = -1;
   daily_day = -1;
   daily_used = 0;
 }
 
-static void too_many(sim_resp *r, const char *type, double limit, double remaining,
-                     double retry_at, const char *message)
-{
+static void too_many(sim_resp *r, const char *type, double limit, double remaining, double retry_at,
+                     const char *message) {
   sim_resp_error(r, 429, 429, "%s", message);
   if (!sim_cfg.ratelimit_headers) return;
   char buf[64];
@@ -34,8 +32,7 @@ static void too_many(sim_resp *r, const char *type, double limit, double remaini
   sim_resp_header(r, "X-RateLimit-Remaining", buf);
 }
 
-bool sim_ratelimit_take(sim_resp *r)
-{
+bool sim_ratelimit_take(sim_resp *r) {
   double now = sim_now();
   if (sim_cfg.daily > 0) {
     int64_t day = (int64_t)floor(now / 86400.0);
@@ -74,8 +71,7 @@ bool sim_ratelimit_take(sim_resp *r)
   return true;
 }
 
-bool sim_ratelimit_start_ok(sim_entity *e, sim_resp *r)
-{
+bool sim_ratelimit_start_ok(sim_entity *e, sim_resp *r) {
   if (sim_cfg.start_cooldown <= 0 || e->last_start < 0) return true;
   double until = e->last_start + sim_cfg.start_cooldown;
   if (sim_now() >= until) return true;

@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void add_err(cJSON *errors, const char *field, const char *message)
-{
+static void add_err(cJSON *errors, const char *field, const char *message) {
   cJSON *e = cJSON_CreateObject();
   cJSON_AddStringToObject(e, "field", field);
   cJSON_AddStringToObject(e, "message", message);
@@ -17,14 +16,16 @@ static void add_err(cJSON *errors, const char *field, const char *message)
 }
 
 /* Number of code points of a valid UTF-8 string, -1 if invalid. */
-static long utf8_chars(const char *s)
-{
+static long utf8_chars(const char *s) {
   const unsigned char *u = (const unsigned char *)s;
   long n = 0;
   while (*u) {
     unsigned c = *u;
-    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-               : (c & 0xf8) == 0xf0 ? 4 : 0;
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
     if (len == 0 || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4)) return -1;
     uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
     for (size_t k = 1; k < len; k++) {
@@ -40,8 +41,7 @@ static long utf8_chars(const char *s)
   return n;
 }
 
-static bool one_of(const char *v, const char *const *set)
-{
+static bool one_of(const char *v, const char *const *set) {
   for (; *set; set++)
     if (strcmp(v, *set) == 0) return true;
   return false;
@@ -51,8 +51,7 @@ static const char *const LAYOUTS[] = {"follow_host", "gallery_view", "speaker_vi
 static const char *const CAPTIONS[] = {"burnt-in", "embedded", "off", NULL};
 
 /* Validate a settings object for kind/action; errors appended. */
-static void check_settings(sim_kind kind, const char *action, const cJSON *set, cJSON *errors)
-{
+static void check_settings(sim_kind kind, const char *action, const cJSON *set, cJSON *errors) {
   const cJSON *it;
   cJSON_ArrayForEach(it, set) {
     const char *k = it->string;
@@ -63,8 +62,10 @@ static void check_settings(sim_kind kind, const char *action, const cJSON *set, 
       if (!cJSON_IsBool(it)) add_err(errors, field, "active_speaker_name must be a boolean.");
     } else if (strcmp(k, "display_name") == 0) {
       long n = cJSON_IsString(it) ? utf8_chars(it->valuestring) : -2;
-      if (n == -2) add_err(errors, field, "display_name must be a string.");
-      else if (n < 0) add_err(errors, field, "display_name must be valid UTF-8.");
+      if (n == -2)
+        add_err(errors, field, "display_name must be a string.");
+      else if (n < 0)
+        add_err(errors, field, "display_name must be valid UTF-8.");
       else if (n < 1 || n > 50)
         add_err(errors, field, "display_name must be 1 to 50 characters long.");
     } else if (strcmp(k, "layout") == 0 && kind == SIM_MEETING) {
@@ -84,11 +85,11 @@ static void check_settings(sim_kind kind, const char *action, const cJSON *set, 
     add_err(errors, "settings", "action mode needs settings with layout or close_caption.");
 }
 
-static void apply_settings(sim_entity *e, const cJSON *set)
-{
+static void apply_settings(sim_entity *e, const cJSON *set) {
   const cJSON *it;
   cJSON_ArrayForEach(it, set) {
-    if (strcmp(it->string, "active_speaker_name") == 0) e->active_speaker_name = cJSON_IsTrue(it);
+    if (strcmp(it->string, "active_speaker_name") == 0)
+      e->active_speaker_name = cJSON_IsTrue(it);
     else if (strcmp(it->string, "display_name") == 0)
       snprintf(e->display_name, sizeof e->display_name, "%s", it->valuestring);
     else if (strcmp(it->string, "layout") == 0)
@@ -99,8 +100,7 @@ static void apply_settings(sim_entity *e, const cJSON *set)
 }
 
 /* Checks common to every PATCH body: returns false with r filled. */
-static bool body_acceptable(const sim_req *q, sim_resp *r, bool allow_form)
-{
+static bool body_acceptable(const sim_req *q, sim_resp *r, bool allow_form) {
   /* --json-only (inference): Zoom's error catalogue answers a body that is
    * not JSON with 400, code 300; its collection sends JSON for every write */
   sim_lock();
@@ -132,8 +132,7 @@ static bool body_acceptable(const sim_req *q, sim_resp *r, bool allow_form)
 }
 
 /* Host checks shared by every route; false with r filled. */
-static bool host_ok(const sim_entity *e, sim_resp *r)
-{
+static bool host_ok(const sim_entity *e, sim_resp *r) {
   if (!e->host_exists) {
     sim_resp_error(r, 404, 1001, "User %s does not exist.", e->host_id);
     return false;
@@ -150,8 +149,7 @@ static bool host_ok(const sim_entity *e, sim_resp *r)
   return true;
 }
 
-static sim_entity *find_or_404(sim_kind kind, int64_t id, sim_resp *r)
-{
+static sim_entity *find_or_404(sim_kind kind, int64_t id, sim_resp *r) {
   sim_entity *e = sim_state_find(kind, id);
   if (!e)
     sim_resp_error(r, 404, 3001, "%s does not exist: %" PRId64 ".",
@@ -159,8 +157,7 @@ static sim_entity *find_or_404(sim_kind kind, int64_t id, sim_resp *r)
   return e;
 }
 
-static void patch_status(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
-{
+static void patch_status(sim_req *q, sim_resp *r, sim_kind kind, int64_t id) {
   if (!body_acceptable(q, r, true)) return;
   cJSON *errors = cJSON_CreateArray();
   const char *action = NULL;
@@ -191,19 +188,24 @@ static void patch_status(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
       owned_settings = cJSON_ParseWithLength(s->value ? s->value : "", s->len);
       if (!cJSON_IsObject(owned_settings))
         add_err(errors, "settings", "settings must be a JSON object.");
-      else settings = owned_settings;
+      else
+        settings = owned_settings;
     }
   } else if (q->kind == SIM_BODY_JSON) {
     const cJSON *it;
     cJSON_ArrayForEach(it, q->json) {
       if (strcmp(it->string, "action") == 0) {
         action_seen = true;
-        if (cJSON_IsString(it)) action = it->valuestring;
-        else add_err(errors, "action", "action must be a string.");
+        if (cJSON_IsString(it))
+          action = it->valuestring;
+        else
+          add_err(errors, "action", "action must be a string.");
       } else if (strcmp(it->string, "settings") == 0) {
         have_settings = true;
-        if (cJSON_IsObject(it)) settings = it;
-        else add_err(errors, "settings", "settings must be an object.");
+        if (cJSON_IsObject(it))
+          settings = it;
+        else
+          add_err(errors, "settings", "settings must be an object.");
       } else {
         add_err(errors, it->string, "Unknown field.");
       }
@@ -214,8 +216,9 @@ static void patch_status(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
   if (!action) {
     if (!action_seen) add_err(errors, "action", "action is required.");
   } else if (!action_ok) {
-    add_err(errors, "action", kind == SIM_MEETING ? "action must be one of start, stop, mode."
-                                                  : "action must be one of start, stop.");
+    add_err(errors, "action",
+            kind == SIM_MEETING ? "action must be one of start, stop, mode."
+                                : "action must be one of start, stop.");
   }
   if (settings || (action_ok && strcmp(action, "mode") == 0))
     check_settings(kind, action_ok ? action : NULL, settings, errors);
@@ -232,29 +235,34 @@ static void patch_status(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
   if (!e || !host_ok(e, r)) goto out;
   if (strcmp(action, "start") == 0) {
     if (!e->configured) {
-      sim_resp_error(r, 400, 3000, "The current %s is not configured with a custom streaming service.",
+      sim_resp_error(r, 400, 3000,
+                     "The current %s is not configured with a custom streaming service.",
                      sim_kind_name(kind));
       goto out;
     }
     if (!e->started) {
-      if (kind == SIM_WEBINAR) sim_resp_error(r, 400, 200, "Webinar %" PRId64 " has not started.", id);
-      else sim_resp_error(r, 400, 3000, "Meeting %" PRId64 " has not started.", id);
+      if (kind == SIM_WEBINAR)
+        sim_resp_error(r, 400, 200, "Webinar %" PRId64 " has not started.", id);
+      else
+        sim_resp_error(r, 400, 3000, "Meeting %" PRId64 " has not started.", id);
       goto out;
     }
     if (!sim_ratelimit_start_ok(e, r)) goto out;
     if (settings_given && e->live) {
-      sim_resp_error(r, 400, 4400, "The settings of a live stream can only be updated while it is "
-                                   "stopped, not during an ongoing live stream.");
+      sim_resp_error(r, 400, 4400,
+                     "The settings of a live stream can only be updated while it is "
+                     "stopped, not during an ongoing live stream.");
       goto out;
     }
     apply_settings(e, settings);
-    if (!e->live) sim_webhook_stream_event(e, true);   /* events mark changes only */
+    if (!e->live) sim_webhook_stream_event(e, true); /* events mark changes only */
     e->live = true;
     e->last_start = sim_now();
   } else if (strcmp(action, "stop") == 0) {
     if (settings_given && e->live) {
-      sim_resp_error(r, 400, 4400, "The settings of a live stream can only be updated while it is "
-                                   "stopped, not during an ongoing live stream.");
+      sim_resp_error(r, 400, 4400,
+                     "The settings of a live stream can only be updated while it is "
+                     "stopped, not during an ongoing live stream.");
       goto out;
     }
     apply_settings(e, settings);
@@ -262,8 +270,11 @@ static void patch_status(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
     e->live = false;
   } else { /* mode */
     if (!e->live) {
-      sim_resp_error(r, 400, 4400, "The live stream of meeting %" PRId64 " is not started: "
-                                   "mode changes an ongoing live stream only.", id);
+      sim_resp_error(r, 400, 4400,
+                     "The live stream of meeting %" PRId64
+                     " is not started: "
+                     "mode changes an ongoing live stream only.",
+                     id);
       goto out;
     }
     apply_settings(e, settings);
@@ -274,8 +285,7 @@ out:
   cJSON_Delete(owned_settings);
 }
 
-static void get_stream(sim_resp *r, sim_kind kind, int64_t id)
-{
+static void get_stream(sim_resp *r, sim_kind kind, int64_t id) {
   sim_lock();
   sim_entity *e = find_or_404(kind, id, r);
   if (e && host_ok(e, r)) {
@@ -290,8 +300,7 @@ static void get_stream(sim_resp *r, sim_kind kind, int64_t id)
 }
 
 /* GET .../jointoken/live_streaming: {"token", "expire_in": 120} (Zoom's spec) */
-static void get_join_token(sim_resp *r, sim_kind kind, int64_t id)
-{
+static void get_join_token(sim_resp *r, sim_kind kind, int64_t id) {
   sim_lock();
   sim_entity *e = find_or_404(kind, id, r);
   if (e && host_ok(e, r)) {
@@ -305,8 +314,7 @@ static void get_join_token(sim_resp *r, sim_kind kind, int64_t id)
   sim_unlock();
 }
 
-static bool is_uri(const char *s)
-{
+static bool is_uri(const char *s) {
   const char *p = s;
   if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) return false;
   while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
@@ -318,8 +326,8 @@ static bool is_uri(const char *s)
   return true;
 }
 
-static void check_str(const cJSON *body, const char *key, size_t max, bool required, cJSON *errors)
-{
+static void check_str(const cJSON *body, const char *key, size_t max, bool required,
+                      cJSON *errors) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
   char msg[128];
   if (!v) {
@@ -338,8 +346,7 @@ static void check_str(const cJSON *body, const char *key, size_t max, bool requi
   }
 }
 
-static void patch_stream(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
-{
+static void patch_stream(sim_req *q, sim_resp *r, sim_kind kind, int64_t id) {
   if (!body_acceptable(q, r, false)) return;
   if (q->kind != SIM_BODY_JSON) {
     sim_resp_error(r, 400, 300, "Request Body should be a valid JSON object.");
@@ -355,8 +362,8 @@ static void patch_stream(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
       !is_uri(pu->valuestring))
     add_err(errors, "page_url", "page_url must be a URI.");
   const cJSON *res = cJSON_GetObjectItemCaseSensitive(b, "resolution");
-  if (res && (!cJSON_IsString(res) || (strcmp(res->valuestring, "720p") != 0 &&
-                                       strcmp(res->valuestring, "1080p") != 0)))
+  if (res && (!cJSON_IsString(res) ||
+              (strcmp(res->valuestring, "720p") != 0 && strcmp(res->valuestring, "1080p") != 0)))
     add_err(errors, "resolution", "resolution must be 720p or 1080p.");
   const cJSON *it;
   cJSON_ArrayForEach(it, b) {
@@ -384,8 +391,7 @@ static void patch_stream(sim_req *q, sim_resp *r, sim_kind kind, int64_t id)
   sim_unlock();
 }
 
-void sim_routes_handle(sim_req *q, sim_resp *r)
-{
+void sim_routes_handle(sim_req *q, sim_resp *r) {
   sim_lock();
   bool authed = sim_oauth_bearer_ok(q->authorization);
   bool allowed = authed && sim_ratelimit_take(r);
@@ -399,19 +405,26 @@ void sim_routes_handle(sim_req *q, sim_resp *r)
   /* /v2/{meetings|webinars}/{id}/livestream[/status] */
   const char *p = q->path + 3;
   sim_kind kind;
-  if (strncmp(p, "/meetings/", 10) == 0) kind = SIM_MEETING;
-  else if (strncmp(p, "/webinars/", 10) == 0) kind = SIM_WEBINAR;
-  else goto not_found;
+  if (strncmp(p, "/meetings/", 10) == 0)
+    kind = SIM_MEETING;
+  else if (strncmp(p, "/webinars/", 10) == 0)
+    kind = SIM_WEBINAR;
+  else
+    goto not_found;
   p += 10;
   const char *slash = strchr(p, '/');
   if (!slash) goto not_found;
   char idtext[64];
   size_t idlen = (size_t)(slash - p);
   bool status_route = false, token_route = false;
-  if (strcmp(slash, "/livestream") == 0) status_route = false;
-  else if (strcmp(slash, "/livestream/status") == 0) status_route = true;
-  else if (strcmp(slash, "/jointoken/live_streaming") == 0) token_route = true;
-  else goto not_found;
+  if (strcmp(slash, "/livestream") == 0)
+    status_route = false;
+  else if (strcmp(slash, "/livestream/status") == 0)
+    status_route = true;
+  else if (strcmp(slash, "/jointoken/live_streaming") == 0)
+    token_route = true;
+  else
+    goto not_found;
 
   const char *allow = status_route ? "PATCH" : token_route ? "GET" : "GET, PATCH";
   bool is_patch = strcmp(q->method, "PATCH") == 0, is_get = strcmp(q->method, "GET") == 0;
@@ -426,10 +439,14 @@ void sim_routes_handle(sim_req *q, sim_resp *r)
     sim_resp_error(r, 400, 300, "Invalid %s.", kind == SIM_MEETING ? "meetingId" : "webinarId");
     return;
   }
-  if (token_route) get_join_token(r, kind, id);
-  else if (status_route) patch_status(q, r, kind, id);
-  else if (is_get) get_stream(r, kind, id);
-  else patch_stream(q, r, kind, id);
+  if (token_route)
+    get_join_token(r, kind, id);
+  else if (status_route)
+    patch_status(q, r, kind, id);
+  else if (is_get)
+    get_stream(r, kind, id);
+  else
+    patch_stream(q, r, kind, id);
   return;
 not_found:
   sim_resp_error(r, 404, 404, "No such API: %s %.200s", q->method, q->path);

@@ -23,8 +23,7 @@ static sim_range *ranges;
 
 const char *sim_kind_name(sim_kind k) { return k == SIM_MEETING ? "meeting" : "webinar"; }
 
-bool sim_parse_id(const char *s, int64_t *out)
-{
+bool sim_parse_id(const char *s, int64_t *out) {
   if (!s || !*s) return false;
   uint64_t v = 0;
   for (const char *p = s; *p; p++) {
@@ -37,14 +36,12 @@ bool sim_parse_id(const char *s, int64_t *out)
   return true;
 }
 
-static unsigned bucket_of(int64_t id)
-{
+static unsigned bucket_of(int64_t id) {
   uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
   return (unsigned)(h >> 48) & (NBUCKETS - 1);
 }
 
-static void entity_defaults(sim_entity *e, sim_kind kind, int64_t id)
-{
+static void entity_defaults(sim_entity *e, sim_kind kind, int64_t id) {
   memset(e, 0, sizeof *e);
   e->id = id;
   e->kind = kind;
@@ -60,8 +57,7 @@ static void entity_defaults(sim_entity *e, sim_kind kind, int64_t id)
   e->last_start = -1;
 }
 
-static sim_entity *insert(sim_kind kind, int64_t id)
-{
+static sim_entity *insert(sim_kind kind, int64_t id) {
   sim_entity *e = malloc(sizeof *e);
   if (!e) return NULL;
   entity_defaults(e, kind, id);
@@ -71,15 +67,13 @@ static sim_entity *insert(sim_kind kind, int64_t id)
   return e;
 }
 
-static sim_entity *lookup(sim_kind kind, int64_t id)
-{
+static sim_entity *lookup(sim_kind kind, int64_t id) {
   for (sim_entity *e = buckets[kind][bucket_of(id)]; e; e = e->next)
     if (e->id == id) return e;
   return NULL;
 }
 
-sim_entity *sim_state_find(sim_kind kind, int64_t id)
-{
+sim_entity *sim_state_find(sim_kind kind, int64_t id) {
   sim_entity *e = lookup(kind, id);
   if (e) return e;
   for (sim_range *r = ranges; r; r = r->next) {
@@ -96,14 +90,12 @@ sim_entity *sim_state_find(sim_kind kind, int64_t id)
   return NULL;
 }
 
-sim_entity *sim_state_create(sim_kind kind, int64_t id)
-{
+sim_entity *sim_state_create(sim_kind kind, int64_t id) {
   sim_entity *e = sim_state_find(kind, id);
   return e ? e : insert(kind, id);
 }
 
-bool sim_state_delete(sim_kind kind, int64_t id)
-{
+bool sim_state_delete(sim_kind kind, int64_t id) {
   sim_entity **pp = &buckets[kind][bucket_of(id)];
   for (; *pp; pp = &(*pp)->next) {
     if ((*pp)->id == id) {
@@ -116,8 +108,7 @@ bool sim_state_delete(sim_kind kind, int64_t id)
   return false;
 }
 
-void sim_state_free(void)
-{
+void sim_state_free(void) {
   for (int k = 0; k < 2; k++)
     for (unsigned b = 0; b < NBUCKETS; b++) {
       sim_entity *e = buckets[k][b];
@@ -136,8 +127,7 @@ void sim_state_free(void)
   }
 }
 
-cJSON *sim_state_to_json(const sim_entity *e)
-{
+cJSON *sim_state_to_json(const sim_entity *e) {
   char buf[32];
   cJSON *o = cJSON_CreateObject();
   snprintf(buf, sizeof buf, "%" PRId64, e->id);
@@ -172,8 +162,7 @@ cJSON *sim_state_to_json(const sim_entity *e)
 
 /* Copy a string member into a fixed buffer; errors if not a string/too long. */
 static int take_str(const cJSON *obj, const char *key, char *dst, size_t cap, char *err,
-                    size_t errlen)
-{
+                    size_t errlen) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   if (!v) return 0;
   if (!cJSON_IsString(v)) {
@@ -188,8 +177,7 @@ static int take_str(const cJSON *obj, const char *key, char *dst, size_t cap, ch
   return 0;
 }
 
-static int take_bool(const cJSON *obj, const char *key, bool *dst, char *err, size_t errlen)
-{
+static int take_bool(const cJSON *obj, const char *key, bool *dst, char *err, size_t errlen) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   if (!v) return 0;
   if (!cJSON_IsBool(v)) {
@@ -200,8 +188,7 @@ static int take_bool(const cJSON *obj, const char *key, bool *dst, char *err, si
   return 0;
 }
 
-int sim_state_merge(sim_entity *e, const cJSON *obj, char *err, size_t errlen)
-{
+int sim_state_merge(sim_entity *e, const cJSON *obj, char *err, size_t errlen) {
   if (!cJSON_IsObject(obj)) {
     snprintf(err, errlen, "state must be a JSON object");
     return -1;
@@ -286,15 +273,17 @@ static const builtin builtins[] = {
   {SIM_MEETING, 68423085, "{}"},
   {SIM_MEETING, 93398114182, "{}"},
   {SIM_MEETING, 85746065432, "{\"status\":\"live\"}"},
-  {SIM_MEETING, 10000000001, "{\"stream\":{\"configured\":false,\"stream_url\":\"\","
-                              "\"stream_key\":\"\",\"page_url\":\"\"}}"},
+  {SIM_MEETING, 10000000001,
+   "{\"stream\":{\"configured\":false,\"stream_url\":\"\","
+   "\"stream_key\":\"\",\"page_url\":\"\"}}"},
   {SIM_MEETING, 10000000002, "{\"started\":false}"},
   {SIM_MEETING, 10000000003, "{\"host\":{\"in_account\":false}}"},
   {SIM_MEETING, 10000000004, "{\"host\":{\"licensed\":false}}"},
   {SIM_MEETING, 10000000005, "{\"host\":{\"exists\":false}}"},
   {SIM_WEBINAR, 81234567890, "{}"},
-  {SIM_WEBINAR, 82000000001, "{\"stream\":{\"configured\":false,\"stream_url\":\"\","
-                              "\"stream_key\":\"\",\"page_url\":\"\"}}"},
+  {SIM_WEBINAR, 82000000001,
+   "{\"stream\":{\"configured\":false,\"stream_url\":\"\","
+   "\"stream_key\":\"\",\"page_url\":\"\"}}"},
   {SIM_WEBINAR, 82000000002, "{\"started\":false}"},
   {SIM_WEBINAR, 82000000003, "{\"status\":\"live\"}"},
   {SIM_WEBINAR, 82000000004, "{\"host\":{\"in_account\":false}}"},
@@ -302,8 +291,7 @@ static const builtin builtins[] = {
   {SIM_WEBINAR, 82000000006, "{\"host\":{\"exists\":false}}"},
 };
 
-static int id_of(const cJSON *v, int64_t *id)
-{
+static int id_of(const cJSON *v, int64_t *id) {
   if (cJSON_IsString(v)) return sim_parse_id(v->valuestring, id) ? 0 : -1;
   if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9.2e18 &&
       v->valuedouble == (double)(int64_t)v->valuedouble) {
@@ -313,8 +301,7 @@ static int id_of(const cJSON *v, int64_t *id)
   return -1;
 }
 
-static int load_list(sim_kind kind, const cJSON *list, char *err, size_t errlen)
-{
+static int load_list(sim_kind kind, const cJSON *list, char *err, size_t errlen) {
   if (!list) return 0;
   if (!cJSON_IsArray(list) && !cJSON_IsObject(list)) {
     snprintf(err, errlen, "%ss must be an array or an object keyed by id", sim_kind_name(kind));
@@ -343,8 +330,7 @@ static int load_list(sim_kind kind, const cJSON *list, char *err, size_t errlen)
   return 0;
 }
 
-static int load_range(sim_kind kind, const cJSON *g, char *err, size_t errlen)
-{
+static int load_range(sim_kind kind, const cJSON *g, char *err, size_t errlen) {
   if (!g) return 0;
   if (cJSON_IsArray(g)) {
     const cJSON *it;
@@ -380,8 +366,7 @@ static int load_range(sim_kind kind, const cJSON *g, char *err, size_t errlen)
   return 0;
 }
 
-static char *read_file(const char *path, char *err, size_t errlen)
-{
+static char *read_file(const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     snprintf(err, errlen, "cannot open fixtures %s: %s", path, strerror(errno));
@@ -405,13 +390,14 @@ static char *read_file(const char *path, char *err, size_t errlen)
     }
   }
   fclose(f);
-  if (buf) buf[len] = '\0';
-  else snprintf(err, errlen, "out of memory reading %s", path);
+  if (buf)
+    buf[len] = '\0';
+  else
+    snprintf(err, errlen, "out of memory reading %s", path);
   return buf;
 }
 
-int sim_state_load(const char *fixtures, char *err, size_t errlen)
-{
+int sim_state_load(const char *fixtures, char *err, size_t errlen) {
   sim_state_free();
   cJSON *doc = NULL;
   if (fixtures) {

@@ -29,16 +29,16 @@ typedef struct wh_item {
   char event[48];
   sim_kind kind;
   int64_t id;
-  double due;            /* sim time */
-  char *body;            /* the event, until sent */
-  char plain[48];        /* endpoint.url_validation: the plainToken sent */
-  const char *state;     /* "queued", "sending", "sent", "failed", "suppressed",
+  double due;        /* sim time */
+  char *body;        /* the event, until sent */
+  char plain[48];    /* endpoint.url_validation: the plainToken sent */
+  const char *state; /* "queued", "sending", "sent", "failed", "suppressed",
                             "validated" (a URL validation answered right) */
-  long status;           /* the receiver's HTTP status, 0 none */
+  long status;       /* the receiver's HTTP status, 0 none */
   char error[160];
-  double sent_at;        /* sim time of the last POST */
-  int attempts;          /* POSTs made so far */
-  long long timestamp;   /* x-zm-request-timestamp sent */
+  double sent_at;      /* sim time of the last POST */
+  int attempts;        /* POSTs made so far */
+  long long timestamp; /* x-zm-request-timestamp sent */
   struct wh_item *next;
 } wh_item;
 
@@ -49,15 +49,13 @@ static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static pthread_t thread;
 static bool running, stop_flag;
 
-static void item_free(wh_item *it)
-{
+static void item_free(wh_item *it) {
   free(it->body);
   free(it);
 }
 
 /* drops the oldest finished entries beyond the cap (lock held) */
-static void trim(void)
-{
+static void trim(void) {
   wh_item **pp = &head, *prev = NULL;
   while (count > WH_LOG_CAP && *pp) {
     wh_item *it = *pp;
@@ -73,8 +71,7 @@ static void trim(void)
   }
 }
 
-static wh_item *append(const char *event, const sim_entity *e, double due)
-{
+static wh_item *append(const char *event, const sim_entity *e, double due) {
   wh_item *it = calloc(1, sizeof *it);
   if (!it) return NULL;
   it->seq = next_seq++;
@@ -83,8 +80,10 @@ static wh_item *append(const char *event, const sim_entity *e, double due)
   it->id = e->id;
   it->due = due;
   it->state = "queued";
-  if (tail) tail->next = it;
-  else head = it;
+  if (tail)
+    tail->next = it;
+  else
+    head = it;
   tail = it;
   count++;
   trim();
@@ -92,8 +91,7 @@ static wh_item *append(const char *event, const sim_entity *e, double due)
 }
 
 /* Zoom's live_streaming_started/stopped body (see docs/simulator.md) */
-static char *event_body(const char *event, const sim_entity *e, double when)
-{
+static char *event_body(const char *event, const sim_entity *e, double when) {
   char buf[32], iso[32];
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "event", event);
@@ -114,8 +112,9 @@ static char *event_body(const char *event, const sim_entity *e, double when)
   cJSON_AddStringToObject(obj, "host_id", e->host_id);
   char topic[300];
   snprintf(topic, sizeof topic, "%s",
-           e->display_name[0] ? e->display_name
-                              : (e->kind == SIM_MEETING ? "Simulated meeting" : "Simulated webinar"));
+           e->display_name[0]
+             ? e->display_name
+             : (e->kind == SIM_MEETING ? "Simulated meeting" : "Simulated webinar"));
   cJSON_AddStringToObject(obj, "topic", topic);
   cJSON *ls = cJSON_AddObjectToObject(obj, "live_streaming");
   cJSON_AddStringToObject(ls, "service", "Custom_Live_Streaming_Service");
@@ -131,8 +130,7 @@ static char *event_body(const char *event, const sim_entity *e, double when)
   return s;
 }
 
-void sim_webhook_stream_event(const sim_entity *e, bool started)
-{
+void sim_webhook_stream_event(const sim_entity *e, bool started) {
   if (!sim_cfg.webhook_url[0]) return;
   char event[48];
   snprintf(event, sizeof event, "%s.live_streaming_%s", sim_kind_name(e->kind),
@@ -154,8 +152,7 @@ void sim_webhook_stream_event(const sim_entity *e, bool started)
   pthread_cond_signal(&cond);
 }
 
-int sim_webhook_validate(void)
-{
+int sim_webhook_validate(void) {
   if (!sim_cfg.webhook_url[0]) return -1;
   sim_entity none;
   memset(&none, 0, sizeof none);
@@ -181,8 +178,7 @@ int sim_webhook_validate(void)
 
 void sim_webhook_wake(void) { pthread_cond_signal(&cond); }
 
-void sim_webhook_reset(void)
-{
+void sim_webhook_reset(void) {
   wh_item *it = head;
   while (it) {
     wh_item *n = it->next;
@@ -194,8 +190,7 @@ void sim_webhook_reset(void)
   pthread_cond_signal(&cond);
 }
 
-cJSON *sim_webhook_to_json(void)
-{
+cJSON *sim_webhook_to_json(void) {
   cJSON *o = cJSON_CreateObject();
   cJSON *arr = cJSON_AddArrayToObject(o, "deliveries");
   char buf[32];
@@ -222,10 +217,12 @@ cJSON *sim_webhook_to_json(void)
   return o;
 }
 
-typedef struct answer { char data[4096]; size_t len; } answer;
+typedef struct answer {
+  char data[4096];
+  size_t len;
+} answer;
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
+static size_t collect(char *p, size_t size, size_t n, void *ud) {
   answer *a = ud;
   size_t k = size * n, room = sizeof a->data - 1 - a->len;
   memcpy(a->data + a->len, p, k < room ? k : room);
@@ -234,8 +231,7 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
   return size * n;
 }
 
-static void hmac_hex(const char *key, const void *msg, size_t len, char *hex)
-{
+static void hmac_hex(const char *key, const void *msg, size_t len, char *hex) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int maclen = 0;
   HMAC(EVP_sha256(), key, (int)strlen(key), msg, len, mac, &maclen);
@@ -246,14 +242,14 @@ static void hmac_hex(const char *key, const void *msg, size_t len, char *hex)
 /* the answer to a URL validation: {"plainToken": plain, "encryptedToken":
  * hex(HMAC-SHA256(secret, plain))}, checked with our own HMAC */
 static void check_validation(const char *secret, const char *plain, const answer *a, char *error,
-                             size_t errlen)
-{
+                             size_t errlen) {
   cJSON *o = cJSON_Parse(a->data);
   const cJSON *pt = cJSON_GetObjectItemCaseSensitive(o, "plainToken");
   const cJSON *et = cJSON_GetObjectItemCaseSensitive(o, "encryptedToken");
   char want[2 * EVP_MAX_MD_SIZE + 1];
   hmac_hex(secret, plain, strlen(plain), want);
-  if (!cJSON_IsObject(o)) snprintf(error, errlen, "the answer is not a JSON object");
+  if (!cJSON_IsObject(o))
+    snprintf(error, errlen, "the answer is not a JSON object");
   else if (!cJSON_IsString(pt) || strcmp(pt->valuestring, plain))
     snprintf(error, errlen, "plainToken does not echo the one sent");
   else if (!cJSON_IsString(et) || strcmp(et->valuestring, want))
@@ -263,8 +259,7 @@ static void check_validation(const char *secret, const char *plain, const answer
 
 /* POSTs body, signed; fills status or error.  No lock held. */
 static void deliver(const char *url, const char *secret, const char *body, long long ts,
-                    const char *plain, long *status, char *error, size_t errlen)
-{
+                    const char *plain, long *status, char *error, size_t errlen) {
   char msg_prefix[48];
   int plen = snprintf(msg_prefix, sizeof msg_prefix, "v0:%lld:", ts);
   size_t blen = strlen(body);
@@ -304,15 +299,17 @@ static void deliver(const char *url, const char *secret, const char *body, long 
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
   CURLcode rc = curl_easy_perform(h);
-  if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-  else snprintf(error, errlen, "%s", curl_easy_strerror(rc));
-  if (rc == CURLE_OK && plain[0] && *status == 200) check_validation(secret, plain, &a, error, errlen);
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+  else
+    snprintf(error, errlen, "%s", curl_easy_strerror(rc));
+  if (rc == CURLE_OK && plain[0] && *status == 200)
+    check_validation(secret, plain, &a, error, errlen);
   curl_slist_free_all(hdr);
   curl_easy_cleanup(h);
 }
 
-static void *run(void *arg)
-{
+static void *run(void *arg) {
   (void)arg;
   sim_lock();
   while (!stop_flag) {
@@ -321,7 +318,7 @@ static void *run(void *arg)
       if (strcmp(it->state, "queued") == 0 && (!next || it->due < next->due)) next = it;
     double wait = next ? next->due - sim_now() : 1.0;
     if (wait > 0) {
-      if (wait > 1.0) wait = 1.0;   /* the clock may move without a wake-up */
+      if (wait > 1.0) wait = 1.0; /* the clock may move without a wake-up */
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
       double t = (double)ts.tv_nsec / 1e9 + wait;
@@ -344,9 +341,12 @@ static void *run(void *arg)
     sim_unlock();
     long status = 0;
     char error[160] = "";
-    if (!body) snprintf(error, sizeof error, "out of memory");
-    else if (url[0]) deliver(url, secret, body, ts, plain, &status, error, sizeof error);
-    else snprintf(error, sizeof error, "no webhook URL");
+    if (!body)
+      snprintf(error, sizeof error, "out of memory");
+    else if (url[0])
+      deliver(url, secret, body, ts, plain, &status, error, sizeof error);
+    else
+      snprintf(error, sizeof error, "no webhook URL");
     free(body);
     sim_vlog("webhook #%" PRIu64 ": %s %ld %s", seq, url, status, error);
     sim_lock();
@@ -374,16 +374,14 @@ static void *run(void *arg)
   return NULL;
 }
 
-int sim_webhook_start(void)
-{
+int sim_webhook_start(void) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
   if (pthread_create(&thread, NULL, run, NULL)) return -1;
   running = true;
   return 0;
 }
 
-void sim_webhook_stop(void)
-{
+void sim_webhook_stop(void) {
   if (!running) return;
   sim_lock();
   stop_flag = true;

@@ -23,7 +23,11 @@
 
 static const char *script, *base_url, *token;
 
-struct job { int index; int ok; long ticks; };
+struct job {
+  int index;
+  int ok;
+  long ticks;
+};
 
 static double now(void) {
   struct timespec ts;
@@ -81,7 +85,7 @@ static int run(lua_State *L, struct job *j) {
     double wake = due >= 0 && due < beat ? due : beat;
     int ms = (int)((wake - now()) * 1000.0 + 0.999);
     int r = poll(p, n, ms > 0 ? ms : 0);
-    if (now() >= beat) {   /* the host's own work goes on */
+    if (now() >= beat) { /* the host's own work goes on */
       j->ticks++;
       beat += HEARTBEAT_MS / 1000.0;
     }
@@ -105,7 +109,7 @@ static int run(lua_State *L, struct job *j) {
 
 static void *thread_main(void *arg) {
   struct job *j = arg;
-  lua_State *L = luaL_newstate();   /* this thread's own: never shared */
+  lua_State *L = luaL_newstate(); /* this thread's own: never shared */
   if (!L) return NULL;
   luaL_openlibs(L);
   j->ok = run(L, j) == 0;

@@ -47,13 +47,15 @@ CURL *curl_easy_init(void) {
   static CURL *(*real)(void);
   if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_easy_init");
   CURL *e = real();
-  if (e && !from_libcurl(__builtin_return_address(0))) __atomic_add_fetch(&live_handles, 1, __ATOMIC_SEQ_CST);
+  if (e && !from_libcurl(__builtin_return_address(0)))
+    __atomic_add_fetch(&live_handles, 1, __ATOMIC_SEQ_CST);
   return e;
 }
 void curl_easy_cleanup(CURL *e) {
   static void (*real)(CURL *);
   if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_easy_cleanup");
-  if (e && !from_libcurl(__builtin_return_address(0))) __atomic_sub_fetch(&live_handles, 1, __ATOMIC_SEQ_CST);
+  if (e && !from_libcurl(__builtin_return_address(0)))
+    __atomic_sub_fetch(&live_handles, 1, __ATOMIC_SEQ_CST);
   real(e);
 }
 
@@ -62,13 +64,15 @@ CURLM *curl_multi_init(void) {
   static CURLM *(*real)(void);
   if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_multi_init");
   CURLM *m = real();
-  if (m && !from_libcurl(__builtin_return_address(0))) __atomic_add_fetch(&live_multis, 1, __ATOMIC_SEQ_CST);
+  if (m && !from_libcurl(__builtin_return_address(0)))
+    __atomic_add_fetch(&live_multis, 1, __ATOMIC_SEQ_CST);
   return m;
 }
 CURLMcode curl_multi_cleanup(CURLM *m) {
   static CURLMcode (*real)(CURLM *);
   if (!real) *(void **)&real = dlsym(RTLD_NEXT, "curl_multi_cleanup");
-  if (m && !from_libcurl(__builtin_return_address(0))) __atomic_sub_fetch(&live_multis, 1, __ATOMIC_SEQ_CST);
+  if (m && !from_libcurl(__builtin_return_address(0)))
+    __atomic_sub_fetch(&live_multis, 1, __ATOMIC_SEQ_CST);
   return real(m);
 }
 
@@ -80,10 +84,10 @@ int dlclose(void *handle) {
 }
 
 /* ---- the failing allocator ----------------------------------------------- */
-static long allocs;       /* allocations counted while armed */
-static long fail_at;      /* 0: never fail */
+static long allocs;  /* allocations counted while armed */
+static long fail_at; /* 0: never fail */
 static int armed, failing;
-static int fail_once;     /* fail only the Nth: Lua's emergency collection retries it */
+static int fail_once; /* fail only the Nth: Lua's emergency collection retries it */
 static size_t live_bytes;
 
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -121,21 +125,30 @@ static void *conn_thread(void *arg) {
     n += (size_t)r;
     buf[n] = '\0';
     char *end = strstr(buf, "\r\n\r\n");
-    if (!end) { if (n == sizeof buf - 1) break; continue; }
+    if (!end) {
+      if (n == sizeof buf - 1) break;
+      continue;
+    }
     size_t head = (size_t)(end + 4 - buf), cl = 0;
     char *h = strcasestr(buf, "\r\ncontent-length:");
     if (h && h < end) cl = strtoul(h + 17, NULL, 10);
-    if (n < head + cl) { if (n == sizeof buf - 1) break; continue; }
+    if (n < head + cl) {
+      if (n == sizeof buf - 1) break;
+      continue;
+    }
     /* GET: a live-stream configuration; meeting 1: Zoom's 404; else 204 */
     static const char r204[] = "HTTP/1.1 204 No Content\r\nx-zm-trackingid: alloc-test\r\n\r\n";
-    static const char r200[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    static const char r200[] =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
       "Content-Length: 106\r\n\r\n{\"stream_url\":\"rtmp://a.example/app\",\"stream_key\":\"k\","
       "\"page_url\":\"https://a.example/\",\"resolution\":\"720p\"}";
-    static const char r404[] = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+    static const char r404[] =
+      "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
       "x-zm-trackingid: alloc-404\r\nContent-Length: 49\r\n\r\n"
       "{\"code\":3001,\"message\":\"Meeting does not exist.\"}";
-    const char *resp = strncmp(buf, "GET ", 4) == 0 ? r200
-                     : strstr(buf, "/meetings/1/") && strstr(buf, "/meetings/1/") < end ? r404 : r204;
+    const char *resp = strncmp(buf, "GET ", 4) == 0                                       ? r200
+                       : strstr(buf, "/meetings/1/") && strstr(buf, "/meetings/1/") < end ? r404
+                                                                                          : r204;
     if (send(fd, resp, strlen(resp), MSG_NOSIGNAL) < 0) break;
     memmove(buf, buf + head + cl, n - head - cl);
     n -= head + cl;
@@ -150,8 +163,10 @@ static void *serve(void *arg) {
     int fd = accept(lfd, NULL, NULL);
     if (fd < 0) continue;
     pthread_t t;
-    if (pthread_create(&t, NULL, conn_thread, (void *)(intptr_t)fd) == 0) pthread_detach(t);
-    else close(fd);
+    if (pthread_create(&t, NULL, conn_thread, (void *)(intptr_t)fd) == 0)
+      pthread_detach(t);
+    else
+      close(fd);
   }
   return NULL;
 }
@@ -182,17 +197,20 @@ static const char *libdir, *luadir;
  * 404 (an error table from a JSON error body) and a JSON-encoded update. */
 static const char *const SCENARIOS[][2] = {
   {"update",
-   "local c = zoomlive.new{ base_url = 'http://127.0.0.1:' .. PORT .. '/v2', token = 'alloc-token',\n"
+   "local c = zoomlive.new{ base_url = 'http://127.0.0.1:' .. PORT .. '/v2', token = "
+   "'alloc-token',\n"
    "  retries = 0, timeout = 10 }\n"
    "local status, err = c:update(68423085, 'start', { display_name = 'x' })\n"
    "if status == 204 and err == nil then return 'ok' end\n"
-   "if type(err) == 'table' and type(err.kind) == 'string' then return 'error', err.kind, tostring(err.message) end\n"
+   "if type(err) == 'table' and type(err.kind) == 'string' then return 'error', err.kind, "
+   "tostring(err.message) end\n"
    "return 'odd', tostring(status), tostring(err)\n"},
   {"wide",
    "local base = 'http://127.0.0.1:' .. PORT .. '/v2'\n"
    "local c = zoomlive.new{ base_url = base, token = 'alloc-token', retries = 0, timeout = 10 }\n"
    "local function bad(err) if type(err) == 'table' and type(err.kind) == 'string' then\n"
-   "  return 'error', err.kind, tostring(err.message) end return 'odd', 'no error table', tostring(err) end\n"
+   "  return 'error', err.kind, tostring(err.message) end return 'odd', 'no error table', "
+   "tostring(err) end\n"
    "local cfg, err = c:get(68423085)\n"
    "if not cfg then return bad(err) end\n"
    "if cfg.stream_key ~= 'k' then return 'odd', 'get', tostring(cfg.stream_key) end\n"
@@ -200,16 +218,19 @@ static const char *const SCENARIOS[][2] = {
    "st, err = c:update(1, 'stop')\n"
    "if st ~= 404 then return bad(err) end\n"
    "if err.kind ~= 'http' or err.code ~= 3001 then return bad(err) end\n"
-   "local j = zoomlive.new{ base_url = base, token = 'alloc-token', retries = 0, encoding = 'json' }\n"
+   "local j = zoomlive.new{ base_url = base, token = 'alloc-token', retries = 0, encoding = 'json' "
+   "}\n"
    "st, err = j:update(68423085, 'start', { display_name = 'y', layout = 'gallery_view' })\n"
    "if st ~= 204 then return bad(err) end\n"
    "return 'ok'\n"},
   {"batch",
-   "local c = zoomlive.new{ base_url = 'http://127.0.0.1:' .. PORT .. '/v2', token = 'alloc-token',\n"
+   "local c = zoomlive.new{ base_url = 'http://127.0.0.1:' .. PORT .. '/v2', token = "
+   "'alloc-token',\n"
    "  retries = 0, timeout = 10 }\n"
    "local results, summary = c:update_many({ { 68423085, 'start', { display_name = 'x' } },\n"
    "  { 1, 'stop' }, { id = 93398114182, action = 'stop' } }, { concurrency = 2 })\n"
-   "if type(results) ~= 'table' or type(summary) ~= 'table' then return 'odd', 'batch', tostring(results) end\n"
+   "if type(results) ~= 'table' or type(summary) ~= 'table' then return 'odd', 'batch', "
+   "tostring(results) end\n"
    "if summary.ok == 2 and results[2].err and results[2].err.kind == 'http' then return 'ok' end\n"
    "for _, r in ipairs(results) do if r.err and r.err.kind ~= 'http' then\n"
    "  return 'error', r.err.kind, tostring(r.err.message) end end\n"
@@ -219,7 +240,8 @@ static const char *const SCENARIOS[][2] = {
    "local sys = require 'testsys'\n"
    "local d <close> = core.driver{ concurrency = 2, timeout = 10 }\n"
    "local base = 'http://127.0.0.1:' .. PORT .. '/v2/meetings/6842308'\n"
-   "for i = 1, 3 do d:submit{ method = 'PATCH', url = base .. i .. '/livestream/status', token = 'alloc-token',\n"
+   "for i = 1, 3 do d:submit{ method = 'PATCH', url = base .. i .. '/livestream/status', token = "
+   "'alloc-token',\n"
    "  content_type = 'application/json', body = '{\"action\":\"stop\"}' } end\n"
    "d:submit{ method = 'PATCH', url = base .. '4/livestream/status', token = 'alloc-token',\n"
    "  form = { 'action', 'start' } }\n"
@@ -250,13 +272,17 @@ static int run(long n, char *why, size_t whylen, long *count) {
   armed = failing = 0;
   live_bytes = 0;
   lua_State *L = lua_newstate(l_alloc, NULL);
-  if (!L) { snprintf(why, whylen, "lua_newstate failed"); return -1; }
+  if (!L) {
+    snprintf(why, whylen, "lua_newstate failed");
+    return -1;
+  }
   luaL_openlibs(L);
   char boot[2048];
   snprintf(boot, sizeof boot,
-    "package.path = '%s/?.lua;%s/?/init.lua;' .. package.path\n"
-    "package.cpath = '%s/?.so;' .. package.cpath\n"
-    "return (require 'zoomlive')\n", luadir, luadir, libdir);
+           "package.path = '%s/?.lua;%s/?/init.lua;' .. package.path\n"
+           "package.cpath = '%s/?.so;' .. package.cpath\n"
+           "return (require 'zoomlive')\n",
+           luadir, luadir, libdir);
   if (luaL_dostring(L, boot) != LUA_OK) {
     snprintf(why, whylen, "loading zoomlive: %s", lua_tostring(L, -1));
     lua_close(L);
@@ -278,7 +304,8 @@ static int run(long n, char *why, size_t whylen, long *count) {
   int outcome = -1;
   if (rc == LUA_OK) {
     const char *r = lua_tostring(L, -3);
-    if (r && strcmp(r, "ok") == 0) outcome = 0;
+    if (r && strcmp(r, "ok") == 0)
+      outcome = 0;
     else if (r && strcmp(r, "error") == 0) {
       outcome = 1;
       snprintf(why, whylen, "returned error %s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
@@ -295,12 +322,13 @@ static int run(long n, char *why, size_t whylen, long *count) {
   }
   lua_close(L);
   if (live_bytes != 0) {
-    snprintf(why + strlen(why), whylen - strlen(why), " [%zu Lua bytes left after lua_close]", live_bytes);
+    snprintf(why + strlen(why), whylen - strlen(why), " [%zu Lua bytes left after lua_close]",
+             live_bytes);
     outcome = -1;
   }
   if (live_handles != 0 || live_multis != 0) {
-    snprintf(why + strlen(why), whylen - strlen(why), " [%d libcurl easy and %d multi handles left open]",
-             live_handles, live_multis);
+    snprintf(why + strlen(why), whylen - strlen(why),
+             " [%d libcurl easy and %d multi handles left open]", live_handles, live_multis);
     outcome = -1;
   }
   return outcome;
@@ -336,13 +364,15 @@ int main(int argc, char **argv) {
     for (long n = 1; n <= last; n++) {
       long count = 0;
       why[0] = '\0';
-      if (run(n, why, sizeof why, &count) == 0) ok++;
+      if (run(n, why, sizeof why, &count) == 0)
+        ok++;
       else {
         wrong++;
         fprintf(stderr, "test_alloc: %s: only N=%ld failing: %s\n", name, n, why);
       }
     }
-    printf("test_alloc: %s, only N failing, N=1..%ld: %d succeeded, %d wrong\n", name, last, ok, wrong);
+    printf("test_alloc: %s, only N failing, N=1..%ld: %d succeeded, %d wrong\n", name, last, ok,
+           wrong);
     bad += wrong;
     fail_once = 0;
     ok = wrong = 0;
@@ -350,16 +380,21 @@ int main(int argc, char **argv) {
       long count = 0;
       why[0] = '\0';
       int o = run(n, why, sizeof why, &count);
-      if (o == 0) ok++;
-      else if (o == 1) errs++;
-      else if (o == 2) mem++;
+      if (o == 0)
+        ok++;
+      else if (o == 1)
+        errs++;
+      else if (o == 2)
+        mem++;
       else {
         wrong++;
         fprintf(stderr, "test_alloc: %s: N=%ld: %s\n", name, n, why);
       }
     }
-    printf("test_alloc: %s, N and later failing, N=1..%ld: %d succeeded, %d returned an error, "
-           "%d raised a memory error, %d wrong\n", name, last, ok, errs, mem, wrong);
+    printf(
+      "test_alloc: %s, N and later failing, N=1..%ld: %d succeeded, %d returned an error, "
+      "%d raised a memory error, %d wrong\n",
+      name, last, ok, errs, mem, wrong);
     bad += wrong;
   }
   curl_global_cleanup();

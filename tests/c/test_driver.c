@@ -28,9 +28,9 @@ static int start_sim(const char *exe) {
     dup2(p[1], 1);
     close(p[0]);
     close(p[1]);
-    execl(exe, exe, "--port", "0", "--any-meeting", "--qps", "0", "--daily", "0",
-          "--fault", "{\"path\":\"/v2/meetings/111\",\"hang\":true}",
-          "--fault", "{\"path\":\"/v2/meetings/222\",\"latency_ms\":50}", (char *)NULL);
+    execl(exe, exe, "--port", "0", "--any-meeting", "--qps", "0", "--daily", "0", "--fault",
+          "{\"path\":\"/v2/meetings/111\",\"hang\":true}", "--fault",
+          "{\"path\":\"/v2/meetings/222\",\"latency_ms\":50}", (char *)NULL);
     _exit(127);
   }
   close(p[1]);
@@ -63,7 +63,7 @@ static void apply_changes(zl_driver *d) {
       int k = 0;
       while (k < npfd && pfd[k].fd != w[i].fd) k++;
       if (w[i].what == ZL_WATCH_REMOVE) {
-        CHECK(k < npfd);   /* only sockets we were told to watch are removed */
+        CHECK(k < npfd); /* only sockets we were told to watch are removed */
         removes_seen++;
         last_removed = w[i].fd;
         if (k < npfd) pfd[k] = pfd[--npfd];
@@ -123,7 +123,10 @@ static zl_request get(const char *url) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) { fprintf(stderr, "usage: test_driver ZOOMLIVE_SIM\n"); return 2; }
+  if (argc < 2) {
+    fprintf(stderr, "usage: test_driver ZOOMLIVE_SIM\n");
+    return 2;
+  }
   signal(SIGPIPE, SIG_IGN);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CHECK(start_sim(argv[1]) == 0);
@@ -144,7 +147,7 @@ int main(int argc, char **argv) {
   zl_driver *d = zl_driver_new(&o);
   CHECK(d != NULL);
   if (!d) return DONE();
-  CHECK(zl_driver_timeout_ms(d) == -1);   /* idle: no timer */
+  CHECK(zl_driver_timeout_ms(d) == -1); /* idle: no timer */
   zl_response r = {0};
   uint64_t id = 0;
   int sent = -1;
@@ -153,7 +156,7 @@ int main(int argc, char **argv) {
   zl_request q = get(url);
   CHECK(zl_driver_submit(d, &q, 7) == 0);
   apply_changes(d);
-  CHECK(zl_driver_timeout_ms(d) >= 0);    /* libcurl wants to start it */
+  CHECK(zl_driver_timeout_ms(d) >= 0); /* libcurl wants to start it */
   CHECK(run_until_done(d, 1));
   CHECK(zl_driver_take(d, &id, &r, &sent) == 1);
   CHECK(id == 7 && sent == 1);
@@ -169,7 +172,7 @@ int main(int argc, char **argv) {
   CHECK(run_until_done(d, 1));
   CHECK(zl_driver_take(d, &id, &r, NULL) == 1 && id == 8 && r.status == 200);
   errno = 0;
-  CHECK(zl_driver_cancel(d, 8) == -1 && errno == ENOENT);   /* taken: gone */
+  CHECK(zl_driver_cancel(d, 8) == -1 && errno == ENOENT); /* taken: gone */
   zl_request none = {0};
   errno = 0;
   CHECK(zl_driver_submit(d, &none, 9) == -1 && errno == EINVAL);
@@ -190,7 +193,7 @@ int main(int argc, char **argv) {
     p.body_len = strlen(bodies[i]);
     CHECK(zl_driver_submit(d, &p, 1000 + (uint64_t)i) == 0);
   }
-  memset(bodies, 0, sizeof bodies);   /* the driver keeps its own copies */
+  memset(bodies, 0, sizeof bodies); /* the driver keeps its own copies */
   memset(urls, 0, sizeof urls);
   size_t waiting, running, done;
   zl_driver_counts(d, &waiting, &running, &done);
@@ -245,15 +248,15 @@ int main(int argc, char **argv) {
   }
   CHECK(in_flight);
   int fd = pfd[0].fd;
-  CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);   /* a host's exec'd child keeps none */
+  CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0); /* a host's exec'd child keeps none */
   removes_seen = 0;
   CHECK(zl_driver_cancel(d1, 3) == 1);
-  CHECK(fcntl(fd, F_GETFD) != -1);          /* not closed under the host's watch */
+  CHECK(fcntl(fd, F_GETFD) != -1); /* not closed under the host's watch */
   apply_changes(d1);
   CHECK(removes_seen == 1 && last_removed == fd && npfd == 0);
-  CHECK(fcntl(fd, F_GETFD) != -1);          /* the host applies the change first */
+  CHECK(fcntl(fd, F_GETFD) != -1); /* the host applies the change first */
   zl_watch w[4];
-  CHECK(zl_driver_changes(d1, w, 4) == 0);  /* draining again keeps it */
+  CHECK(zl_driver_changes(d1, w, 4) == 0); /* draining again keeps it */
   CHECK(fcntl(fd, F_GETFD) != -1);
   CHECK(zl_driver_timeout_action(d1) == 0); /* the next action closes it */
   errno = 0;

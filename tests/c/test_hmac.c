@@ -25,11 +25,11 @@ int main(void) {
   CHECK(hex_is(k6, sizeof k6, m6, strlen(m6),
                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"));
   /* empty key and message, given as NULL with length 0 */
-  CHECK(hex_is(NULL, 0, NULL, 0,
-               "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"));
+  CHECK(
+    hex_is(NULL, 0, NULL, 0, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"));
   /* bytes after a NUL count */
-  CHECK(!hex_is("k", 1, "a\0b", 3,
-                "0000000000000000000000000000000000000000000000000000000000000000"));
+  CHECK(
+    !hex_is("k", 1, "a\0b", 3, "0000000000000000000000000000000000000000000000000000000000000000"));
   char a[2 * ZL_SHA256_LEN + 1], b[2 * ZL_SHA256_LEN + 1];
   CHECK(zl_hmac_sha256_hex("k", 1, "a\0b", 3, a) == 0);
   CHECK(zl_hmac_sha256_hex("k", 1, "a\0c", 3, b) == 0);

@@ -14,7 +14,7 @@
 
 static int lfd, port;
 static int accepts;
-static const char *script[16];        /* responses, in order; NULL = stay silent */
+static const char *script[16]; /* responses, in order; NULL = stay silent */
 static int nscript;
 static char last_req[1 << 16];
 static size_t last_len;
@@ -38,7 +38,8 @@ static void *serve(void *arg) {
         hend = strstr(last_req, "\r\n\r\n");
       }
       char *cl = strcasestr(last_req, "\r\nContent-Length:");
-      size_t want = (size_t)(hend + 4 - last_req) + (cl && cl < hend ? strtoul(cl + 17, NULL, 10) : 0);
+      size_t want =
+        (size_t)(hend + 4 - last_req) + (cl && cl < hend ? strtoul(cl + 17, NULL, 10) : 0);
       while (n < want) {
         ssize_t r = read(fd, last_req + n, sizeof last_req - 1 - n);
         if (r <= 0) goto next_conn;
@@ -47,7 +48,10 @@ static void *serve(void *arg) {
       last_len = n;
       last_req[n] = 0;
       const char *resp = script[i++];
-      if (!resp) { usleep(600000); goto next_conn; }      /* silent: the client times out */
+      if (!resp) {
+        usleep(600000);
+        goto next_conn;
+      } /* silent: the client times out */
       if (write(fd, resp, strlen(resp)) < 0) goto next_conn;
     }
   next_conn:
@@ -76,28 +80,28 @@ int main(void) {
   static char big[5000];
   memset(big, 'x', sizeof big);
   static char bigresp[6000];
-  snprintf(bigresp, sizeof bigresp, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: %zu\r\n\r\n%.*s",
-           sizeof big, (int)sizeof big, big);
+  snprintf(bigresp, sizeof bigresp,
+           "HTTP/1.1 500 Internal Server Error\r\nContent-Length: %zu\r\n\r\n%.*s", sizeof big,
+           (int)sizeof big, big);
+  script[nscript++] = "HTTP/1.1 204 No Content\r\nx-zm-trackingid: v=2.0;clid=us06;rid=A1\r\n\r\n";
   script[nscript++] =
-      "HTTP/1.1 204 No Content\r\nx-zm-trackingid: v=2.0;clid=us06;rid=A1\r\n\r\n";
+    "HTTP/1.1 404 Not Found\r\nContent-Type: application/json;charset=UTF-8\r\n"
+    "X-ZM-TRACKINGID:   rid-404  \r\nContent-Length: 60\r\n\r\n"
+    "{\"code\":3001,\"message\":\"Meeting does not exist: 123456789.\"}";
   script[nscript++] =
-      "HTTP/1.1 404 Not Found\r\nContent-Type: application/json;charset=UTF-8\r\n"
-      "X-ZM-TRACKINGID:   rid-404  \r\nContent-Length: 60\r\n\r\n"
-      "{\"code\":3001,\"message\":\"Meeting does not exist: 123456789.\"}";
-  script[nscript++] =
-      "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2020-05-31T00:00:00Z\r\n"
-      "X-RateLimit-Category: Light\r\nX-RateLimit-Type: QPS\r\nX-RateLimit-Limit: 30\r\n"
-      "X-RateLimit-Remaining: 0\r\nContent-Length: 0\r\n\r\n";
+    "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2020-05-31T00:00:00Z\r\n"
+    "X-RateLimit-Category: Light\r\nX-RateLimit-Type: QPS\r\nX-RateLimit-Limit: 30\r\n"
+    "X-RateLimit-Remaining: 0\r\nContent-Length: 0\r\n\r\n";
   script[nscript++] = bigresp;
   script[nscript++] =
-      "HTTP/1.1 302 Found\r\nLocation: http://elsewhere.invalid/steal\r\nContent-Length: 0\r\n\r\n";
+    "HTTP/1.1 302 Found\r\nLocation: http://elsewhere.invalid/steal\r\nContent-Length: 0\r\n\r\n";
   /* a header line over libcurl's 100 KiB limit */
   static char hugehdr[120 * 1024];
   int hn = snprintf(hugehdr, sizeof hugehdr, "HTTP/1.1 204 No Content\r\nX-Big: ");
   memset(hugehdr + hn, 'h', 110 * 1024);
   memcpy(hugehdr + hn + 110 * 1024, "\r\n\r\n", 5);
   script[nscript++] = hugehdr;
-  script[nscript++] = NULL;   /* silent */
+  script[nscript++] = NULL; /* silent */
   pthread_t th = start_server();
 
   char url[128];
@@ -115,7 +119,8 @@ int main(void) {
   CHECK(r.status == 204);
   CHECK(strcmp(r.tracking_id, "v=2.0;clid=us06;rid=A1") == 0);
   CHECK(r.body.len == 0);
-  CHECK(strncmp(last_req, "PATCH /v2/meetings/85746065432/livestream/status HTTP/1.1\r\n", 58) == 0);
+  CHECK(strncmp(last_req, "PATCH /v2/meetings/85746065432/livestream/status HTTP/1.1\r\n", 58) ==
+        0);
   CHECK(strstr(last_req, "\r\nAuthorization: Bearer tok-123\r\n") != NULL);
   CHECK(strstr(last_req, "\r\nContent-Type: application/json\r\n") != NULL);
   CHECK(strstr(last_req, "\r\nAccept: application/json\r\n") != NULL);
@@ -124,7 +129,10 @@ int main(void) {
   CHECK(last_len > strlen(body) && strcmp(last_req + last_len - strlen(body), body) == 0);
 
   /* 2: a Zoom error body with its headers; same connection */
-  q.method = "GET"; q.body = NULL; q.body_len = 0; q.content_type = NULL;
+  q.method = "GET";
+  q.body = NULL;
+  q.body_len = 0;
+  q.content_type = NULL;
   CHECK(zl_conn_perform(c, &q, &r) == ZL_OK);
   CHECK(r.status == 404);
   CHECK(strcmp(r.tracking_id, "rid-404") == 0);
@@ -148,7 +156,7 @@ int main(void) {
   /* 5: redirects are not followed */
   CHECK(zl_conn_perform(c, &q, &r) == ZL_OK);
   CHECK(r.status == 302 && strcmp(r.location, "http://elsewhere.invalid/steal") == 0);
-  CHECK(accepts == 1);   /* one connection for all five */
+  CHECK(accepts == 1); /* one connection for all five */
 
   /* 5b: a reply the core cannot take is a transport error, with its status */
   CHECK(zl_conn_perform(c, &q, &r) == ZL_TRANSPORT);

@@ -7,7 +7,11 @@
 
 /* Decodes body with boundary into up to max fields; returns the count or -1.
  * Each part must be exactly: headers CRLF CRLF value CRLF. */
-typedef struct { char name[64]; const char *value; size_t len; } part;
+typedef struct {
+  char name[64];
+  const char *value;
+  size_t len;
+} part;
 static int decode(const char *body, size_t blen, const char *boundary, part *out, int max) {
   char delim[128];
   int dl = snprintf(delim, sizeof delim, "--%s", boundary);
@@ -72,7 +76,8 @@ int main(void) {
   CHECK(strcmp(b, b2) != 0);
 
   /* hostile values: CRLF, quotes, something that looks like a boundary */
-  const char *evil = "a\r\n--zoomlive\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n\"q\"\r\n";
+  const char *evil =
+    "a\r\n--zoomlive\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n\"q\"\r\n";
   zl_field g[3] = {F("a", evil, strlen(evil)), F("empty", "", 0), F("nul", "x\0y", 3)};
   CHECK(zl_multipart_encode(g, 3, b, &out) == 0);
   CHECK(memmem(evil, strlen(evil), b, strlen(b)) == NULL);
@@ -92,7 +97,8 @@ int main(void) {
   CHECK(parts[0].len == big && memcmp(parts[0].value, v, big) == 0);
   /* count occurrences of the boundary in the body: exactly one per part + close */
   size_t count = 0;
-  for (const char *p = out.data; (p = memmem(p, out.len - (p - out.data), b, strlen(b))); p++) count++;
+  for (const char *p = out.data; (p = memmem(p, out.len - (p - out.data), b, strlen(b))); p++)
+    count++;
   CHECK(count == 2);
   free(v);
 

@@ -6,7 +6,7 @@
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-6)
 
 int main(void) {
-  double now = 1590883200.0 - 10;   /* 2020-05-31T00:00:00Z minus 10 s */
+  double now = 1590883200.0 - 10; /* 2020-05-31T00:00:00Z minus 10 s */
   CHECK(NEAR(zl_retry_after_seconds("2020-05-31T00:00:00Z", now), 10));
   CHECK(NEAR(zl_retry_after_seconds("2020-05-31T00:00:00", now), 10));
   CHECK(NEAR(zl_retry_after_seconds("2020-05-31T00:00:00.5Z", now), 10.5));
@@ -17,10 +17,19 @@ int main(void) {
   CHECK(NEAR(zl_retry_after_seconds("Sun May 31 00:00:00 2020", now), 10));
   CHECK(NEAR(zl_retry_after_seconds("  120 ", now), 120));
   CHECK(NEAR(zl_retry_after_seconds("0", now), 0));
-  CHECK(NEAR(zl_retry_after_seconds("2020-05-30T00:00:00Z", now), 0));   /* past */
-  const char *bad[] = {"", "  ", "-5", "1.5", "soon", "2020-13-01T00:00:00Z",
-                       "2020-05-31T25:00:00Z", "2020-05-31", "Sun, 31 Foo 2020 00:00:00 GMT",
-                       "Sun, 31 May 2020 00:00:00 PST", "2020-05-31T00:00:00Zjunk", NULL};
+  CHECK(NEAR(zl_retry_after_seconds("2020-05-30T00:00:00Z", now), 0)); /* past */
+  const char *bad[] = {"",
+                       "  ",
+                       "-5",
+                       "1.5",
+                       "soon",
+                       "2020-13-01T00:00:00Z",
+                       "2020-05-31T25:00:00Z",
+                       "2020-05-31",
+                       "Sun, 31 Foo 2020 00:00:00 GMT",
+                       "Sun, 31 May 2020 00:00:00 PST",
+                       "2020-05-31T00:00:00Zjunk",
+                       NULL};
   for (int i = 0; bad[i]; i++) CHECK(zl_retry_after_seconds(bad[i], now) == -1);
   CHECK(zl_retry_after_seconds(NULL, now) == -1);
   /* too large to matter is a very long time, never "no value" (which would
@@ -38,7 +47,13 @@ int main(void) {
     }
   /* full jitter spreads: across 1000 draws at the cap, both halves are hit */
   int low = 0, high = 0;
-  for (int i = 0; i < 1000; i++) { double w = zl_backoff(10, 0.5, 8); if (w < 4) low++; else high++; }
+  for (int i = 0; i < 1000; i++) {
+    double w = zl_backoff(10, 0.5, 8);
+    if (w < 4)
+      low++;
+    else
+      high++;
+  }
   CHECK(low > 300 && high > 300);
   CHECK(zl_backoff(3, 0, 8) == 0);
 

@@ -22,23 +22,27 @@ static char base[128];
 static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char script[] =
-    "local base, token, id = ...\n"
-    "local zoomlive = require 'zoomlive'\n"
-    "local core = require 'zoomlive.core'\n"
-    "local c <close> = zoomlive.new{ base_url = base, token = token }\n"
-    "local v, err = c:get(id)\n"
-    "assert(v, tostring(err))\n"
-    "local _, ctype = core.multipart{ 'action', 'stop' }\n"
-    "return v.stream_key, ctype:match('boundary=(%w+)')\n";
+  "local base, token, id = ...\n"
+  "local zoomlive = require 'zoomlive'\n"
+  "local core = require 'zoomlive.core'\n"
+  "local c <close> = zoomlive.new{ base_url = base, token = token }\n"
+  "local v, err = c:get(id)\n"
+  "assert(v, tostring(err))\n"
+  "local _, ctype = core.multipart{ 'action', 'stop' }\n"
+  "return v.stream_key, ctype:match('boundary=(%w+)')\n";
 
-struct result { char key[64]; char boundary[64]; int ok; };
+struct result {
+  char key[64];
+  char boundary[64];
+  int ok;
+};
 static struct result results[THREADS];
 
 static void *worker(void *arg) {
   int i = (int)(intptr_t)arg;
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
-  pthread_barrier_wait(&start_line);   /* all load at once */
+  pthread_barrier_wait(&start_line); /* all load at once */
   int rc = zoomlive_preload(L);
   if (rc == LUA_OK) rc = luaL_loadstring(L, script);
   if (rc == LUA_OK) {
@@ -61,13 +65,17 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) { fprintf(stderr, "usage: test_threads ZOOMLIVE_SIM\n"); return 2; }
+  if (argc < 2) {
+    fprintf(stderr, "usage: test_threads ZOOMLIVE_SIM\n");
+    return 2;
+  }
   int p[2];
   if (pipe(p) != 0) return 2;
   pid_t sim = fork();
   if (sim == 0) {
     dup2(p[1], 1);
-    execl(argv[1], argv[1], "--port", "0", "--any-meeting", "--qps", "0", "--daily", "0", (char *)NULL);
+    execl(argv[1], argv[1], "--port", "0", "--any-meeting", "--qps", "0", "--daily", "0",
+          (char *)NULL);
     _exit(127);
   }
   close(p[1]);

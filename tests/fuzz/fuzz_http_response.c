@@ -23,8 +23,14 @@
 #include <curl/curl.h>
 #include "zoomlive.h"
 
-#define ASSERT(c) do { if (!(c)) { fprintf(stderr, "fuzz_http_response: %s:%d: assertion failed: %s\n", \
-  __FILE__, __LINE__, #c); abort(); } } while (0)
+#define ASSERT(c)                                                                              \
+  do {                                                                                         \
+    if (!(c)) {                                                                                \
+      fprintf(stderr, "fuzz_http_response: %s:%d: assertion failed: %s\n", __FILE__, __LINE__, \
+              #c);                                                                             \
+      abort();                                                                                 \
+    }                                                                                          \
+  } while (0)
 
 #define FUZZ_MAX_INPUT (64 * 1024)
 
@@ -33,7 +39,7 @@ static size_t cur_size;
 static int listen_fd, listen_port;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static long handled;    /* connections served and closed */
+static long handled; /* connections served and closed */
 
 /* The server: per connection, write the current answer, shut the write
  * side, drain what the client sends until it closes, close. */
@@ -119,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const size_t caps[] = {1, 7, 64, 1000, 65536, 16, 256, 4096};
   static zl_conn *conns[8];
-  static zl_response resp;          /* zeroed once, reused, as the binding does */
+  static zl_response resp; /* zeroed once, reused, as the binding does */
   if (size < 1 || size > FUZZ_MAX_INPUT) return 0;
   unsigned sel = data[0];
   size_t cap = caps[sel & 7];
@@ -128,7 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     curl_prevhead_bug = curl_version_info(CURLVERSION_NOW)->version_num < 0x080100;
     start_server();
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v2/meetings/68423085/livestream/status", listen_port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v2/meetings/68423085/livestream/status",
+             listen_port);
   }
   zl_conn *c = conns[sel & 7];
   if (!c) {
@@ -151,7 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   zl_request q;
   memset(&q, 0, sizeof q);
   q.url = url;
-  q.token = (sel & 8) ? "fuzz-token" : "fuzz-token-2";   /* header rebuild and reuse */
+  q.token = (sel & 8) ? "fuzz-token" : "fuzz-token-2"; /* header rebuild and reuse */
   if (sel & 16) {
     q.method = "PATCH";
     q.content_type = (sel & 32) ? "application/json" : "text/plain";
@@ -173,7 +180,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   pthread_mutex_unlock(&mu);
 
   if (getenv("ZL_FUZZ_VERBOSE"))
-    fprintf(stderr, "kind=%d status=%ld body=%zu/%zu trunc=%d ra='%s' loc='%s' tid='%.20s' msg='%s'\n",
+    fprintf(stderr,
+            "kind=%d status=%ld body=%zu/%zu trunc=%d ra='%s' loc='%s' tid='%.20s' msg='%s'\n",
             (int)k, resp.status, resp.body.len, cap, resp.body_truncated, resp.retry_after,
             resp.location, resp.tracking_id, resp.message);
   ASSERT(k == resp.kind);
@@ -188,8 +196,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ASSERT(resp.message[0] == '\0');
   }
   ASSERT(resp.body.len <= cap);
-  if (resp.body.data) ASSERT(resp.body.len < resp.body.cap && resp.body.data[resp.body.len] == '\0');
-  else ASSERT(resp.body.len == 0);
+  if (resp.body.data)
+    ASSERT(resp.body.len < resp.body.cap && resp.body.data[resp.body.len] == '\0');
+  else
+    ASSERT(resp.body.len == 0);
   if (resp.body_truncated) ASSERT(resp.body.len == cap);
   check_field(resp.tracking_id);
   check_field(resp.retry_after);

@@ -16,8 +16,13 @@
 
 #define MAXF 16
 
-#define ASSERT(c) do { if (!(c)) { fprintf(stderr, "fuzz_multipart: %s:%d: assertion failed: %s\n", \
-  __FILE__, __LINE__, #c); abort(); } } while (0)
+#define ASSERT(c)                                                                               \
+  do {                                                                                          \
+    if (!(c)) {                                                                                 \
+      fprintf(stderr, "fuzz_multipart: %s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c); \
+      abort();                                                                                  \
+    }                                                                                           \
+  } while (0)
 
 static const unsigned char *find(const unsigned char *h, size_t hn, const char *n, size_t nn) {
   if (nn == 0 || hn < nn) return NULL;
@@ -40,11 +45,11 @@ static int decode(const unsigned char *b, size_t n, const char *bnd, zl_field *o
   size_t pos = 2 + bl;
   int k = 0;
   for (;;) {
-    if (n - pos >= 2 && memcmp(b + pos, "--", 2) == 0) {      /* close delimiter */
+    if (n - pos >= 2 && memcmp(b + pos, "--", 2) == 0) { /* close delimiter */
       pos += 2;
       if (pos == n) return k;
       if (n - pos == 2 && memcmp(b + pos, "\r\n", 2) == 0) return k;
-      return -1;                                             /* no epilogue expected */
+      return -1; /* no epilogue expected */
     }
     if (n - pos < 2 || memcmp(b + pos, "\r\n", 2) != 0) return -1;
     pos += 2;
@@ -58,7 +63,7 @@ static int decode(const unsigned char *b, size_t n, const char *bnd, zl_field *o
     if (k == max) return -1;
     out[k].name = (const char *)b + pos + cdl;
     out[k].name_len = hlen - cdl - 1;
-    for (size_t i = 0; i < out[k].name_len; i++)       /* a quoted-string with no escapes */
+    for (size_t i = 0; i < out[k].name_len; i++) /* a quoted-string with no escapes */
       if (out[k].name[i] == '"' || out[k].name[i] == '\r' || out[k].name[i] == '\n') return -1;
     pos += hlen + 4;
     const unsigned char *d = find(b + pos, n - pos, delim, dl);
@@ -81,7 +86,7 @@ static int name_refused(const zl_field *f) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static zl_buf out;   /* reused across inputs, as the binding reuses its form buffer */
+  static zl_buf out; /* reused across inputs, as the binding reuses its form buffer */
   zl_field f[MAXF];
   memset(f, 0, sizeof f);
   size_t n = 0, pos = 0;

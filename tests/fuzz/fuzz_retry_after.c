@@ -10,8 +10,13 @@
 #include <string.h>
 #include "zoomlive.h"
 
-#define ASSERT(c) do { if (!(c)) { fprintf(stderr, "fuzz_retry_after: %s:%d: assertion failed: %s\n", \
-  __FILE__, __LINE__, #c); abort(); } } while (0)
+#define ASSERT(c)                                                                                 \
+  do {                                                                                            \
+    if (!(c)) {                                                                                   \
+      fprintf(stderr, "fuzz_retry_after: %s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c); \
+      abort();                                                                                    \
+    }                                                                                             \
+  } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

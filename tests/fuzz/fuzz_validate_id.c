@@ -22,8 +22,13 @@
 #  error "ZOOMLIVE_LUA_DIR (the source tree's lua/ directory) must be defined"
 #endif
 
-#define ASSERT(c) do { if (!(c)) { fprintf(stderr, "fuzz_validate_id: %s:%d: assertion failed: %s\n", \
-  __FILE__, __LINE__, #c); abort(); } } while (0)
+#define ASSERT(c)                                                                                 \
+  do {                                                                                            \
+    if (!(c)) {                                                                                   \
+      fprintf(stderr, "fuzz_validate_id: %s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c); \
+      abort();                                                                                    \
+    }                                                                                             \
+  } while (0)
 
 static lua_State *L;
 
@@ -59,7 +64,7 @@ static int expect_string(const uint8_t *s, size_t n, int64_t *out, int *maybe) {
     if (v > (uint64_t)INT64_MAX) return 0;
   }
   if (v == 0) return 0;
-  if (n > 19) *maybe = 1;   /* leading zeros past 19 characters: may be refused */
+  if (n > 19) *maybe = 1; /* leading zeros past 19 characters: may be refused */
   *out = (int64_t)v;
   return 1;
 }

@@ -12,13 +12,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path) {
   FILE *f = fopen(path, "rb");
-  if (!f) { perror(path); return -1; }
+  if (!f) {
+    perror(path);
+    return -1;
+  }
   size_t cap = 4096, n = 0;
   uint8_t *buf = malloc(cap);
   size_t r;
   while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
     n += r;
-    if (n == cap) { uint8_t *p = realloc(buf, cap * 2); if (!p) { free(buf); buf = NULL; break; } buf = p; cap *= 2; }
+    if (n == cap) {
+      uint8_t *p = realloc(buf, cap * 2);
+      if (!p) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = p;
+      cap *= 2;
+    }
   }
   fclose(f);
   if (!buf) return -1;
@@ -35,10 +47,22 @@ int main(int argc, char **argv) {
   int files = 0, bad = 0;
   for (int i = 1; i < argc; i++) {
     struct stat st;
-    if (stat(argv[i], &st) != 0) { perror(argv[i]); bad++; continue; }
-    if (!S_ISDIR(st.st_mode)) { bad += run_file(argv[i]) != 0; files++; continue; }
+    if (stat(argv[i], &st) != 0) {
+      perror(argv[i]);
+      bad++;
+      continue;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      bad += run_file(argv[i]) != 0;
+      files++;
+      continue;
+    }
     DIR *d = opendir(argv[i]);
-    if (!d) { perror(argv[i]); bad++; continue; }
+    if (!d) {
+      perror(argv[i]);
+      bad++;
+      continue;
+    }
     char **names = NULL;
     size_t nn = 0;
     struct dirent *e;

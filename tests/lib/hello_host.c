@@ -17,9 +17,10 @@ int main(void) {
   luaL_openlibs(L);
   if (zoomlive_preload(L) != LUA_OK) return 2;
   /* no zoomlive file on any path: only the preloaded modules can load */
-  if (luaL_dostring(L, "package.path = ''; local z = require 'zoomlive';"
-                       "local c = z.new{ token = 't', base_url = 'http://127.0.0.1:9/v2' };"
-                       "return z.version .. ' ' .. tostring(c ~= nil)") != LUA_OK) {
+  if (luaL_dostring(L,
+                    "package.path = ''; local z = require 'zoomlive';"
+                    "local c = z.new{ token = 't', base_url = 'http://127.0.0.1:9/v2' };"
+                    "return z.version .. ' ' .. tostring(c ~= nil)") != LUA_OK) {
     fprintf(stderr, "%s\n", lua_tostring(L, -1));
     return 3;
   }

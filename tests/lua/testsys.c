@@ -35,7 +35,8 @@ static int l_poll(lua_State *L) {
     lua_pop(L, 1);
   }
   int r;
-  do r = poll(p, (nfds_t)n, ms); while (r < 0 && errno == EINTR);
+  do r = poll(p, (nfds_t)n, ms);
+  while (r < 0 && errno == EINTR);
   if (r < 0) return luaL_error(L, "poll: %s", strerror(errno));
   lua_newtable(L);
   for (int i = 0; i < n; i++) {
@@ -63,7 +64,8 @@ static int l_waitpid(lua_State *L) {
   pid_t p = (pid_t)luaL_checkinteger(L, 1);
   int st = 0;
   pid_t r;
-  do r = waitpid(p, &st, 0); while (r < 0 && errno == EINTR);
+  do r = waitpid(p, &st, 0);
+  while (r < 0 && errno == EINTR);
   if (r < 0) return luaL_error(L, "waitpid: %s", strerror(errno));
   lua_pushinteger(L, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
   return 1;
@@ -89,7 +91,8 @@ static int l_read(lua_State *L) {
   luaL_Buffer b;
   char *p = luaL_buffinitsize(L, &b, n);
   ssize_t r;
-  do r = read(fd, p, n); while (r < 0 && errno == EINTR);
+  do r = read(fd, p, n);
+  while (r < 0 && errno == EINTR);
   if (r < 0) return luaL_error(L, "read: %s", strerror(errno));
   luaL_pushresultsize(&b, (size_t)r);
   return 1;
@@ -125,10 +128,10 @@ static int l_isopen(lua_State *L) {
 }
 
 int luaopen_testsys(lua_State *L) {
-  static const luaL_Reg f[] = {
-    {"poll", l_poll}, {"fork", l_fork}, {"waitpid", l_waitpid}, {"_exit", l_exit},
-    {"pipe", l_pipe}, {"read", l_read}, {"write", l_write}, {"close", l_close},
-    {"getpid", l_getpid}, {"isopen", l_isopen}, {NULL, NULL}};
+  static const luaL_Reg f[] = {{"poll", l_poll},     {"fork", l_fork},   {"waitpid", l_waitpid},
+                               {"_exit", l_exit},    {"pipe", l_pipe},   {"read", l_read},
+                               {"write", l_write},   {"close", l_close}, {"getpid", l_getpid},
+                               {"isopen", l_isopen}, {NULL, NULL}};
   luaL_newlib(L, f);
   return 1;
 }
