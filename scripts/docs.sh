@@ -17,3 +17,6 @@ if [ -n "$warnings" ]; then
 fi
 test -f "$out/index.html"
 echo "API reference: $out/index.html ($(ls "$out/modules" | wc -l) modules)"
+# and every public function has its doc comment (params, returns, usage)
+LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="${ZOOMLIVE_BUILD_DIR:-build}/lib/?.so;;" \
+  lua5.4 tests/doc_check.lua .

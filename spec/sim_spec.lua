@@ -7,7 +7,8 @@ local cjson = require "cjson"
 local socket = require "socket"
 local testing = require "zoomlive.testing"
 
-local EXE = os.getenv("ZOOMLIVE_SIM") or "zoomlive-sim"
+-- the simulator zoomlive.testing would start (ZOOMLIVE_SIM, a build's, or PATH's)
+local EXE = os.getenv("ZOOMLIVE_SIM") or testing.default_exe or "zoomlive-sim"
 local SEED = 68423085
 
 local shq = require("support").shq
