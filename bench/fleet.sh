@@ -48,21 +48,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_sim() {   # out-file ; sets SIM_PORT, SIM_PID
-  "$SIM" --port 0 --any-meeting --token x --daily 0 --start-cooldown 0 --qps "$QPS" >"$1" 2>"$1.err" &
-  SIM_PID=$!
-  PIDS="$PIDS $SIM_PID"
-  local _
-  for _ in $(seq 1 50); do
-    SIM_PORT=$(head -1 "$1" 2>/dev/null)
-    [ -n "$SIM_PORT" ] && return 0
-    kill -0 "$SIM_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$1.err" >&2
-  return 1
-}
-stop_sim() { kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; }
+. "$ROOT/bench/sim.sh"   # start_sim, stop_sim
 
 start_redis() {   # sets REDIS_PORT, REDIS_PID
   REDIS_PORT=$("$LUA" -e 'local s = assert(require("socket").bind("127.0.0.1", 0))

@@ -356,21 +356,7 @@ echo "  $mem_line"
 
 # ---- batch targets against zoomlive-sim ------------------------------------
 SIM=$BUILD/bin/zoomlive-sim
-start_sim() {   # out-file args... ; sets SIM_PORT, SIM_PID
-  "$SIM" --port 0 --any-meeting --token x --daily 0 --start-cooldown 0 "${@:2}" >"$1" 2>"$1.err" &
-  SIM_PID=$!
-  PIDS="$PIDS $SIM_PID"
-  local _
-  for _ in $(seq 1 50); do
-    SIM_PORT=$(head -1 "$1" 2>/dev/null)
-    [ -n "$SIM_PORT" ] && return 0
-    kill -0 "$SIM_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$1.err" >&2
-  return 1
-}
-stop_sim() { kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; }
+. "$ROOT/bench/sim.sh"   # start_sim, stop_sim
 lat_v="SKIP (BENCH_BATCH=0)" rate_v="SKIP (BENCH_BATCH=0)" cli_full="" cli_sig=""
 lat_detail="" rate_detail=""
 if [ "$BATCH" = 1 ]; then

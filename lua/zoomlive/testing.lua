@@ -372,4 +372,7 @@ function Sim:__tostring()
   return "zoomlive-sim (stopped)"
 end
 
+-- helpers shared with zoomlive.testing.redis (not part of the public API)
+testing._shquote, testing._file_exists = shquote, file_exists
+
 return testing

@@ -17,13 +17,8 @@ local M = {}
 local Redis = {}
 Redis.__index = Redis
 
-local function shquote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() return true end
-  return false
-end
+local testing = require "zoomlive.testing"
+local shquote, exists = testing._shquote, testing._file_exists
 
 local function find_exe(opts)
   if opts.exe then return opts.exe end
