@@ -110,7 +110,7 @@ echo "== fleet: $PROCS processes x $N updates, zoomlive-sim limited to $QPS/s, b
 broken=0
 results=""
 for tag in shared local kill; do
-  start_sim "$TMP/sim.$tag" || { echo "fleet: zoomlive-sim did not start" >&2; broken=1; continue; }
+  start_sim "$TMP/sim.$tag" --qps "$QPS" || { echo "fleet: zoomlive-sim did not start" >&2; broken=1; continue; }
   url=""
   if [ "$tag" != local ]; then
     start_redis || { echo "fleet: redis-server did not start" >&2; broken=1; stop_sim; continue; }
