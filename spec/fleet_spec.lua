@@ -447,4 +447,19 @@ describe("a Redis with a password", function()
     assert.are.equal(2, #msgs)
     for _, m in ipairs(msgs) do assert.is_nil(m:find(PW, 1, true)) end
   end)
+
+  it("an S2S client whose store answers NOAUTH fetches its own token at once, never waiting", function()
+    local sim2 = testing.start { qps = 1000 }
+    local waits = {}
+    local c = require("zoomlive").new{ base_url = sim2.base_url, oauth_url = sim2.url .. "/oauth/token",
+      account_id = "sim-account", client_id = "sim-client-id", client_secret = "sim-client-secret",
+      sleep = function(sec) waits[#waits + 1] = sec end,
+      budget = { rate = 1000, store = r.url, key = "noauth" } }   -- no password: NOAUTH
+    local st, err, info = c:stop(68423085)
+    assert.are.equal(204, st, tostring(err))
+    assert.are.same({}, waits)                  -- no wait for a lock holder that is not there
+    assert.matches("^local %(redis down: .*NOAUTH", info.budget)
+    c:close()
+    sim2:stop()
+  end)
 end)

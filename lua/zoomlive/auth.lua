@@ -111,6 +111,8 @@ end
 -- secret. When the store fails, this process fetches on its own.
 M.SHARED_POLL = 0.05      -- seconds between looks at the store while another process fetches
 M.SHARED_LOCK_TTL = 10    -- seconds a fetch may hold the store's lock
+M.SHARED_WAIT = 3         -- seconds at most this process waits for another's fetch; then it
+                          -- fetches on its own (a holder that died, a lock that never clears)
 
 local owner_seq = 0
 local function owner_id()
@@ -221,7 +223,7 @@ local function s2s(account_id, client_id, client_secret, oauth_url, margin, cfg)
       end
       -- another process is fetching; a holder that never stores is waited
       -- out only as long as its lock lives
-      if waited > M.SHARED_LOCK_TTL then return remote(tr) end
+      if waited > M.SHARED_WAIT then return remote(tr) end
       local stop = tr.sleep(M.SHARED_POLL)
       if stop then return nil, nil, stop end
       waited = waited + M.SHARED_POLL

@@ -308,6 +308,7 @@ function Store:close() close_idle(self) end
 function Store:token_get(name, wait)
   local r, err = self:call(wait, "GET", name)
   if r == nil then return nil, err end
+  if type(r) == "table" and r.err then return nil, r.err end   -- an error reply: the store failed
   if type(r) ~= "string" then return nil end
   local ok, e = pcall(cjson.decode, r)
   if not ok or type(e) ~= "table" or type(e.access_token) ~= "string"
@@ -331,7 +332,10 @@ function Store:lock(name, owner, ttl, wait)
   local r, err = self:call(wait, "SET", name, owner, "NX", "PX", max(1, floor(ttl * 1000)))
   if r == nil then return nil, err end
   if r == "OK" then return owner end
-  return false
+  if r == false then return false end   -- the nil reply: another holds it
+  -- an error reply (NOAUTH, ...) or anything else is no lock at all: the
+  -- caller goes on its own instead of waiting for a holder that is not there
+  return nil, type(r) == "table" and r.err or "unexpected reply to SET NX"
 end
 
 function Store:unlock(name, owner, wait)
@@ -394,6 +398,7 @@ end
 
 -- warns once per outage (describe() tells the latest reason)
 function Budget:_down(why)
+  self._why = why or "unexpected reply"   -- describe() says the same as the hook
   if not self._warned then
     self._warned = true
     self:_say("local", format("redis down (%s): %s; calls go on under a local budget of %g/s",
@@ -402,6 +407,7 @@ function Budget:_down(why)
 end
 
 function Budget:_up()
+  self._why = nil
   if self._warned then
     self._warned = nil
     self:_say("redis", "redis back (" .. self.store.url .. "): the shared budget is in force again")
@@ -440,8 +446,10 @@ end
 
 --- "redis redis://h:p/db" while Redis is in use, else "local (redis down: why)".
 function Budget:describe()
-  local why = self.store.down
-  if why then return "local (redis down: " .. why .. ")" end
+  -- down as the connection saw it, or as the budget judged a reply it
+  -- could not use (the same state the debug hook reports)
+  local why = self.store.down or self._why
+  if why then return "local (redis down: " .. tostring(why) .. ")" end
   return "redis " .. self.store.url
 end
 
