@@ -28,6 +28,7 @@ STEPS=${*:-asan valgrind fuzz}
 SUMMARY=""
 FAILED=0
 PASSED=0
+LSAN_TRACER=""
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
@@ -74,6 +75,19 @@ run_specs() {
     if [ "$rc" -eq 0 ] && [ "$tries" -eq 2 ]; then
       echo "  $label $spec: FLAKY (passed on its second run)"
     fi
+    # Both runs ended only by LeakSanitizer's own tracer crashing at exit
+    # (no sanitizer report, every test ok, the plan complete): the spec
+    # passed and its leak check could not run; valgrind checks the same
+    # spec for leaks. Counted as passed and listed, never silently.
+    if [ "$rc" -ne 0 ] && grep -q 'LeakSanitizer has encountered a fatal error' "$log" &&
+       grep -q 'Tracer caught signal' "$log" &&
+       ! grep -Eq 'ERROR: AddressSanitizer|ERROR: LeakSanitizer: detected|runtime error:|^not ok' "$log" &&
+       plan=$(grep -Eo '^1\.\.[0-9]+' "$log" | head -1 | cut -d. -f3) && [ -n "$plan" ] &&
+       [ "$(grep -c '^ok ' "$log")" -eq "$plan" ]; then
+      echo "  $label $spec: LSan tracer crashed at exit in both runs (no report; all $plan tests ok)"
+      LSAN_TRACER="$LSAN_TRACER $spec"
+      rc=0
+    fi
     if [ "$rc" -eq 0 ]; then
       echo "  $label $spec: ok ($(grep -c '^ok ' "$log") tests)"
     else
@@ -82,7 +96,12 @@ run_specs() {
       tail -n 60 "$log"
     fi
   done
-  if [ "$bad" -eq 0 ]; then pass "$label: $n spec files"; else fail "$label: $bad of $n spec files"; fi
+  if [ "$bad" -eq 0 ]; then
+    pass "$label: $n spec files${LSAN_TRACER:+ (LSan tracer crashed at exit, leak check left to valgrind:$LSAN_TRACER)}"
+  else
+    fail "$label: $bad of $n spec files"
+  fi
+  LSAN_TRACER=""
 }
 
 # ---- (a) ASan + UBSan ------------------------------------------------------
