@@ -257,6 +257,23 @@ static void clear_headers(zl_response *r) {
   r->date[0] = '\0';
 }
 
+/* the response headers kept, indexed by the length of their name (every
+ * name has a length of its own) */
+static const struct {
+  const char *name;
+  size_t off;
+} kept[] = {
+  [4] = {"date", offsetof(zl_response, date)},
+  [8] = {"location", offsetof(zl_response, location)},
+  [11] = {"retry-after", offsetof(zl_response, retry_after)},
+  [12] = {"content-type", offsetof(zl_response, content_type)},
+  [15] = {"x-zm-trackingid", offsetof(zl_response, tracking_id)},
+  [16] = {"x-ratelimit-type", offsetof(zl_response, rl_type)},
+  [17] = {"x-ratelimit-limit", offsetof(zl_response, rl_limit)},
+  [20] = {"x-ratelimit-category", offsetof(zl_response, rl_category)},
+  [21] = {"x-ratelimit-remaining", offsetof(zl_response, rl_remaining)},
+};
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   zl_conn *c = ud;
   size_t n = size * nmemb;
@@ -271,47 +288,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   const char *v = colon + 1;
   size_t vlen = n - name_len - 1;
   /* the names we keep all differ in length: one comparison per line */
-  const char *name = NULL;
-  size_t off = 0;
-  switch (name_len) {
-    case 15:
-      name = "x-zm-trackingid";
-      off = offsetof(zl_response, tracking_id);
-      break;
-    case 11:
-      name = "retry-after";
-      off = offsetof(zl_response, retry_after);
-      break;
-    case 20:
-      name = "x-ratelimit-category";
-      off = offsetof(zl_response, rl_category);
-      break;
-    case 16:
-      name = "x-ratelimit-type";
-      off = offsetof(zl_response, rl_type);
-      break;
-    case 17:
-      name = "x-ratelimit-limit";
-      off = offsetof(zl_response, rl_limit);
-      break;
-    case 21:
-      name = "x-ratelimit-remaining";
-      off = offsetof(zl_response, rl_remaining);
-      break;
-    case 12:
-      name = "content-type";
-      off = offsetof(zl_response, content_type);
-      break;
-    case 8:
-      name = "location";
-      off = offsetof(zl_response, location);
-      break;
-    case 4:
-      name = "date";
-      off = offsetof(zl_response, date);
-      break;
-    default: return n;
-  }
+  if (name_len >= sizeof kept / sizeof *kept || !kept[name_len].name) return n;
+  const char *name = kept[name_len].name;
+  size_t off = kept[name_len].off;
   if (strncasecmp(p, name, name_len) == 0) copy_value((char *)r + off, v, vlen);
   return n;
 }

@@ -67,15 +67,11 @@ local function run_one(r, key, mode, ...)
 end
 
 describe("the shared budget on Redis", function()
+  local env = support.redis_and_sim { qps = 1000 }
+  setup(env.start)
+  teardown(env.stop)
   local r, sim
-  setup(function()
-    r = tr.start()
-    sim = testing.start{ qps = 1000 }
-  end)
-  teardown(function()
-    if sim then sim:stop() end
-    if r then r:stop() end
-  end)
+  before_each(function() r, sim = env.r, env.sim end)
   before_each(function()
     r:command("FLUSHALL")
     sim:reset()
@@ -180,15 +176,11 @@ describe("the shared budget on Redis", function()
 end)
 
 describe("the shared S2S token on Redis", function()
+  local env = support.redis_and_sim { qps = 1000, invalidate_old_tokens = true }
+  setup(env.start)
+  teardown(env.stop)
   local r, sim
-  setup(function()
-    r = tr.start()
-    sim = testing.start{ qps = 1000, invalidate_old_tokens = true }
-  end)
-  teardown(function()
-    if sim then sim:stop() end
-    if r then r:stop() end
-  end)
+  before_each(function() r, sim = env.r, env.sim end)
   before_each(function()
     r:command("FLUSHALL")
     sim:reset()
@@ -266,15 +258,11 @@ describe("the shared S2S token on Redis", function()
 end)
 
 describe("the shared budget when Redis fails", function()
+  local env = support.redis_and_sim { qps = 1000 }
+  setup(env.start)
+  teardown(env.stop)
   local r, sim
-  setup(function()
-    r = tr.start()
-    sim = testing.start{ qps = 1000 }
-  end)
-  teardown(function()
-    if sim then sim:stop() end
-    if r then r:stop() end
-  end)
+  before_each(function() r, sim = env.r, env.sim end)
 
   it("a client's calls go on while Redis is down, and use it again when it is back", function()
     sim:reset()

@@ -2,6 +2,7 @@
 -- redis-server; and the budget's round trips driven by a caller's loop.
 local hiredis = require "zoomlive.hiredis"
 local tr = require "zoomlive.testing.redis"
+local support = require "support"
 local rb = require "zoomlive.budget.redis"
 
 -- one command, driven with hiredis.poll; returns got, reply | nil, err
@@ -154,18 +155,13 @@ describe("the budget's round trips under a caller's loop", function()
 end)
 
 describe("a scheduler's transport.wait_fd", function()
-  local testing = require "zoomlive.testing"
   local pipeline = require "zoomlive.pipeline"
   local request = require "zoomlive.request"
+  local env = support.redis_and_sim { qps = 1000 }
+  setup(env.start)
+  teardown(env.stop)
   local r, sim
-  setup(function()
-    r = tr.start()
-    sim = testing.start{ qps = 1000 }
-  end)
-  teardown(function()
-    if sim then sim:stop() end
-    if r then r:stop() end
-  end)
+  before_each(function() r, sim = env.r, env.sim end)
 
   it("waits for the shared budget's socket (the pipeline passes the transport)", function()
     local c = require("zoomlive").new{ base_url = sim.base_url, token = sim.token,

@@ -105,4 +105,20 @@ function M.json_reply(status, body, extra)
     :format(status, #body, extra or "", body)
 end
 
+--- A redis-server and a zoomlive-sim for the tests of one describe block:
+--   local env = support.redis_and_sim { qps = 1000 }
+--   setup(env.start); teardown(env.stop)     -- then env.r, env.sim
+function M.redis_and_sim(sim_opts)
+  local env = {}
+  function env.start()
+    env.r = require("zoomlive.testing.redis").start()
+    env.sim = require("zoomlive.testing").start(sim_opts or { qps = 1000 })
+  end
+  function env.stop()
+    if env.sim then env.sim:stop() end
+    if env.r then env.r:stop() end
+  end
+  return env
+end
+
 return M
