@@ -54,6 +54,7 @@ local core_sources = {
   "csrc/zl_http.c",
   "csrc/zl_retry.c",
   "csrc/zl_rand.c",
+  "csrc/zl_fork.c",
   "csrc/zl_hmac.c",
   "csrc/zl_sock.c",
   "csrc/zl_driver.c",

@@ -2,7 +2,7 @@
 -- (run.sh checks the bytes against `ref_prebuilt URL 0 0 --print-body`.)
 -- No response() callback: it would cost wrk a Lua call per reply; wrk counts
 -- non-2xx/3xx answers itself (summary.errors.status).
-local boundary = "zoomliveBench0123456789abcdefghijklmnopq"
+local boundary = "zoomliveBench0123456789a"
 local disp = 'Content-Disposition: form-data; name="'
 wrk.method = "PATCH"
 wrk.headers["Authorization"] = "Bearer x"

@@ -95,6 +95,37 @@ size_t zl_collect_fields(lua_State *L, int t, zl_field *f) {
   return k;
 }
 
+/* the attempt's token: the argument at idx + 1 when given, else the field */
+static const char *spec_token(lua_State *L, int idx) {
+  int a = idx + 1;
+  if (lua_isnoneornil(L, a)) return spec_string(L, idx, "token", NULL);
+  size_t n;
+  if (lua_type(L, a) != LUA_TSTRING) luaL_error(L, "the token must be a string");
+  const char *s = lua_tolstring(L, a, &n);
+  if (strlen(s) != n) luaL_error(L, "the token holds a NUL byte");
+  return s; /* alive: it is an argument of the running call */
+}
+
+/* the attempt's timeout in ms: the argument at idx + 2 when given, else the
+ * field; 0 when neither */
+static long spec_timeout(lua_State *L, int idx) {
+  int a = idx + 2, popped = 0;
+  if (lua_isnoneornil(L, a)) {
+    if (lua_getfield(L, idx, "timeout") == LUA_TNIL) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    a = lua_gettop(L);
+    popped = 1;
+  }
+  int isnum;
+  lua_Number s = lua_tonumberx(L, a, &isnum);
+  if (!isnum || !(s > 0) || s > 86400.0 * 365 || s * 1000.0 >= (double)LONG_MAX)
+    luaL_error(L, "request field 'timeout' out of range");
+  if (popped) lua_pop(L, 1);
+  return (long)ceil(s * 1000.0);
+}
+
 void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctype,
                   zl_buf *copy_to) {
   luaL_checktype(L, idx, LUA_TTABLE);
@@ -102,16 +133,9 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
   q->method = spec_string(L, idx, "method", NULL);
   q->url = spec_string(L, idx, "url", NULL);
   if (!q->method || !q->url) luaL_error(L, "request fields 'method' and 'url' are required");
-  q->token = spec_string(L, idx, "token", NULL);
+  q->token = spec_token(L, idx);
   q->basic = spec_string(L, idx, "basic", NULL);
-  if (lua_getfield(L, idx, "timeout") != LUA_TNIL) {
-    int isnum;
-    lua_Number s = lua_tonumberx(L, -1, &isnum);
-    if (!isnum || !(s > 0) || s > 86400.0 * 365 || s * 1000.0 >= (double)LONG_MAX)
-      luaL_error(L, "request field 'timeout' out of range");
-    q->timeout_ms = (long)ceil(s * 1000.0);
-  }
-  lua_pop(L, 1);
+  q->timeout_ms = spec_timeout(L, idx);
   if (lua_getfield(L, idx, "form") != LUA_TNIL) {
     if (!lua_istable(L, -1)) luaL_error(L, "request field 'form' must be a table");
     zl_field f[ZL_MAX_FIELDS];
@@ -183,7 +207,8 @@ void zl_push_response(lua_State *L, const zl_response *r) {
   /* sized for what it will hold: growing it would rehash on every response */
   int n = 3 + (r->body_truncated != 0) + (r->sends > 1) + !!r->tracking_id[0] +
           !!r->retry_after[0] + !!r->rl_category[0] + !!r->rl_type[0] + !!r->rl_limit[0] +
-          !!r->rl_remaining[0] + !!r->content_type[0] + !!r->location[0] + !!r->date[0];
+          !!r->rl_remaining[0] + !!r->content_type[0] + !!r->location[0] +
+          (r->retry_after[0] && r->date[0]);
   lua_createtable(L, 0, n);
   lua_pushinteger(L, r->status);
   lua_setfield(L, -2, "status");
@@ -207,7 +232,8 @@ void zl_push_response(lua_State *L, const zl_response *r) {
   set_hdr(L, "rl_remaining", r->rl_remaining);
   set_hdr(L, "content_type", r->content_type);
   set_hdr(L, "location", r->location);
-  set_hdr(L, "date", r->date);
+  /* the server's clock, for a Retry-After date: only beside one */
+  if (r->retry_after[0]) set_hdr(L, "date", r->date);
 }
 
 void zl_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods) {

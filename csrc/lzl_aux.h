@@ -17,6 +17,9 @@ void zl_read_conn_options(lua_State *L, int t, zl_conn_options *o);
 /* Reads the request table at index idx into q:
  *   { method =, url =, token = nil|s, basic = nil|s, content_type = nil|s,
  *     body = nil|s, form = nil|{name, value, ...}, timeout = nil|seconds }
+ * and the attempt's token and timeout, the values at idx + 1 and idx + 2
+ * when given (they take the place of the table's fields): the calls are
+ * perform(request[, token[, timeout]]) and submit(request[, token[, timeout]]).
  * A form is encoded into `form` (its content type kept in ctype, which must
  * hold ZL_FORM_CTYPE_LEN bytes); a body is used in place (it stays alive in
  * the table) unless copy_to is given, into which it is copied.
@@ -25,7 +28,8 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
 
 /* Pushes one response value: a table (see PIPELINE in docs/ARCHITECTURE.md)
  *   { status, body, truncated, elapsed, tracking_id, retry_after, rl_category,
- *     rl_type, rl_limit, rl_remaining, content_type, location, date,
+ *     rl_type, rl_limit, rl_remaining, content_type, location,
+ *     date (only beside retry_after: the clock a Retry-After date is read on),
  *     sends (only when > 1: libcurl sent the request again on a fresh
  *     connection, so the first may have reached the server) }
  * or, when no status came back,

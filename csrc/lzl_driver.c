@@ -2,7 +2,7 @@
  * for Lua, run by the host's event loop.
  *
  *   local d <close> = core.driver{ concurrency = 8, timeout = 30, ... }
- *   local id = d:submit(spec)          -- the request table of conn:perform
+ *   local id = d:submit(spec[, token[, timeout]])  -- as conn:perform
  *   -- after EVERY call into d (submit, cancel, an action):
  *   for _, c in ipairs(d:changes()) do  -- c.fd, c.what: "in"|"out"|"inout"|"remove"
  *     ... watch c.fd for c.what in the loop, or stop watching it ...
@@ -100,7 +100,7 @@ static int l_driver(lua_State *L) {
   return 1;
 }
 
-/* d:submit(spec) -> id */
+/* d:submit(spec[, token[, timeout]]) -> id */
 static int l_submit(lua_State *L) {
   ldriver *b = check_open(L);
   zl_request q;

@@ -2,7 +2,7 @@
  * interface, for batches (lua/zoomlive/batch.lua drives it).
  *
  *   local m <close> = core.multi{ concurrency = 8, timeout = 30, ... }
- *   local slot = m:submit(request)    -- the request table of conn:perform
+ *   local slot = m:submit(request[, token[, timeout]])  -- as conn:perform
  *   local n = m:wait(max_wait_s)      -- drive transfers; n = results ready
  *   local slot, response = m:take()   -- one finished transfer
  *
@@ -194,7 +194,7 @@ static int start(lua_State *L, lmulti *m, int i, zl_request *q) {
   return 1;
 }
 
-/* m:submit(request) -> slot   (the request table of conn:perform)
+/* m:submit(request[, token[, timeout]]) -> slot   (as conn:perform)
  * The body (or the encoded form) is copied into the slot's buffer: C holds
  * no Lua value while the transfer runs. */
 static int l_submit(lua_State *L) {

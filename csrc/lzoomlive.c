@@ -32,12 +32,6 @@ typedef struct lconn {
   zl_buf form;      /* reused multipart body */
 } lconn;
 
-static lconn *check_open(lua_State *L) {
-  lconn *c = luaL_checkudata(L, 1, CONN_MT);
-  if (!c->conn) luaL_error(L, "attempt to use a closed zoomlive.connection");
-  return c;
-}
-
 /* core.new([opts]) */
 static int l_new(lua_State *L) {
   int has = !lua_isnoneornil(L, 1);
@@ -73,16 +67,32 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-/* conn:perform(request) -> response: one table in, one table out (lzl_aux.h).
+/* conn:perform(request[, token[, timeout]]) -> response: one table in (with
+ * the attempt's token and timeout beside it), one table out (lzl_aux.h).
  * (Refilling one table per connection instead was measured: clearing the
  * fields of the last response costs more than a new table.) */
-static int l_perform(lua_State *L) {
-  lconn *c = check_open(L);
+static int perform_at(lua_State *L, lconn *c, int idx) {
+  if (!c->conn) luaL_error(L, "attempt to use a closed zoomlive.connection");
   zl_request q;
   char ctype[ZL_FORM_CTYPE_LEN];
-  zl_read_spec(L, 2, &q, &c->form, ctype, NULL);
+  zl_read_spec(L, idx, &q, &c->form, ctype, NULL);
   zl_conn_perform(c->conn, &q, &c->resp);
   zl_push_response(L, &c->resp);
+  return 1;
+}
+
+static int l_perform(lua_State *L) { return perform_at(L, luaL_checkudata(L, 1, CONN_MT), 2); }
+
+/* the function conn:sender() makes: perform bound to its connection */
+static int l_send(lua_State *L) { return perform_at(L, lua_touserdata(L, lua_upvalueindex(1)), 1); }
+
+/* conn:sender() -> function(request[, token[, timeout]]) -> response: the
+ * same as conn:perform, bound to conn (a transport's send, with no method
+ * look-up on the way) */
+static int l_sender(lua_State *L) {
+  luaL_checkudata(L, 1, CONN_MT);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, l_send, 1);
   return 1;
 }
 
@@ -174,7 +184,8 @@ static int l_sleep(lua_State *L) {
   return 0;
 }
 
-static const luaL_Reg conn_methods[] = {{"perform", l_perform}, {"close", l_close}, {NULL, NULL}};
+static const luaL_Reg conn_methods[] = {
+  {"perform", l_perform}, {"sender", l_sender}, {"close", l_close}, {NULL, NULL}};
 
 static const luaL_Reg conn_meta[] = {{"__gc", l_close},          {"__close", l_close},
                                      {"__tostring", l_tostring}, {"__index", NULL},
@@ -215,6 +226,8 @@ ZOOMLIVE_API int luaopen_zoomlive_core(lua_State *L) {
   zl_open_crypto(L); /* core.hmac_sha256_hex, equal_consttime, parse_date: lzl_crypto.c */
   lua_pushliteral(L, ZOOMLIVE_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushliteral(L, ZL_USER_AGENT); /* what a connection sends unless told otherwise */
+  lua_setfield(L, -2, "user_agent");
   lua_pushinteger(L, ZL_IDLE_MAX); /* connection objects that stay connected */
   lua_setfield(L, -2, "idle_max");
   lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

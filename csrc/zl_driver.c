@@ -270,7 +270,7 @@ zl_driver *zl_driver_new(const zl_driver_options *o) {
   zl_driver *d = calloc(1, sizeof *d);
   if (!d) return NULL;
   d->conc = conc;
-  d->pid = getpid();
+  d->pid = zl_pid();
   if (o) d->copt = o->conn;
   int bad = 0;
   d->copt.user_agent = d->ua = dup_opt(d->copt.user_agent, &bad);
@@ -294,7 +294,7 @@ static void close_deferred(zl_driver *d) {
 
 void zl_driver_free(zl_driver *d) {
   if (!d) return;
-  if (d->pid != getpid()) zl_socks_orphan(&d->opened); /* a child: the parent's connections */
+  if (d->pid != zl_pid()) zl_socks_orphan(&d->opened); /* a child: the parent's connections */
   d->freeing = 1;
   multi_teardown(d);
   close_deferred(d);
@@ -460,7 +460,7 @@ static void after_fork(zl_driver *d) {
     close(fd);
   }
   d->forking = 0;
-  d->pid = getpid();
+  d->pid = zl_pid();
   if (multi_setup(d) != 0) {
     snprintf(d->err, sizeof d->err, "out of memory starting afresh after fork");
     multi_teardown(d);
@@ -471,7 +471,7 @@ static void after_fork(zl_driver *d) {
  * calls before it applies): after fork, start afresh; close what the host
  * has let go. */
 static int enter(zl_driver *d) {
-  if (d->pid != getpid()) after_fork(d);
+  if (d->pid != zl_pid()) after_fork(d);
   close_deferred(d);
   if (!d->multi) {
     if (!d->err[0]) snprintf(d->err, sizeof d->err, "the driver has no libcurl handle");
@@ -576,7 +576,7 @@ int zl_driver_timeout_action(zl_driver *d) {
 }
 
 size_t zl_driver_changes(zl_driver *d, zl_watch *out, size_t max) {
-  if (d->pid != getpid()) after_fork(d);
+  if (d->pid != zl_pid()) after_fork(d);
   if (max == 0) return d->nchg;
   size_t n = d->nchg < max ? d->nchg : max;
   if (n == 0) return 0;

@@ -33,6 +33,7 @@ struct zl_conn {
                                   rebuild CURLOPT_USERAGENT's on every transfer) */
   /* what the handle is set to, so unchanged options are not set again */
   long set_timeout;
+  char *set_url; /* a copy of the URL the handle holds (checked), or NULL */
   char set_method[16];
   int set_has_body; /* -1 unknown, 0 GET-like, 1 with a body */
   int set_basic;
@@ -182,7 +183,7 @@ static void idle_push(zl_conn *c) {
     idle_unlink(v);
     /* one inherited from a parent process: its connections are the
      * parent's, cut without a goodbye before the handle is dropped */
-    if (v->pid != getpid()) cut_inherited(v);
+    if (v->pid != zl_pid()) cut_inherited(v);
     drop_connections(v); /* v is idle: its owner waits on the lock to use it */
   }
   pthread_mutex_unlock(&idle_mu);
@@ -362,11 +363,10 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
     }
     snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: %s", o->user_agent);
   } else {
-    snprintf(c->ua_line, sizeof c->ua_line, "User-Agent: zoomlive/%s libcurl/%s", ZOOMLIVE_VERSION,
-             curl_version_info(CURLVERSION_NOW)->version);
+    memcpy(c->ua_line, "User-Agent: " ZL_USER_AGENT, sizeof("User-Agent: " ZL_USER_AGENT));
   }
   c->set_has_body = -1;
-  c->pid = getpid();
+  c->pid = zl_pid();
   /* curl #11101: before 8.1.0 a reused easy handle keeps a dangling pointer
    * to the last transfer's headers, which a reply opening with a folded
    * header line dereferences. Where replies are not authenticated, each
@@ -414,14 +414,18 @@ zl_conn *zl_conn_new(const zl_conn_options *o) {
     const char *v = getenv(proxy_vars[i]);
     if (v && *v) proxied = 1;
   }
-  if (!proxied) SET(CURLOPT_PROXY, "");
   /* Loopback never goes through a proxy: a proxy would see the request,
    * Authorization included, and plain http to loopback is allowed only
    * because it never leaves the machine.  CURLOPT_NOPROXY replaces the
-   * environment's no_proxy, so that list is kept in front of ours. */
+   * environment's no_proxy, so that list is kept in front of ours.  With no
+   * proxy at all, the list is empty: libcurl would otherwise match every
+   * request's host name against it for nothing. */
   const char *envnp = getenv("no_proxy");
   if (!envnp || !*envnp) envnp = getenv("NO_PROXY");
-  if (!envnp || !*envnp) {
+  if (!proxied) {
+    SET(CURLOPT_PROXY, "");
+    SET(CURLOPT_NOPROXY, "");
+  } else if (!envnp || !*envnp) {
     SET(CURLOPT_NOPROXY, ZL_LOOPBACK_NOPROXY);
   } else {
     size_t need = strlen(envnp) + sizeof ZL_LOOPBACK_NOPROXY + 1;
@@ -457,10 +461,11 @@ static void cut_inherited(zl_conn *c) {
 void zl_conn_free(zl_conn *c) {
   if (!c) return;
   idle_remove(c);
-  if (c->pid != getpid()) cut_inherited(c); /* a child: no goodbye on the parent's connections */
+  if (c->pid != zl_pid()) cut_inherited(c); /* a child: no goodbye on the parent's connections */
   if (c->easy) curl_easy_cleanup(c->easy);
   if (c->share) curl_share_cleanup(c->share); /* after every handle using it */
   free_headers(c);
+  free(c->set_url);
   free(c);
 }
 
@@ -613,7 +618,7 @@ static int after_fork(zl_conn *c) {
     c->share = sh;
   }
   c->used = 0;
-  c->pid = getpid();
+  c->pid = zl_pid();
   return 0;
 }
 
@@ -636,11 +641,15 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   if (abort_flag)
     return fail(r, ZL_CANCELLED, CURLE_ABORTED_BY_CALLBACK, "stopped before sending: nothing sent");
   if (!q->method || !q->url) return fail(r, ZL_ARGUMENT, 0, "method and url are required");
-  if (!zl_header_safe(q->method, strlen(q->method)) || !zl_header_safe(q->url, strlen(q->url)))
+  /* the URL of the last request again (the same call repeated) is neither
+   * checked nor handed to libcurl again: the handle holds it */
+  size_t ulen = strlen(q->url);
+  int same_url = c->set_url && strcmp(c->set_url, q->url) == 0;
+  if (!zl_header_safe(q->method, strlen(q->method)) || (!same_url && !zl_header_safe(q->url, ulen)))
     return fail(r, ZL_ARGUMENT, 0, "method or url holds CR, LF or NUL");
   if (q->basic && !zl_header_safe(q->basic, strlen(q->basic)))
     return fail(r, ZL_ARGUMENT, 0, "credentials hold CR, LF or NUL");
-  if (c->pid != getpid() && after_fork(c) != 0)
+  if (c->pid != zl_pid() && after_fork(c) != 0)
     return fail(r, ZL_MEMORY, CURLE_OUT_OF_MEMORY, "out of memory");
   int hk = set_headers(c, q);
   if (hk == ZL_ARGUMENT) return fail(r, ZL_ARGUMENT, 0, "a header value holds CR, LF or NUL");
@@ -663,7 +672,13 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   do {                                                      \
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); \
   } while (0)
-  SET(CURLOPT_URL, q->url);
+  if (!same_url) {
+    free(c->set_url);
+    c->set_url = NULL;
+    SET(CURLOPT_URL, q->url);
+    if (rc == CURLE_OK && (c->set_url = malloc(ulen + 1)) != NULL)
+      memcpy(c->set_url, q->url, ulen + 1);
+  }
   SET(CURLOPT_HTTPHEADER, c->hdrs); /* the list may have been rebuilt */
   long tmo = q->timeout_ms > 0 ? q->timeout_ms : c->timeout_ms;
   if (tmo != c->set_timeout) {
@@ -706,6 +721,8 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
     c->set_has_body = -1;
     c->set_timeout = 0;
     c->set_method[0] = '\0';
+    free(c->set_url);
+    c->set_url = NULL;
     return fail(r, rc == CURLE_OUT_OF_MEMORY ? ZL_MEMORY : ZL_ARGUMENT, rc, curl_easy_strerror(rc));
   }
   c->started = zl_monotonic();

@@ -7,6 +7,9 @@
 #endif
 #include "zoomlive.h"
 
+/* the User-Agent a connection sends unless told otherwise (core.user_agent) */
+#define ZL_USER_AGENT "zoomlive/" ZOOMLIVE_VERSION
+
 /* zl_buf.c */
 int zl_buf_reserve(zl_buf *b, size_t extra);        /* 0 or -1 (ENOMEM) */
 int zl_buf_add(zl_buf *b, const void *p, size_t n); /* 0 or -1 */
@@ -17,6 +20,11 @@ void zl_buf_reset(zl_buf *b); /* len = 0, keeps memory */
 uint64_t zl_rand64(void);
 double zl_rand_unit(void);                  /* [0, 1) */
 void zl_rand_boundary(char *out, size_t n); /* n chars of [0-9A-Za-z] */
+
+/* zl_fork.c: the current process id, a system call only in a new process
+ * (fork detection on every request without asking the kernel each time) */
+#include <sys/types.h>
+pid_t zl_pid(void);
 
 /* zl_http.c: process-wide abort (a host's signal handler may call zl_abort_all) */
 void zl_abort_all(int on); /* 1: after a grace, 2: at once; async-signal-safe */

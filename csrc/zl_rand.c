@@ -21,7 +21,7 @@ static void seed(void) {
   if (getrandom(s, sizeof s, 0) != (ssize_t)sizeof s) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid() ^
+    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)zl_pid() ^
                  (uint64_t)(uintptr_t)&seeded;
     for (int i = 0; i < 4; i++) { /* splitmix64 */
       uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
@@ -32,11 +32,15 @@ static void seed(void) {
   }
   if (!(s[0] | s[1] | s[2] | s[3])) s[0] = 1;
   seeded = 1;
-  seeded_pid = getpid();
+  seeded_pid = zl_pid();
 }
 
-uint64_t zl_rand64(void) {
-  if (!seeded || seeded_pid != getpid()) seed();
+/* a child after fork() reseeds: it never draws its parent's numbers */
+static void check_seed(void) {
+  if (!seeded || seeded_pid != zl_pid()) seed();
+}
+
+static uint64_t next(void) {
   uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
   s[2] ^= s[0];
   s[3] ^= s[1];
@@ -47,15 +51,21 @@ uint64_t zl_rand64(void) {
   return r;
 }
 
+uint64_t zl_rand64(void) {
+  check_seed();
+  return next();
+}
+
 double zl_rand_unit(void) { return (double)(zl_rand64() >> 11) * 0x1.0p-53; }
 
 void zl_rand_boundary(char *out, size_t n) {
   static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   uint64_t r = 0;
   int left = 0;
+  check_seed();
   for (size_t i = 0; i < n; i++) {
     if (left == 0) {
-      r = zl_rand64();
+      r = next();
       left = 10;
     } /* 6 bits each */
     out[i] = alnum[(r & 63) % 62];

@@ -117,12 +117,12 @@ describe("field cases", function()
     local boom = true
     local c <close> = s2s()
     local send = c._tr.send
-    c._tr.send = function(spec)
+    c._tr.send = function(spec, token, timeout)
       if boom then
         boom = false
         error("interrupted")
       end
-      return send(spec)
+      return send(spec, token, timeout)
     end
     assert.has_error(function() c:stop(SEED) end, "interrupted")
     local status, err = c:stop(SEED)

@@ -169,7 +169,7 @@ describe("a scheduler's transport.wait_fd", function()
     local conn = require("zoomlive.core").new{}
     local waited = 0
     local transport = {
-      send = function(spec) return conn:perform(spec) end,
+      send = function(spec, token, timeout) return conn:perform(spec, token, timeout) end,
       sleep = function() end,
       -- the server is stopped until the first wait: without this hook's
       -- poll no reply could come

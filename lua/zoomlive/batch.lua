@@ -126,7 +126,7 @@ end
 
 -- what an item's coroutine yields: the pipeline's transport, run by the batch
 local SEND, SLEEP = 1, 2
-local function send(spec) return yield(SEND, spec) end
+local function send(spec, token, timeout) return yield(SEND, spec, token, timeout) end
 local function sleep(s) return yield(SLEEP, s) end
 
 --- client:update_many(items, opts) -> results, summary
@@ -144,6 +144,7 @@ function M.update_many(self, items, opts)
   -- FIFO of sends waiting for a slot and the pace (item, spec), with explicit ends
   local sendq, shead, stail = {}, 1, 0
   local specs = {}                -- item -> its pending spec
+  local tokens, timeouts = {}, {} -- item -> its pending attempt's token and timeout
   local due = {}                  -- item -> time its sleep ends
   local ndue = 0
   local notyet, nhead, ntail = {}, 1, 0   -- items not begun, input order
@@ -166,7 +167,7 @@ function M.update_many(self, items, opts)
   -- runs item i's coroutine until its next send or sleep, or its end
   local function step(i, ...)
     local co = cos[i]
-    local ok, what, a, b = resume(co, ...)
+    local ok, what, a, b, c = resume(co, ...)
     if not ok then
       -- a fault inside the pipeline must not cost the batch its results
       return finish(i, nil, errors.new("aborted", { attempts = 0,
@@ -176,7 +177,7 @@ function M.update_many(self, items, opts)
     if what == SEND then
       stail = stail + 1
       sendq[stail] = i
-      specs[i] = a
+      specs[i], tokens[i], timeouts[i] = a, b, c
     else
       due[i] = now() + a
       ndue = ndue + 1
@@ -232,7 +233,7 @@ function M.update_many(self, items, opts)
       for k = shead, stail do
         local i = sendq[k]
         sendq[k] = nil
-        specs[i] = nil
+        specs[i], tokens[i], timeouts[i] = nil, nil, nil
         if cos[i] then step(i, { kind = kind, final = true, sent = false, message = message_of("not sent") }) end
       end
       shead = stail + 1
@@ -311,13 +312,13 @@ function M.update_many(self, items, opts)
           local i = sendq[shead]
           sendq[shead] = nil
           shead = shead + 1
-          local spec = specs[i]
-          specs[i] = nil
+          local spec, token, timeout = specs[i], tokens[i], timeouts[i]
+          specs[i], tokens[i], timeouts[i] = nil, nil, nil
           if interval then
             local tt = now()
             pace_next = max(pace_next or tt, tt - PACE_SLACK * interval) + interval
           end
-          by_slot[m:submit(spec)] = i
+          by_slot[m:submit(spec, token, timeout)] = i
           inflight = inflight + 1
         elseif nhead <= ntail then
           local i = notyet[nhead]

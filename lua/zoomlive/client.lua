@@ -167,7 +167,7 @@ function M.new(opts, getenv)
   -- the blocking scheduler: send on this connection, sleep with the hook
   local sleep = self._sleep
   self._tr = {
-    send = function(spec) return conn:perform(spec) end,
+    send = conn:sender(),   -- conn:perform bound to conn
     sleep = function(s) sleep(s) end,
   }
   -- the event-loop scheduler (zoomlive.loop): a driver on the host's loop

@@ -4,7 +4,7 @@
 -- coroutine, over a non-blocking driver (zoomlive.core.driver) that the
 -- host's loop runs:
 --
---   transport.send(spec)  submits to the driver, then suspends the caller
+--   transport.send(spec, token, timeout)  submits to the driver, then suspends the caller
 --                         until the response is taken;
 --   transport.sleep(s)    arms a loop timer, then suspends the caller
 --                         (retry waits, pacing, a shared token fetch);
@@ -252,10 +252,10 @@ function Loop:pump()
   if first_err then self.adapter.timer(0, function() error(first_err, 0) end) end
 end
 
-function Loop:submit_spec(owner, spec)
+function Loop:submit_spec(owner, spec, token, timeout)
   local d = self.d
   if not d or self.closed then error("attempt to use a closed zoomlive.client", 3) end
-  local id = d:submit(spec)
+  local id = d:submit(spec, token, timeout)
   self.owners[id] = owner
   return id             -- the owner notes it, then pumps
 end
@@ -291,11 +291,11 @@ end
 local function new_call(loop, w)
   local call = setmetatable({ loop = loop, w = w, state = "run" }, Call)
   call.tr = {
-    send = function(spec)
+    send = function(spec, token, timeout)
       if call.stopped then return call.stopped end
       call.state = "send"
       call.ready = false
-      call.id = loop:submit_spec(call, spec)
+      call.id = loop:submit_spec(call, spec, token, timeout)
       loop:pump()
       local v = call:wait()
       call.state = "run"
@@ -456,8 +456,8 @@ function Loop:engine()
   return e
 end
 
-function Engine:submit(spec)
-  local id = self.loop:submit_spec(self, spec)
+function Engine:submit(spec, token, timeout)
+  local id = self.loop:submit_spec(self, spec, token, timeout)
   self.mine[id] = true
   self.loop:pump()
   return id

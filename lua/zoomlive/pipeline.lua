@@ -8,7 +8,9 @@
 -- then done, a wait, a renewed token or the end. Schedulers differ only in
 -- the transport they pass:
 --
---   transport = { send = function(spec) -> response,   -- zoomlive.core's value
+--   transport = { send = function(request, token, timeout) -> response,
+--                                 -- zoomlive.core's value; token and timeout
+--                                 -- (seconds) are the attempt's
 --                 sleep = function(seconds) -> nil | stop,
 --                 wait_fd = function(fd, "r"|"w", seconds) -> ready | nil,
 --                                 -- optional: how a shared budget waits for its socket
@@ -48,7 +50,8 @@ end
 -- rate_limit, outcome_unknown, budget }; budget: what the rate budget's
 -- describe() says (e.g. "local (redis down: ...)")
 local function info_of(st, elapsed)
-  st.deadline, st.renewed, st.elapsed = nil, nil, elapsed
+  st.deadline, st.elapsed = nil, elapsed
+  if st.renewed then st.renewed = nil end
   local b = st.budget
   if b then st.budget = b.describe and b:describe() or nil end
   return st
@@ -109,8 +112,9 @@ end
 --   status, err, info                 on an HTTP error (getters: nil, err, info)
 --   nil, err, info                    when no status came back
 -- info = { attempts, elapsed (s), tracking_id, rate_limit, outcome_unknown }
--- The request itself is what the transport sends: url, token and timeout
--- are set on it for each attempt (the token is cleared after the send).
+-- The request itself is what the transport sends (its url set once); the
+-- token and timeout of each attempt go beside it, so no request table ever
+-- holds a token.
 function M.run(c, req, tr)
   local now = c._now
   local t0 = now()
@@ -121,13 +125,14 @@ function M.run(c, req, tr)
   local auth, debug, budget, pol, clock = c._auth, c._debug, c._budget, c._policy, c._clock
   local verdict, a, err, r
   local base = c._base_url
-  local t, fetched = t0, false   -- the first attempt's start is the call's (no clock read)
-  local waited = false           -- a budget wait passed: the clock must be read again
+  -- the clock at this attempt's start: the call's start for the first one
+  -- (no clock read); nil once time may have passed (a token fetch, a wait)
+  local t = t0
   if budget then st.budget = budget end   -- info tells which budget was in force
   while true do
     local token, terr, tr_r = auth.token(tr)
     if not token then
-      fetched = true
+      t = nil
       token, err = obtain(c, tr, st, token, terr, tr_r)
       if not token then
         if st.outcome_unknown and not err.outcome_unknown then _, _, err = final(req, st, nil, err) end
@@ -136,7 +141,7 @@ function M.run(c, req, tr)
     end
     -- a base URL the user set is fixed; an S2S token's api_url may change
     if not (base and req.url) then req.url = (base or c:base_url()) .. req.path end
-    if st.attempts > 0 or fetched or waited then t = now() end
+    if not t then t = now() end
     local remaining = st.deadline - t
     if budget then
       local w = budget:take(t, tr)
@@ -145,7 +150,6 @@ function M.run(c, req, tr)
         else
           r = tr.sleep(w)
           if r then goto judge end
-          waited = true
           goto continue
         end
       end
@@ -162,9 +166,7 @@ function M.run(c, req, tr)
     end
     do
       local tmo = c._timeout
-      req.token, req.timeout = token, tmo < remaining and tmo or remaining
-      r = tr.send(req)
-      req.token = nil
+      r = tr.send(req, token, tmo < remaining and tmo or remaining)
     end
     if debug then trace_response(c, tr, st, r, req) end
     if budget then budget:record(r, now(), tr) end
@@ -187,6 +189,7 @@ function M.run(c, req, tr)
       return a, err, info_of(st, now() - t0)
     end
     ::continue::
+    t = nil
   end
 end
 

@@ -71,14 +71,14 @@ function M.status(kind, fname, id, action, settings, encoding, cache)
   if e then return nil, e end
   if not cache then return M.status_of(kind, sid, a, sj, encoding, fname) end
   -- fname decides kind and, with action, the rest; encoding is the client's
-  local byname = cache[fname]
-  if not byname then byname = {}; cache[fname] = byname end
-  local byid = byname[sid]
-  if not byid then byid = {}; byname[sid] = byid end
   local k = sj or NONE
-  local bya = byid[a]
+  local byname = cache[fname]
+  local byid = byname and byname[sid]
+  local bya = byid and byid[a]
   local r = bya and bya[k]
   if r then return r end
+  if not byname then byname = {}; cache[fname] = byname end
+  if not byid then byid = {}; byname[sid] = byid end
   if cache.n >= cache.max then
     for key in pairs(cache) do
       if key ~= "n" and key ~= "max" then cache[key] = nil end

@@ -79,6 +79,10 @@ local id_digits, id_count = {}, 0
 -- Accepts Lua integers, integral floats (lua-cjson decodes every number as a
 -- float) and digit strings; the result is a positive int64 as a string.
 function M.id(v, field, fname, argn)
+  -- an id seen before (scripts start and stop the same meetings): its
+  -- digits are known; only valid ids are ever stored, under the value given
+  local sid = id_digits[v]
+  if sid then return sid end
   local t = type(v)
   local n
   if t == "number" then
@@ -105,13 +109,12 @@ function M.id(v, field, fname, argn)
   if n <= 0 then
     return nil, argument(field, "must be a positive 64-bit integer, got " .. format("%d", n))
   end
-  -- the digits of ids seen before (scripts start and stop the same
-  -- meetings); bounded: the cache starts afresh past 4096 ids
-  local sid = id_digits[n]
-  if sid then return sid end
-  sid = format("%d", n)
+  -- remembered under the value given (an integer, or a string of digits
+  -- that may carry leading zeros); bounded: afresh past 4096 entries
+  sid = id_digits[n]
+  if not sid then sid = format("%d", n) end
   if id_count >= 4096 then id_digits, id_count = {}, 0 end
-  id_digits[n] = sid
+  id_digits[v] = sid
   id_count = id_count + 1
   return sid
 end
@@ -143,6 +146,7 @@ local function one_of(set)
 end
 
 function M.action(action, kind, fname)
+  if M.ACTIONS[kind][action] then return action end   -- the keys are the valid strings
   if type(action) ~= "string" then
     error(format("bad argument #2 to '%s' (string expected, got %s)",
       fname or "update", action == nil and "no value" or type(action)), 4)
@@ -181,24 +185,26 @@ local memo = setmetatable({}, { __mode = "k" })
 -- settings always give the same bytes. action "mode" takes only layout and
 -- close_caption, and needs one of them.
 function M.settings(s, kind, fname, action)
+  local mode = action == "mode"
+  -- the same table as last time, unchanged: its JSON is known (callers often
+  -- reuse one settings table for many meetings); only tables are remembered
+  local m = memo[s]
+  if m then
+    if m[1] == kind and m[2] == mode and m[3] == s.active_speaker_name and m[4] == s.display_name
+        and m[5] == s.layout and m[6] == s.close_caption then
+      local n = 0
+      for _ in next, s do n = n + 1 end
+      if n == m[7] then return m[8] end
+    end
+  end
   if s ~= nil and type(s) ~= "table" then
     error(format("bad argument #3 to '%s' (table expected, got %s)", fname or "update", type(s)), 4)
   end
-  local mode = action == "mode"
   if s == nil then
     if mode then return nil, argument("settings", "action mode needs settings with layout or close_caption") end
     return nil
   end
   local asn, dn, layout, cc = s.active_speaker_name, s.display_name, s.layout, s.close_caption
-  -- the same table as last time, unchanged: its JSON is known (callers often
-  -- reuse one settings table for many meetings)
-  local m = memo[s]
-  if m and m[1] == kind and m[2] == mode and m[3] == asn and m[4] == dn and m[5] == layout
-      and m[6] == cc then
-    local n = 0
-    for _ in next, s do n = n + 1 end
-    if n == m[7] then return m[8] end
-  end
   local ok = allowed[kind]
   local nkeys = 0
   for k in pairs(s) do

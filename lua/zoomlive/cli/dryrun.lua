@@ -65,7 +65,7 @@ function M.run(env, ids)
     if spec.form then body, ctype = core.multipart(spec.form) end
     if o.command == "configure" then body = request.redact(body) end
     local headers = { { "Authorization", "Bearer ***" }, { "Accept", "application/json" },
-      { "User-Agent", format("zoomlive/%s libcurl/%s", core.version, core.curl_version) } }
+      { "User-Agent", core.user_agent } }   -- what the connection sends
     if ctype then headers[#headers + 1] = { "Content-Type", ctype } end
     local curl = { "curl -sS -X " .. spec.method .. " " .. shquote(spec.url),
       "-H \"Authorization: Bearer $ZOOM_ACCESS_TOKEN\"", "-H 'Accept: application/json'" }
