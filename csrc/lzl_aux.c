@@ -106,12 +106,13 @@ static const char *spec_token(lua_State *L, int idx) {
   return s; /* alive: it is an argument of the running call */
 }
 
-/* the attempt's timeout in ms: the argument at idx + 2 when given, else the
- * field; 0 when neither */
-static long spec_timeout(lua_State *L, int idx) {
-  int a = idx + 2, popped = 0;
+/* seconds in ms: the argument at idx + off when given, else the field k
+ * (NULL: none); 0 when neither */
+static long spec_seconds(lua_State *L, int idx, int off, const char *k) {
+  int a = idx + off, popped = 0;
   if (lua_isnoneornil(L, a)) {
-    if (lua_getfield(L, idx, "timeout") == LUA_TNIL) {
+    if (!k) return 0;
+    if (lua_getfield(L, idx, k) == LUA_TNIL) {
       lua_pop(L, 1);
       return 0;
     }
@@ -121,7 +122,7 @@ static long spec_timeout(lua_State *L, int idx) {
   int isnum;
   lua_Number s = lua_tonumberx(L, a, &isnum);
   if (!isnum || !(s > 0) || s > 86400.0 * 365 || s * 1000.0 >= (double)LONG_MAX)
-    luaL_error(L, "request field 'timeout' out of range");
+    luaL_error(L, "request %s '%s' out of range", k ? "field" : "argument", k ? k : "deadline");
   if (popped) lua_pop(L, 1);
   return (long)ceil(s * 1000.0);
 }
@@ -135,7 +136,8 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
   if (!q->method || !q->url) luaL_error(L, "request fields 'method' and 'url' are required");
   q->token = spec_token(L, idx);
   q->basic = spec_string(L, idx, "basic", NULL);
-  q->timeout_ms = spec_timeout(L, idx);
+  q->timeout_ms = spec_seconds(L, idx, 2, "timeout");
+  q->deadline_ms = spec_seconds(L, idx, 3, NULL);
   if (lua_getfield(L, idx, "form") != LUA_TNIL) {
     if (!lua_istable(L, -1)) luaL_error(L, "request field 'form' must be a table");
     zl_field f[ZL_MAX_FIELDS];

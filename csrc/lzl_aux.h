@@ -18,8 +18,10 @@ void zl_read_conn_options(lua_State *L, int t, zl_conn_options *o);
  *   { method =, url =, token = nil|s, basic = nil|s, content_type = nil|s,
  *     body = nil|s, form = nil|{name, value, ...}, timeout = nil|seconds }
  * and the attempt's token and timeout, the values at idx + 1 and idx + 2
- * when given (they take the place of the table's fields): the calls are
- * perform(request[, token[, timeout]]) and submit(request[, token[, timeout]]).
+ * when given (they take the place of the table's fields), and the call's
+ * deadline (seconds from now, idx + 3; used by the driver's queue): the calls
+ * are perform(request[, token[, timeout]]) and
+ * submit(request[, token[, timeout[, deadline]]]).
  * A form is encoded into `form` (its content type kept in ctype, which must
  * hold ZL_FORM_CTYPE_LEN bytes); a body is used in place (it stays alive in
  * the table) unless copy_to is given, into which it is copied.

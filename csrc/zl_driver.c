@@ -17,6 +17,7 @@
  * after the host has drained its ZL_WATCH_REMOVE (at the next driver call),
  * so its number cannot be reused under the host's watch. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ typedef struct xfer {
   char *mem;    /* token, credentials, body: wiped before it is freed */
   size_t memlen;
   zl_response resp;
+  double due; /* monotonic s: q.deadline_ms after its submit, or HUGE_VAL */
   struct xfer *prev, *next;
 } xfer;
 
@@ -332,11 +334,47 @@ static void finish_now(zl_driver *d, xfer *x, zl_kind k, int code, const char *m
   xl_push(&d->done, x);
 }
 
-/* Moves waiting transfers onto free connections. */
+/* milliseconds from now until due, rounded up (no libm for one ceil) */
+static long ms_until(double due, double now) {
+  double v = (due - now) * 1000.0;
+  if (v <= 0) return 0;
+  long l = (long)v;
+  return (double)l < v ? l + 1 : l;
+}
+
+static const char queued_out[] =
+  "deadline reached waiting for a free connection (concurrency): nothing sent";
+
+/* Ends the waiting transfers whose deadline passed in the queue (nothing
+ * was sent). */
+static void expire_waiting(zl_driver *d, double now) {
+  xfer *x = d->waiting.head;
+  while (x) {
+    xfer *next = x->next;
+    if (now >= x->due) {
+      xl_unlink(&d->waiting, x);
+      finish_now(d, x, ZL_TIMEOUT, CURLE_OPERATION_TIMEDOUT, queued_out);
+    }
+    x = next;
+  }
+}
+
+/* Moves waiting transfers onto free connections; one with a deadline runs
+ * for what is left of it at most. */
 static void start_waiting(zl_driver *d) {
+  if (d->waiting.head) expire_waiting(d, zl_monotonic());
   while (d->nfree > 0 && d->waiting.head) {
     xfer *x = d->waiting.head;
     xl_unlink(&d->waiting, x);
+    if (x->due < HUGE_VAL) {
+      long left = ms_until(x->due, zl_monotonic());
+      if (left <= 0) {
+        finish_now(d, x, ZL_TIMEOUT, CURLE_OPERATION_TIMEDOUT, queued_out);
+        continue;
+      }
+      long tmo = x->q.timeout_ms > 0 ? x->q.timeout_ms : d->copt.timeout_ms;
+      if (tmo <= 0 || left < tmo) x->q.timeout_ms = left;
+    }
     int slot = d->free_slots[--d->nfree];
     zl_conn *c = d->conns[slot];
     zl_kind k = zl_conn_prepare(c, &x->q, &x->resp);
@@ -522,6 +560,7 @@ int zl_driver_submit(zl_driver *d, const zl_request *q, uint64_t id) {
     p[q->body_len] = '\0';
     x->q.body = p;
   }
+  x->due = q->deadline_ms > 0 ? zl_monotonic() + q->deadline_ms / 1000.0 : HUGE_VAL;
   x->state = WAITING;
   xl_push(&d->waiting, x);
   start_waiting(d);
@@ -570,6 +609,7 @@ int zl_driver_socket_action(zl_driver *d, int fd, int ev) {
 
 int zl_driver_timeout_action(zl_driver *d) {
   if (enter(d) != 0) return -1;
+  if (d->waiting.head) expire_waiting(d, zl_monotonic());
   int running;
   return settle(d, curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running),
                 "curl_multi_socket_action");
@@ -605,7 +645,16 @@ size_t zl_driver_changes(zl_driver *d, zl_watch *out, size_t max) {
 long zl_driver_timeout_ms(zl_driver *d) {
   if (!d->multi) return -1;
   long ms = -1;
-  if (curl_multi_timeout(d->multi, &ms) != CURLM_OK) return -1;
+  if (curl_multi_timeout(d->multi, &ms) != CURLM_OK) ms = -1;
+  /* a waiting transfer's deadline is a timer too */
+  if (d->waiting.head) {
+    double now = zl_monotonic();
+    for (xfer *x = d->waiting.head; x; x = x->next) {
+      if (x->due == HUGE_VAL) continue;
+      long w = ms_until(x->due, now);
+      if (ms < 0 || w < ms) ms = w;
+    }
+  }
   return ms;
 }
 

@@ -101,6 +101,10 @@ typedef struct zl_request {
   const char *body;
   size_t body_len;
   long timeout_ms; /* whole transfer; 0 = the connection's default */
+  /* zl_driver_submit only: 0, or the request ends (ZL_TIMEOUT) this many ms
+   * after its submit, waiting for a free connection or running: a caller's
+   * deadline that counts the time queued behind the driver's concurrency */
+  long deadline_ms;
 } zl_request;
 
 #define ZL_HDR_MAX 128

@@ -293,6 +293,24 @@ describe("client:update_many", function()
     end
   end)
 
+  it("counts the time an item waits for its pace in its deadline: nothing sent past it", function()
+    -- 4/s: the second item's send waits 0.25 s for its slot, past its 0.1 s
+    -- deadline; it ends as a timeout there and never reaches the server
+    local list = ids(2)
+    local dc <close> = new_client(sim, { deadline = 0.1, timeout = 0.1, retries = 0 })
+    local results, summary = dc:update_many({ { list[1], "stop" }, { list[2], "stop" } },
+      { concurrency = 2, rate = 4 })
+    assert.are.equal(204, results[1].status)
+    assert.are.equal(1, summary.ok)
+    local e = results[2].err
+    assert.are.equal("timeout", e.kind, tostring(e))
+    assert.matches("nothing sent", e.message)
+    assert.is_falsy(e.outcome_unknown)
+    local seen = {}
+    for _, x in ipairs(api_log(sim)) do seen[#seen + 1] = id_of(x.path) end
+    assert.are.same({ tostring(list[1]) }, seen)
+  end)
+
   it("paces retries too", function()
     local list = ids(10)
     sim:fault { path = "/v2/meetings/", status = 503, count = 4 }

@@ -528,6 +528,64 @@ describe("the event-loop scheduler", function()
       assert.are.equal(0, count_paths(sim, "^/v2/"))
     end)
 
+    it("runs on_done only after submit has returned, even for a call that ends at once", function()
+      local c <close> = client()
+      local calls, h_at_done = {}, {}
+      luv_run(function()
+        local h1, h2
+        h1 = c:submit("stop", {}, function(_, err)              -- bad argument type
+          calls[#calls + 1] = err.kind
+          h_at_done[1] = h1
+        end)
+        h2 = c:submit("update", 0, "start", nil, function(_, err)   -- bad value
+          calls[#calls + 1] = err.kind
+          h_at_done[2] = h2
+        end)
+        assert.are.equal(0, #calls)       -- neither ran inside submit
+        assert.is_false(h1:cancel())     -- already over: nothing to cancel
+        next_turn()
+      end)
+      assert.are.same({ "argument", "argument" }, calls)
+      assert.is_table(h_at_done[1])
+      assert.is_table(h_at_done[2])
+      assert.are.equal(0, count_paths(sim, "^/v2/"))
+    end)
+
+    it("counts the time queued behind concurrency in the deadline: nothing sent past it", function()
+      -- one slot. B's first attempt meets a 503 after 100 ms; A, submitted
+      -- 20 ms after B began, queues, then takes the slot and hangs; B's retry
+      -- queues behind A. B's deadline (from B's start) passes 20 ms before
+      -- A's (from A's start): B ends with kind "timeout" while still queued,
+      -- its retry never sent
+      local B, A = SEED + 2, SEED + 1
+      sim:fault { path = "/v2/meetings/" .. B .. "/livestream/status", status = 503, count = 1,
+        latency_ms = 100 }
+      sim:fault { path = "/v2/meetings/" .. A .. "/livestream/status", hang = true }
+      local c <close> = client { concurrency = 1, deadline = 0.5, timeout = 0.5, retries = 3,
+        backoff = { base = 0.001, cap = 0.001 } }
+      local order, out = {}, {}
+      luv_run(function()
+        c:submit("stop", B, function(...) out.B = table.pack(...) order[#order + 1] = "B" end)
+        local co, t = coroutine.running(), uv.new_timer()
+        t:start(20, 0, function() t:close() coroutine.resume(co) end)
+        coroutine.yield()
+        c:submit("stop", A, function(...) out.A = table.pack(...) order[#order + 1] = "A" end)
+        while #order < 2 do next_turn() end
+      end)
+      assert.are.same({ "B", "A" }, order)
+      assert.is_nil(out.B[1])
+      assert.are.equal("timeout", out.B[2].kind, tostring(out.B[2]))
+      assert.matches("nothing sent", out.B[2].message)
+      assert.is_falsy(out.B[2].outcome_unknown)
+      assert.are.equal(2, out.B[3].attempts)
+      assert.are.equal("timeout", out.A[2].kind)
+      local sent_b = 0
+      for _, r in ipairs(sim:requests()) do
+        if r.path:find("/meetings/" .. B, 1, true) then sent_b = sent_b + 1 end
+      end
+      assert.are.equal(1, sent_b)            -- the 503; the retry never left
+    end)
+
     it("raises a waiting coroutine's own later error from a loop callback, not into other calls", function()
       local luv_adapter = require("zoomlive.loop.luv").new()
       local caught = {}

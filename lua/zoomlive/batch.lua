@@ -126,7 +126,7 @@ end
 
 -- what an item's coroutine yields: the pipeline's transport, run by the batch
 local SEND, SLEEP = 1, 2
-local function send(spec, token, timeout) return yield(SEND, spec, token, timeout) end
+local function send(spec, token, timeout, deadline) return yield(SEND, spec, token, timeout, deadline) end
 local function sleep(s) return yield(SLEEP, s) end
 
 --- client:update_many(items, opts) -> results, summary
@@ -144,7 +144,9 @@ function M.update_many(self, items, opts)
   -- FIFO of sends waiting for a slot and the pace (item, spec), with explicit ends
   local sendq, shead, stail = {}, 1, 0
   local specs = {}                -- item -> its pending spec
-  local tokens, timeouts = {}, {} -- item -> its pending attempt's token and timeout
+  -- item -> its pending attempt's token, timeout, call deadline (s from its send)
+  -- and when it was queued (the call's deadline counts the time queued)
+  local tokens, timeouts, deadlines, queued_at = {}, {}, {}, {}
   local due = {}                  -- item -> time its sleep ends
   local ndue = 0
   local notyet, nhead, ntail = {}, 1, 0   -- items not begun, input order
@@ -167,7 +169,7 @@ function M.update_many(self, items, opts)
   -- runs item i's coroutine until its next send or sleep, or its end
   local function step(i, ...)
     local co = cos[i]
-    local ok, what, a, b, c = resume(co, ...)
+    local ok, what, a, b, c, dl = resume(co, ...)
     if not ok then
       -- a fault inside the pipeline must not cost the batch its results
       return finish(i, nil, errors.new("aborted", { attempts = 0,
@@ -177,7 +179,7 @@ function M.update_many(self, items, opts)
     if what == SEND then
       stail = stail + 1
       sendq[stail] = i
-      specs[i], tokens[i], timeouts[i] = a, b, c
+      specs[i], tokens[i], timeouts[i], deadlines[i], queued_at[i] = a, b, c, dl, now()
     else
       due[i] = now() + a
       ndue = ndue + 1
@@ -233,7 +235,7 @@ function M.update_many(self, items, opts)
       for k = shead, stail do
         local i = sendq[k]
         sendq[k] = nil
-        specs[i], tokens[i], timeouts[i] = nil, nil, nil
+        specs[i], tokens[i], timeouts[i], deadlines[i], queued_at[i] = nil, nil, nil, nil, nil
         if cos[i] then step(i, { kind = kind, final = true, sent = false, message = message_of("not sent") }) end
       end
       shead = stail + 1
@@ -312,14 +314,24 @@ function M.update_many(self, items, opts)
           local i = sendq[shead]
           sendq[shead] = nil
           shead = shead + 1
-          local spec, token, timeout = specs[i], tokens[i], timeouts[i]
-          specs[i], tokens[i], timeouts[i] = nil, nil, nil
-          if interval then
-            local tt = now()
-            pace_next = max(pace_next or tt, tt - PACE_SLACK * interval) + interval
+          local spec, token, timeout, left = specs[i], tokens[i], timeouts[i], deadlines[i]
+          -- the call's deadline counts the time queued for a slot or the pace
+          if left then
+            left = left - (now() - queued_at[i])
+            if timeout and timeout > left then timeout = left end
           end
-          by_slot[m:submit(spec, token, timeout)] = i
-          inflight = inflight + 1
+          specs[i], tokens[i], timeouts[i], deadlines[i], queued_at[i] = nil, nil, nil, nil, nil
+          if left and left <= 0 then
+            step(i, { kind = "timeout", curl_code = 28, sent = false,
+              message = "deadline reached waiting for a free slot or the pace: nothing sent" })
+          else
+            if interval then
+              local tt = now()
+              pace_next = max(pace_next or tt, tt - PACE_SLACK * interval) + interval
+            end
+            by_slot[m:submit(spec, token, timeout, left)] = i
+            inflight = inflight + 1
+          end
         elseif nhead <= ntail then
           local i = notyet[nhead]
           notyet[nhead] = nil

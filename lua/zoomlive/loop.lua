@@ -4,7 +4,7 @@
 -- coroutine, over a non-blocking driver (zoomlive.core.driver) that the
 -- host's loop runs:
 --
---   transport.send(spec, token, timeout)  submits to the driver, then suspends the caller
+--   transport.send(spec, token, timeout, deadline)  submits to the driver, then suspends the caller
 --                         until the response is taken;
 --   transport.sleep(s)    arms a loop timer, then suspends the caller
 --                         (retry waits, pacing, a shared token fetch);
@@ -252,10 +252,10 @@ function Loop:pump()
   if first_err then self.adapter.timer(0, function() error(first_err, 0) end) end
 end
 
-function Loop:submit_spec(owner, spec, token, timeout)
+function Loop:submit_spec(owner, spec, token, timeout, deadline)
   local d = self.d
   if not d or self.closed then error("attempt to use a closed zoomlive.client", 3) end
-  local id = d:submit(spec, token, timeout)
+  local id = d:submit(spec, token, timeout, deadline)
   self.owners[id] = owner
   return id             -- the owner notes it, then pumps
 end
@@ -291,11 +291,11 @@ end
 local function new_call(loop, w)
   local call = setmetatable({ loop = loop, w = w, state = "run" }, Call)
   call.tr = {
-    send = function(spec, token, timeout)
+    send = function(spec, token, timeout, deadline)
       if call.stopped then return call.stopped end
       call.state = "send"
       call.ready = false
-      call.id = loop:submit_spec(call, spec, token, timeout)
+      call.id = loop:submit_spec(call, spec, token, timeout, deadline)
       loop:pump()
       local v = call:wait()
       call.state = "run"
@@ -456,8 +456,8 @@ function Loop:engine()
   return e
 end
 
-function Engine:submit(spec, token, timeout)
-  local id = self.loop:submit_spec(self, spec, token, timeout)
+function Engine:submit(spec, token, timeout, deadline)
+  local id = self.loop:submit_spec(self, spec, token, timeout, deadline)
   self.mine[id] = true
   self.loop:pump()
   return id
@@ -583,7 +583,9 @@ function Loop:submit(client, name, ...)
   args.n = n - 1
   local h = setmetatable({ name = name, loop = self }, Handle)
   local handles = self.handles
-  self.adapter.spawn(function()
+  local returned = false     -- submit has returned the handle
+  local adapter = self.adapter
+  adapter.spawn(function()
     handles[running()] = h
     local ok, a, b, c
     if h.cancelled and name ~= "update_many" then
@@ -608,8 +610,12 @@ function Loop:submit(client, name, ...)
       a, b, c = nil, require("zoomlive.errors").new(argument and "argument" or "aborted", { attempts = 0,
         message = argument and msg or ("internal error: " .. msg) }), { attempts = 0, elapsed = 0 }
     end
-    on_done(a, b, c)
+    -- on_done never runs before submit has returned: a call that ended at
+    -- once (bad arguments, a closed client) reports on the loop's next turn
+    if returned then return on_done(a, b, c) end
+    adapter.timer(0, function() on_done(a, b, c) end)
   end)
+  returned = true
   return h
 end
 

@@ -8,9 +8,11 @@
 -- then done, a wait, a renewed token or the end. Schedulers differ only in
 -- the transport they pass:
 --
---   transport = { send = function(request, token, timeout) -> response,
+--   transport = { send = function(request, token, timeout, deadline) -> response,
 --                                 -- zoomlive.core's value; token and timeout
---                                 -- (seconds) are the attempt's
+--                                 -- (seconds) are the attempt's; deadline: the
+--                                 -- seconds left to the call, for a scheduler
+--                                 -- that may queue the send (time queued counts)
 --                 sleep = function(seconds) -> nil | stop,
 --                 wait_fd = function(fd, "r"|"w", seconds) -> ready | nil,
 --                                 -- optional: how a shared budget waits for its socket
@@ -166,7 +168,7 @@ function M.run(c, req, tr)
     end
     do
       local tmo = c._timeout
-      r = tr.send(req, token, tmo < remaining and tmo or remaining)
+      r = tr.send(req, token, tmo < remaining and tmo or remaining, remaining)
     end
     if debug then trace_response(c, tr, st, r, req) end
     if budget then budget:record(r, now(), tr) end

@@ -274,6 +274,40 @@ int main(int argc, char **argv) {
   apply_changes(d1);
   CHECK(npfd == 0 && zl_driver_timeout_ms(d1) == -1);
 
+  /* 6b: a deadline counts the time queued: behind a hanging transfer (the
+   * one slot, a 5 s timeout), a request with a 100 ms deadline ends with
+   * ZL_TIMEOUT while it still waits, nothing sent; its deadline is the
+   * driver's timer (the hang's own timeout is far later); one without a
+   * deadline keeps waiting */
+  q = get(url_hang);
+  CHECK(zl_driver_submit(d1, &q, 5) == 0);
+  q = get(url);
+  q.deadline_ms = 100;
+  CHECK(zl_driver_submit(d1, &q, 6) == 0);
+  q = get(url);
+  CHECK(zl_driver_submit(d1, &q, 7) == 0);
+  long t = zl_driver_timeout_ms(d1);
+  CHECK(t >= 0 && t <= 100);
+  CHECK(run_until_done(d1, 1));
+  zl_driver_counts(d1, &waiting, &running, &done);
+  CHECK(waiting == 1 && running == 1 && done == 1); /* the hang still runs */
+  CHECK(zl_driver_take(d1, &id, &r, &sent) == 1);
+  CHECK(id == 6 && r.kind == ZL_TIMEOUT && r.curl_code == CURLE_OPERATION_TIMEDOUT && sent == 0);
+  CHECK(r.status == 0 && !r.request_sent && strstr(r.message, "nothing sent") != NULL);
+  CHECK(zl_driver_cancel(d1, 5) >= 0);
+  /* the slot is free: the one without a deadline runs now and is answered */
+  CHECK(run_until_done(d1, 1));
+  CHECK(zl_driver_take(d1, &id, &r, &sent) == 1);
+  CHECK(id == 7 && r.kind == ZL_OK && r.status == 200);
+  /* a deadline longer than what the queue takes: the request runs */
+  q = get(url);
+  q.deadline_ms = 5000;
+  CHECK(zl_driver_submit(d1, &q, 8) == 0);
+  CHECK(run_until_done(d1, 1));
+  CHECK(zl_driver_take(d1, &id, &r, &sent) == 1);
+  CHECK(id == 8 && r.kind == ZL_OK && r.status == 200);
+  apply_changes(d1);
+
   /* 7: a reply that takes a while, with other work queued behind it */
   zl_request p = {0};
   p.method = "PATCH";

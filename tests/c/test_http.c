@@ -112,7 +112,7 @@ int main(void) {
   CHECK(c != NULL);
   zl_response r = {0};
   const char *body = "{\"action\":\"stop\"}";
-  zl_request q = {"PATCH", url, "tok-123", NULL, "application/json", body, strlen(body), 0};
+  zl_request q = {"PATCH", url, "tok-123", NULL, "application/json", body, strlen(body), 0, 0};
 
   /* 1: 204, and the request as sent */
   CHECK(zl_conn_perform(c, &q, &r) == ZL_OK);
