@@ -244,6 +244,22 @@ describe("the client option budget", function()
     c:close()
   end)
 
+  it("a Daily-limit penalty past the deadline ends the call at once, saying when", function()
+    local now, sleep, slept = fake()
+    local c = zoomlive.new{ base_url = sim.base_url, token = sim.token, now = now, sleep = sleep,
+      time = function() return 1800000000 end, retries = 0, budget = { rate = 100, burst = 10 } }
+    c:budget():record({ status = 429, rl_type = "Daily-limit", retry_after = "3600" }, now())
+    local st, err, info = c:stop(68423085)
+    assert.is_nil(st)
+    assert.are.equal("timeout", err.kind)
+    assert.are.equal(3600, err.retry_after)
+    assert.matches("rate budget holds requests for 3600 s more", err.message)
+    assert.are.equal(0, info.attempts)
+    assert.are.same({}, slept)              -- no wait that could not end in time
+    assert.are.same({}, sim:requests())     -- nothing sent
+    c:close()
+  end)
+
   it("batches take their slots from the same budget", function()
     local inner = lbudget.new{ rate = 1000, burst = 3 }
     local granted, recorded = 0, 0

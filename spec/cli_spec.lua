@@ -542,6 +542,34 @@ describe("zoomlive command", function()
     end)
   end)
 
+  describe("usage errors in the command's words", function()
+    it("names the flags, not the library's fields, for settings", function()
+      local cases = {
+        { { "mode", SEED, "--display-name", "x" }, "^zoomlive: %-%-display%-name cannot be used with mode %(only %-%-layout and %-%-close%-caption%)\n$" },
+        { { "mode", SEED, "--active-speaker-name", "true" }, "^zoomlive: %-%-active%-speaker%-name cannot be used with mode" },
+        { { "mode", SEED }, "^zoomlive: mode needs %-%-layout or %-%-close%-caption\n$" },
+        { { "start", SEED, "--display-name", string.rep("x", 51) }, "^zoomlive: %-%-display%-name: must be 1 to 50 characters, got 51\n$" },
+      }
+      for _, c in ipairs(cases) do
+        local code, out, err = run(c[1])
+        assert.are.equal(2, code, err)
+        assert.are.equal("", out)
+        assert.matches(c[2], err)
+        assert.is_nil(err:find("settings", 1, true), err)
+      end
+      assert.are.same({}, sim:requests())
+    end)
+
+    it("says where a plain http URL came from, and offers no Lua option", function()
+      local code, _, err = run({ "start", SEED, "--dry-run" }, { env = { ZOOM_API_BASE = "http://example.com/v2" } })
+      assert.are.equal(2, code)
+      assert.are.equal("zoomlive: ZOOM_API_BASE: plain http:// is only allowed for loopback hosts\n", err)
+      code, _, err = run({ "start", SEED, "--dry-run", "--base-url", "http://example.com/v2" })
+      assert.are.equal(2, code)
+      assert.are.equal("zoomlive: --base-url: plain http:// is only allowed for loopback hosts\n", err)
+    end)
+  end)
+
   describe("--dry-run", function()
     it("prints the request and a curl line, sends nothing, hides the token", function()
       local code, out, err = run({ "start", SEED, OTHER, "--dry-run", "--encoding", "multipart",

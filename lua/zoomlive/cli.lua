@@ -231,7 +231,11 @@ local function make_client(env)
   if o.timeout and o.timeout < 10 then copts.connect_timeout = o.timeout end
   local ok, c = pcall(client.new, copts, getenv)
   if not ok then
-    out:warn(output.printable((tostring(c):gsub("^[^:]*:%d+: ", ""):gsub("^zoomlive[.%w]*: ", ""))))
+    local msg = tostring(c):gsub("^[^:]*:%d+: ", ""):gsub("^zoomlive[.%w]*: ", "")
+    -- in the command's words: where the URL came from; no Lua option to set
+    msg = msg:gsub("^base_url ", o.base_url and "--base-url: " or "ZOOM_API_BASE: ")
+      :gsub(" %(set allow_http = true to override%)", "")
+    out:warn(output.printable(msg))
     return nil, EXIT.usage
   end
   ctx.client = c

@@ -145,10 +145,11 @@ function M.run(c, req, tr)
     if not (base and req.url) then req.url = (base or c:base_url()) .. req.path end
     if not t then t = now() end
     local remaining = st.deadline - t
+    local held       -- seconds the budget holds the next request, past the deadline
     if budget then
       local w = budget:take(t, tr)
       if w > 0 then
-        if w >= remaining then remaining = 0
+        if w >= remaining then remaining, held = 0, w
         else
           r = tr.sleep(w)
           if r then goto judge end
@@ -158,6 +159,12 @@ function M.run(c, req, tr)
     end
     if remaining <= 0 then
       err = errors.new("timeout", { message = format("deadline of %g s reached", c._deadline) })
+      if held then
+        -- the rate budget (a 429 or Daily-limit penalty of the account) says when
+        err.retry_after = held
+        err.message = format("deadline of %g s reached: the rate budget holds requests for %s s more",
+          c._deadline, held >= 10 and format("%.0f", held) or format("%.2f", held))
+      end
       _, _, err = final(req, st, nil, err)
       return nil, err, info_of(st, now() - t0)
     end

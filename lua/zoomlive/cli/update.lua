@@ -8,6 +8,24 @@ local M = {}
 
 local DONE = { start = "live stream started", stop = "live stream stopped", mode = "live stream mode changed" }
 
+-- the flag a settings field comes from
+local FLAG = { display_name = "--display-name", active_speaker_name = "--active-speaker-name",
+  layout = "--layout", close_caption = "--close-caption" }
+
+--- A settings error in the command's words: its flags, not the library's
+-- field names ("--display-name cannot be used with mode ...").
+function M.settings_error(err, command)
+  local key = err.field and err.field:match("^settings%.(.+)$")
+  if key and FLAG[key] and command == "mode" and err.message:find("cannot change with action mode", 1, true) then
+    return FLAG[key] .. " cannot be used with mode (only --layout and --close-caption)"
+  end
+  if err.field == "settings" and command == "mode" then
+    return "mode needs --layout or --close-caption"
+  end
+  if key and FLAG[key] then return FLAG[key] .. ": " .. output.printable(err.message) end
+  return output.err_text(err)
+end
+
 --- how (see zoomlive.cli.run), or nil and a usage message.
 function M.prepare(env)
   local o, c, kind = env.o, env.client, env.kind
@@ -19,7 +37,7 @@ function M.prepare(env)
     end
   end
   local settings_json, err = validate.settings(settings, kind, "zoomlive", o.command)
-  if err then return nil, output.err_text(err) end
+  if err then return nil, M.settings_error(err, o.command) end
   env.settings_json, env.settings = settings_json, settings
   local update = o.webinar and c.webinar_update or c.update
   local batch = type(c.update_many) == "function"
