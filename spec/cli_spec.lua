@@ -183,7 +183,7 @@ describe("zoomlive command", function()
         { { "start", SEED, "--close-caption", "on" }, "--close-caption must be one of" },
         { { "start", SEED, "--active-speaker-name", "yes" }, "must be true or false" },
         { { "start", SEED, "--display-name", string.rep("x", 51) },
-          "bad argument 'settings.display_name': must be 1 to 50 characters, got 51" },
+          "--display-name: must be 1 to 50 characters, got 51" },
         { { "start", SEED, "--timeout", "0" }, "--timeout must be a positive number" },
         { { "start", SEED, "--encoding", "xml" }, "--encoding must be one of json, multipart" },
         { { "start", SEED, "--json=yes" }, "--json takes no value" },
@@ -192,10 +192,10 @@ describe("zoomlive command", function()
         { { "start", SEED, "--show-key" }, "--show-key does not apply to 'start'" },
         { { "mode", "--webinar", WEBINAR, "--layout", "gallery_view" }, "mode is for meetings only" },
         { { "start", "--webinar", WEBINAR, "--layout", "gallery_view" },
-          "bad argument 'settings.layout': unknown setting" },
+          "--layout does not apply to webinars" },
         { { "stop", "abc" }, "zoomlive: abc: bad argument 'meeting_id'" },
         { { "stop", SEED, "0" }, "zoomlive: 0: bad argument 'meeting_id'" },
-        { { "start", SEED, "--base-url", "ftp://example.com" }, "base_url" },
+        { { "start", SEED, "--base-url", "ftp://example.com" }, "--base-url: scheme must be https" },
         { { "configure", SEED, "--page-url", "https://x/y" }, "configure needs the stream key" },
       }
       for _, c in ipairs(cases) do

@@ -22,6 +22,9 @@ function M.settings_error(err, command)
   if err.field == "settings" and command == "mode" then
     return "mode needs --layout or --close-caption"
   end
+  if key and FLAG[key] and err.message:find("^unknown setting") then
+    return FLAG[key] .. " does not apply to webinars"
+  end
   if key and FLAG[key] then return FLAG[key] .. ": " .. output.printable(err.message) end
   return output.err_text(err)
 end
