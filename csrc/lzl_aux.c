@@ -204,6 +204,10 @@ void zl_push_response(lua_State *L, const zl_response *r) {
       lua_pushinteger(L, r->sends);
       lua_setfield(L, -2, "sends");
     }
+    if (r->queued) { /* ended waiting for a connection: the attempt never began */
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, "queued");
+    }
     return;
   }
   /* sized for what it will hold: growing it would rehash on every response */

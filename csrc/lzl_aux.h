@@ -35,7 +35,8 @@ void zl_read_spec(lua_State *L, int idx, zl_request *q, zl_buf *form, char *ctyp
  *     sends (only when > 1: libcurl sent the request again on a fresh
  *     connection, so the first may have reached the server) }
  * or, when no status came back,
- *   { kind = "transport"|"timeout", curl_code, message, status|nil, elapsed, sent } */
+ *   { kind = "transport"|"timeout", curl_code, message, status|nil, elapsed, sent,
+ *     queued = true|nil (it ended waiting for a free connection: never began) } */
 void zl_push_response(lua_State *L, const zl_response *r);
 
 /* name, value fields from the array at index t; returns how many */

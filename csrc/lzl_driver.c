@@ -11,7 +11,8 @@
  *   local id, resp = d:take()          -- a finished transfer, or nil
  *   -- the loop reports: d:socket_action(fd, "r"|"w"|"rw"|"e" or bits 1|2|4)
  *   --                   d:timeout_action()
- *   local sent = d:cancel(id)          -- true: request bytes may have left
+ *   local sent, waiting = d:cancel(id) -- true: request bytes may have left;
+ *                                      -- waiting: it had not started
  *
  * No Lua code runs inside libcurl: its callbacks only queue (zl_driver.c),
  * and Lua reads the queues after each call returns, so no Lua error can
@@ -118,17 +119,21 @@ static int l_submit(lua_State *L) {
   return 1;
 }
 
-/* d:cancel(id) -> true (request bytes may have left) | false | nil (no such
- * transfer: finished and taken, cancelled, or never submitted) */
+/* d:cancel(id) -> sent, waiting | nil (no such transfer: finished and taken,
+ * cancelled, or never submitted).  sent: request bytes may have left;
+ * waiting: it still waited for a free connection (it never started). */
 static int l_cancel(lua_State *L) {
   ldriver *b = check_open(L);
   lua_Integer id = luaL_checkinteger(L, 2);
+  int waiting = id >= 1 ? zl_driver_waiting(b->d, (uint64_t)id) : -1;
   int r = id >= 1 ? zl_driver_cancel(b->d, (uint64_t)id) : -1;
-  if (r < 0)
+  if (r < 0) {
     luaL_pushfail(L);
-  else
-    lua_pushboolean(L, r);
-  return 1;
+    return 1;
+  }
+  lua_pushboolean(L, r);
+  lua_pushboolean(L, waiting == 1); /* it had not started: no attempt was made */
+  return 2;
 }
 
 static int events_of(lua_State *L, int i) {

@@ -295,7 +295,8 @@ static int l_take(lua_State *L) {
 }
 
 /* m:cancel(slot): stops a running transfer (or drops a finished one not yet
- * taken); the slot is free again.  Returns true when it was busy. */
+ * taken); the slot is free again.  Returns whether request bytes may have
+ * left (a connection was ready to send), or nil for a free slot. */
 static int l_cancel(lua_State *L) {
   lmulti *m = check_open(L);
   lua_Integer k = luaL_checkinteger(L, 2);
@@ -303,13 +304,17 @@ static int l_cancel(lua_State *L) {
   int i = (int)(k - 1);
   slot *s = &m->slots[i];
   if (s->state == FREE) {
-    lua_pushboolean(L, 0);
+    lua_pushnil(L);
     return 1;
   }
+  int sent;
   if (s->state == RUNNING) {
+    /* bytes may have left once a connection was ready to send */
+    sent = zl_conn_sends(s->conn) > 0;
     curl_multi_remove_handle(m->multi, zl_conn_easy(s->conn));
     m->running--;
   } else { /* DONE: drop it from the ring */
+    sent = s->resp.request_sent != 0;
     int kept = 0;
     for (int j = 0; j < m->dcount; j++) {
       int v = m->done[(m->dhead + j) % m->n];
@@ -319,7 +324,7 @@ static int l_cancel(lua_State *L) {
   }
   s->state = FREE;
   m->free_stack[m->nfree++] = i;
-  lua_pushboolean(L, 1);
+  lua_pushboolean(L, sent);
   return 1;
 }
 

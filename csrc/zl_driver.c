@@ -334,6 +334,12 @@ static void finish_now(zl_driver *d, xfer *x, zl_kind k, int code, const char *m
   xl_push(&d->done, x);
 }
 
+/* The least timeout a transfer gets: libcurl 7.88's multi_socket interface
+ * misses a 1 ms CURLOPT_TIMEOUT_MS (the transfer ends at its next timer,
+ * 200 ms later: the happy-eyeballs one); 2 ms is kept.  A queued request
+ * with less than this left is not started. */
+#define MIN_TIMEOUT_MS 2
+
 /* milliseconds from now until due, rounded up (no libm for one ceil) */
 static long ms_until(double due, double now) {
   double v = (due - now) * 1000.0;
@@ -345,6 +351,12 @@ static long ms_until(double due, double now) {
 static const char queued_out[] =
   "deadline reached waiting for a free connection (concurrency): nothing sent";
 
+/* a waiting transfer whose deadline passed: never started, nothing sent */
+static void finish_queued(zl_driver *d, xfer *x) {
+  finish_now(d, x, ZL_TIMEOUT, CURLE_OPERATION_TIMEDOUT, queued_out);
+  x->resp.queued = 1;
+}
+
 /* Ends the waiting transfers whose deadline passed in the queue (nothing
  * was sent). */
 static void expire_waiting(zl_driver *d, double now) {
@@ -353,7 +365,7 @@ static void expire_waiting(zl_driver *d, double now) {
     xfer *next = x->next;
     if (now >= x->due) {
       xl_unlink(&d->waiting, x);
-      finish_now(d, x, ZL_TIMEOUT, CURLE_OPERATION_TIMEDOUT, queued_out);
+      finish_queued(d, x);
     }
     x = next;
   }
@@ -368,13 +380,14 @@ static void start_waiting(zl_driver *d) {
     xl_unlink(&d->waiting, x);
     if (x->due < HUGE_VAL) {
       long left = ms_until(x->due, zl_monotonic());
-      if (left <= 0) {
-        finish_now(d, x, ZL_TIMEOUT, CURLE_OPERATION_TIMEDOUT, queued_out);
+      if (left <= MIN_TIMEOUT_MS - 1) { /* no answer can come back in time: not sent */
+        finish_queued(d, x);
         continue;
       }
       long tmo = x->q.timeout_ms > 0 ? x->q.timeout_ms : d->copt.timeout_ms;
       if (tmo <= 0 || left < tmo) x->q.timeout_ms = left;
     }
+    if (x->q.timeout_ms > 0 && x->q.timeout_ms < MIN_TIMEOUT_MS) x->q.timeout_ms = MIN_TIMEOUT_MS;
     int slot = d->free_slots[--d->nfree];
     zl_conn *c = d->conns[slot];
     zl_kind k = zl_conn_prepare(c, &x->q, &x->resp);
@@ -565,6 +578,12 @@ int zl_driver_submit(zl_driver *d, const zl_request *q, uint64_t id) {
   xl_push(&d->waiting, x);
   start_waiting(d);
   return 0;
+}
+
+int zl_driver_waiting(zl_driver *d, uint64_t id) {
+  xfer *x = find(d, id);
+  if (!x) return -1;
+  return x->state == WAITING;
 }
 
 int zl_driver_cancel(zl_driver *d, uint64_t id) {

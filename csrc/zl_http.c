@@ -629,6 +629,7 @@ zl_kind zl_conn_prepare(zl_conn *c, const zl_request *q, zl_response *r) {
   r->message[0] = '\0';
   r->body_truncated = 0;
   r->request_sent = 0;
+  r->queued = 0;
   r->sends = 0;
   c->sends = 0;
   r->elapsed = 0;

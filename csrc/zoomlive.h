@@ -132,6 +132,8 @@ typedef struct zl_response {
   int request_sent;              /* 1 when request bytes left (libcurl's
                                        CURLINFO_REQUEST_SIZE > 0): a failure
                                        may then have reached the server */
+  int queued;                    /* 1: it ended while waiting for a free
+                                       connection (zl_driver): never started */
 } zl_response;
 
 /* Hosts that never go through a proxy (libcurl CURLOPT_NOPROXY syntax):
@@ -230,6 +232,9 @@ ZOOMLIVE_API int zl_driver_submit(zl_driver *d, const zl_request *q, uint64_t id
  * have left (a connection was ready to send), 0 when surely not, -1 when
  * there is no such transfer (errno ENOENT). */
 ZOOMLIVE_API int zl_driver_cancel(zl_driver *d, uint64_t id);
+/* 1 when transfer id still waits for a free connection (it has not started),
+ * 0 when it has started or finished, -1 when there is no such transfer. */
+ZOOMLIVE_API int zl_driver_waiting(zl_driver *d, uint64_t id);
 /* fd is ready for ev (ZL_EV_* bits).  Returns 0, or -1 on a libcurl multi
  * error (the message in zl_driver_error). */
 ZOOMLIVE_API int zl_driver_socket_action(zl_driver *d, int fd, int ev);

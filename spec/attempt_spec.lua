@@ -134,6 +134,22 @@ describe("zoomlive.attempt.classify", function()
     assert.are.equal("fail", (classify(STOP, r, state { renewed = true })))
   end)
 
+  it("does not count an attempt that ended in a scheduler's queue (never began)", function()
+    local st = state { attempts = 2 }
+    local v, _, err = classify(STOP, { kind = "timeout", curl_code = 28, sent = false, queued = true,
+      message = "deadline reached waiting for a free connection (concurrency): nothing sent" }, st, 2e9)
+    assert.are.equal("fail", v)                -- past the deadline: no retry
+    assert.are.equal(1, st.attempts)
+    assert.are.equal(1, err.attempts)
+    assert.is_nil(err.outcome_unknown)
+    st = state { attempts = 1 }
+    v, _, err = classify(STOP, { kind = "cancelled", final = true, sent = false, queued = true,
+      message = "cancelled before it was sent" }, st)
+    assert.are.equal("fail", v)
+    assert.are.equal(0, err.attempts)
+    assert.is_false(err.outcome_unknown)
+  end)
+
   it("gives up a retry past the attempts, max_retry_wait or the deadline", function()
     local r = { status = 503, body = "", retry_after = "20" }
     assert.are.equal("retry", (classify(STOP, r)))

@@ -148,6 +148,9 @@ end
 function M.classify(req, r, st, pol, clock)
   local status = r.status
   local err, wait
+  -- ended waiting for a free connection (a scheduler's queue): the attempt
+  -- never began, and is not counted
+  if r.queued then st.attempts = st.attempts - 1 end
   local sends = r.sends
   if sends then
     -- libcurl sent the request again on a fresh connection (a reused one

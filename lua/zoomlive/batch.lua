@@ -226,9 +226,13 @@ function M.update_many(self, items, opts)
     local function stop_all(kind, message_of, keep_inflight)
       if not keep_inflight then
         for slot, i in pairs(by_slot) do
-          m:cancel(slot)
+          -- whether its bytes may have left: a transfer waiting for a
+          -- connection (the loop's driver queues past its concurrency) sent none
+          local sent, waiting = m:cancel(slot)
+          sent = sent ~= false
           by_slot[slot] = nil
-          step(i, { kind = kind, final = true, sent = true, message = message_of("in flight") })
+          step(i, { kind = kind, final = true, sent = sent, queued = waiting or nil,
+            message = message_of(sent and "in flight" or "not sent") })
         end
         inflight = 0
       end
@@ -236,7 +240,9 @@ function M.update_many(self, items, opts)
         local i = sendq[k]
         sendq[k] = nil
         specs[i], tokens[i], timeouts[i], deadlines[i], queued_at[i] = nil, nil, nil, nil, nil
-        if cos[i] then step(i, { kind = kind, final = true, sent = false, message = message_of("not sent") }) end
+        if cos[i] then
+          step(i, { kind = kind, final = true, sent = false, queued = true, message = message_of("not sent") })
+        end
       end
       shead = stail + 1
       for i in pairs(due) do
@@ -322,7 +328,7 @@ function M.update_many(self, items, opts)
           end
           specs[i], tokens[i], timeouts[i], deadlines[i], queued_at[i] = nil, nil, nil, nil, nil
           if left and left <= 0 then
-            step(i, { kind = "timeout", curl_code = 28, sent = false,
+            step(i, { kind = "timeout", curl_code = 28, sent = false, queued = true,
               message = "deadline reached waiting for a free slot or the pace: nothing sent" })
           else
             if interval then

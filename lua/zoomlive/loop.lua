@@ -260,14 +260,15 @@ function Loop:submit_spec(owner, spec, token, timeout, deadline)
   return id             -- the owner notes it, then pumps
 end
 
--- cancels a driver transfer; returns whether request bytes may have left
+-- cancels a driver transfer; returns whether request bytes may have left,
+-- and whether it was still waiting for a connection (never started)
 function Loop:cancel_id(id)
   self.owners[id] = nil
   local d = self.d
-  if not d then return true end
-  local sent = d:cancel(id)
+  if not d then return true, false end
+  local sent, waiting = d:cancel(id)
   self:pump()
-  return sent ~= false
+  return sent ~= false, waiting == true
 end
 
 -- the clear error of a call made where it cannot wait
@@ -375,10 +376,12 @@ function Call:cancel(message)
   if self.state == "send" and self.id then
     local id = self.id
     self.id = nil
-    local sent = loop:cancel_id(id)
+    local sent, waiting = loop:cancel_id(id)
     self.stopped = stop(false, message or "cancelled before it was sent")
-    self:wake(stop(sent, message or (sent and "cancelled while in flight"
-      or "cancelled before it was sent")))
+    local v = stop(sent, message or (sent and "cancelled while in flight"
+      or "cancelled before it was sent"))
+    v.queued = waiting or nil   -- the attempt never began: not counted
+    self:wake(v)
   elseif self.state == "wait_fd" then
     self.stopped = stop(false, message or "cancelled before it was sent")
     if self.fd_finish then self.fd_finish(false) end

@@ -299,6 +299,33 @@ int main(int argc, char **argv) {
   CHECK(run_until_done(d1, 1));
   CHECK(zl_driver_take(d1, &id, &r, &sent) == 1);
   CHECK(id == 7 && r.kind == ZL_OK && r.status == 200);
+  /* 6c: a 1 ms timeout is kept as 2 ms (libcurl's multi interface would
+   * end it at its next timer, 200 ms later): on two slots, the 1 ms hang
+   * ends before a 100 ms one */
+  {
+    zl_driver_options o2 = {0};
+    o2.concurrency = 2;
+    zl_driver *d2 = zl_driver_new(&o2);
+    CHECK(d2 != NULL);
+    if (d2) {
+      q = get(url_hang);
+      q.timeout_ms = 100;
+      CHECK(zl_driver_submit(d2, &q, 1) == 0);
+      q = get(url_hang);
+      q.timeout_ms = 1;
+      CHECK(zl_driver_submit(d2, &q, 2) == 0);
+      apply_changes(d2);
+      CHECK(run_until_done(d2, 1));
+      CHECK(zl_driver_take(d2, &id, &r, &sent) == 1);
+      CHECK(id == 2 && r.kind == ZL_TIMEOUT);
+      CHECK(run_until_done(d2, 1));
+      CHECK(zl_driver_take(d2, &id, &r, &sent) == 1);
+      CHECK(id == 1 && r.kind == ZL_TIMEOUT);
+      zl_driver_free(d2);
+      npfd = 0; /* d2's sockets: gone with it */
+    }
+  }
+
   /* a deadline longer than what the queue takes: the request runs */
   q = get(url);
   q.deadline_ms = 5000;
