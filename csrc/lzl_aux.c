@@ -121,6 +121,9 @@ static long spec_seconds(lua_State *L, int idx, int off, const char *k) {
   }
   int isnum;
   lua_Number s = lua_tonumberx(L, a, &isnum);
+  /* a call's deadline may lie past a year (the default one of a client with
+   * many retries, or long waits allowed): that is no deadline for a queue */
+  if (!k && isnum && s > 86400.0 * 365) return 0;
   if (!isnum || !(s > 0) || s > 86400.0 * 365 || s * 1000.0 >= (double)LONG_MAX)
     luaL_error(L, "request %s '%s' out of range", k ? "field" : "argument", k ? k : "deadline");
   if (popped) lua_pop(L, 1);

@@ -125,6 +125,12 @@ static void idle_fork_prepare(void) { pthread_mutex_lock(&idle_mu); }
 static void idle_fork_after(void) { pthread_mutex_unlock(&idle_mu); }
 static pthread_once_t idle_once = PTHREAD_ONCE_INIT;
 static void idle_init(void) { pthread_atfork(idle_fork_prepare, idle_fork_after, idle_fork_after); }
+/* every taker of the lock registers the fork handlers first: a fork while
+ * another thread holds it must find them in place */
+static void idle_lock(void) {
+  pthread_once(&idle_once, idle_init);
+  pthread_mutex_lock(&idle_mu);
+}
 
 static void idle_unlink(zl_conn *c) {
   if (!c->idle) return;
@@ -167,8 +173,7 @@ static void drop_connections(zl_conn *c) {
 }
 
 static void idle_push(zl_conn *c) {
-  pthread_once(&idle_once, idle_init);
-  pthread_mutex_lock(&idle_mu);
+  idle_lock();
   idle_unlink(c);
   c->idle = 1;
   c->idle_prev = idle_tail;
@@ -190,13 +195,13 @@ static void idle_push(zl_conn *c) {
 }
 
 static void idle_remove(zl_conn *c) {
-  pthread_mutex_lock(&idle_mu);
+  idle_lock();
   idle_unlink(c);
   pthread_mutex_unlock(&idle_mu);
 }
 
 int zl_idle_count(void) {
-  pthread_mutex_lock(&idle_mu);
+  idle_lock();
   int n = idle_count;
   pthread_mutex_unlock(&idle_mu);
   return n;
@@ -793,7 +798,10 @@ zl_kind zl_conn_finish(zl_conn *c, int code, zl_response *r) {
 zl_kind zl_conn_perform(zl_conn *c, const zl_request *q, zl_response *r) {
   idle_remove(c); /* in use: out of the pool */
   zl_kind k = zl_conn_prepare(c, q, r);
-  if (k != ZL_OK) return k;
+  if (k != ZL_OK) {
+    idle_push(c); /* a refused request keeps its connection: it stays counted */
+    return k;
+  }
   k = zl_conn_finish(c, curl_easy_perform(c->easy), r);
   idle_push(c);
   return k;

@@ -189,6 +189,35 @@ describe("field cases", function()
     end)
   end)
 
+  describe("values at their bounds", function()
+    it("a client whose default deadline is past a year still calls (blocking, batch, loop)", function()
+      local c <close> = client { max_retry_wait = 86400 * 365 }
+      assert.are.equal(204, (c:update(SEED, "stop")))
+      local results = c:update_many({ { SEED, "stop" } })
+      assert.are.equal(204, results[1].status, tostring(results[1].err))
+      local lc <close> = zoomlive.new { token = sim.token, base_url = sim.base_url, loop = "luv",
+        timeout = 200 * 86400 }
+      local got
+      coroutine.wrap(function() got = table.pack(lc:update(SEED, "stop")) end)()
+      local uv = require "luv"
+      while not got do uv.run("once") end
+      assert.are.equal(204, got[1], tostring(got[2]))
+    end)
+
+    it("a float id from 2^53 up is refused even after the integer of that value was used", function()
+      local c <close> = client()
+      local big = 9007199254740992                       -- 2^53, an integer: a valid id
+      assert.is_number((c:update(big, "stop")))          -- sent (the simulator knows no such meeting)
+      for _, f in ipairs({ 2.0 ^ 53, 9007199254740993.0, 2.0 ^ 60 }) do
+        local st, err = c:update(f, "stop")
+        assert.is_nil(st)
+        assert.are.equal("argument", err.kind)
+        assert.matches("beyond 2%^53", err.message)
+      end
+      assert.are.equal(204, (c:update(68423085.0, "stop")))   -- an exact float below 2^53 is the integer
+    end)
+  end)
+
   describe("batch items", function()
     it("are checked as strictly as arguments: an unknown key or a non-boolean webinar fails alone", function()
       local c <close> = client()

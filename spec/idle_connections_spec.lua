@@ -70,6 +70,39 @@ describe("idle connections", function()
     assert.is_true(tonumber(after) <= BOUND, after .. " fds above the start")
   end)
 
+  it("a connection whose last request was refused before sending stays counted in the pool", function()
+    -- each object: one good request (a connection), then one refused before
+    -- sending (CR/LF in the token): the refused one keeps its place in the
+    -- pool, so the pool still closes the idle connections past its cap
+    local out = child(sim, [[
+      local core = require "zoomlive.core"
+      local st = assert(io.open("/proc/self/stat"))
+      local pid = st:read("n")
+      st:close()
+      local function fds()
+        local p = assert(io.popen("ls /proc/" .. pid .. "/fd | wc -l"))
+        local n = tonumber(p:read("a"))
+        p:close()
+        return n
+      end
+      local before = fds()
+      local keep, refused = {}, 0
+      local req = { method = "PATCH", url = SIM_BASE .. "/meetings/68423085/livestream/status",
+        content_type = "application/json", body = '{"action":"stop"}' }
+      for i = 1, 4 * ]] .. IDLE_MAX .. [[ do
+        local c = core.new {}
+        keep[i] = c
+        assert(c:perform(req, SIM_TOKEN).status == 204)
+        if c:perform(req, "bad\ntoken").kind == "argument" then refused = refused + 1 end
+      end
+      print(("RESULT refused=%d after=%d"):format(refused, fds() - before))
+    ]])
+    local refused, after = out:match("RESULT refused=(%d+) after=(%-?%d+)")
+    assert.truthy(refused, out)
+    assert.equal(4 * IDLE_MAX, tonumber(refused))
+    assert.is_true(tonumber(after) <= BOUND, after .. " fds above the start (bound " .. BOUND .. ")")
+  end)
+
   it("a client used again after losing its connection connects again", function()
     local first = zoomlive.new { token = sim.token, base_url = sim.base_url, retries = 0 }
     assert.equal(204, first:stop(68423085))

@@ -528,6 +528,15 @@ describe("the event-loop scheduler", function()
       assert.are.equal(0, count_paths(sim, "^/v2/"))
     end)
 
+    it("names on_done when submit is given none", function()
+      local c <close> = client()
+      for _, args in ipairs({ { "stop" }, { "stop", SEED } }) do
+        local ok, err = pcall(c.submit, c, table.unpack(args))
+        assert.is_false(ok)
+        assert.matches("function on_done expected", err)
+      end
+    end)
+
     it("runs on_done only after submit has returned, even for a call that ends at once", function()
       local c <close> = client()
       local calls, h_at_done = {}, {}

@@ -568,7 +568,8 @@ end
 --- loop:submit(client, name, ..., on_done) -> handle
 function Loop:submit(client, name, ...)
   local n = select("#", ...)
-  local on_done = select(n, ...)
+  local on_done
+  if n > 0 then on_done = select(n, ...) end
   if not M.SUBMITTABLE then
     M.SUBMITTABLE = { update_many = true, check_credentials = true }
     for _, k in ipairs(require("zoomlive.client").CALLS) do M.SUBMITTABLE[k] = true end

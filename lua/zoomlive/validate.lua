@@ -109,13 +109,17 @@ function M.id(v, field, fname, argn)
   if n <= 0 then
     return nil, argument(field, "must be a positive 64-bit integer, got " .. format("%d", n))
   end
-  -- remembered under the value given (an integer, or a string of digits
-  -- that may carry leading zeros); bounded: afresh past 4096 entries
+  -- remembered under the value given (a number, or a string of digits
+  -- that may carry leading zeros); bounded: afresh past 4096 entries. A
+  -- number from 2^53 up is not: a float key equal to it would find it (Lua
+  -- keys 2.0^53 and 2^53 alike), and such floats must be refused
   sid = id_digits[n]
   if not sid then sid = format("%d", n) end
-  if id_count >= 4096 then id_digits, id_count = {}, 0 end
-  id_digits[v] = sid
-  id_count = id_count + 1
+  if t == "string" or n < EXACT_LIMIT then
+    if id_count >= 4096 then id_digits, id_count = {}, 0 end
+    id_digits[v] = sid
+    id_count = id_count + 1
+  end
   return sid
 end
 
