@@ -27,7 +27,7 @@ if cfg then
   print(string.format("%-44s    url %s, page %s, key %s", "", cfg.stream_url, cfg.page_url,
     cfg.stream_key and "(set, not shown)" or "(none)"))
 end
-step("start the live stream (multipart)", zoomlive.update(meeting, "start",
+step("start the live stream", zoomlive.update(meeting, "start",
   { active_speaker_name = false, display_name = "Town hall" }))
 step("change settings while live (Zoom refuses)", zoomlive.update(meeting, "stop",
   { display_name = "Renamed while live" }))

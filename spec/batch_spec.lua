@@ -293,22 +293,41 @@ describe("client:update_many", function()
     end
   end)
 
-  it("counts the time an item waits for its pace in its deadline: nothing sent past it", function()
-    -- 4/s: the second item's send waits 0.25 s for its slot, past its 0.1 s
-    -- deadline; it ends as a timeout there and never reaches the server
+  it("starts an item only when the pace lets it send: its deadline does not run meanwhile", function()
+    -- 4/s and a 0.1 s deadline: the second item waits 0.25 s for its slot
+    -- before it begins, then is sent
     local list = ids(2)
     local dc <close> = new_client(sim, { deadline = 0.1, timeout = 0.1, retries = 0 })
     local results, summary = dc:update_many({ { list[1], "stop" }, { list[2], "stop" } },
       { concurrency = 2, rate = 4 })
-    assert.are.equal(204, results[1].status)
-    assert.are.equal(1, summary.ok)
-    local e = results[2].err
+    assert.are.equal(2, summary.ok, tostring(results[2].err))
+    assert.are.equal(2, #api_log(sim))
+  end)
+
+  it("ends a retry whose deadline passes while it waits for the pace, when it passes: nothing sent", function()
+    -- A meets a 503; its retry waits for the next pace slot (0.25 s away),
+    -- past A's 0.15 s deadline: A ends then, before B's slot comes, with a
+    -- timeout and its one attempt; B is sent in that slot
+    local list = ids(2)
+    sim:fault { path = "/v2/meetings/" .. list[1] .. "/livestream/status", status = 503, count = 1 }
+    local dc <close> = new_client(sim, { deadline = 0.15, timeout = 0.15, retries = 2,
+      backoff = { base = 0.001, cap = 0.001 } })
+    local seen_when_a_ended
+    local results, summary = dc:update_many({ { list[1], "stop" }, { list[2], "stop" } },
+      { concurrency = 2, rate = 4, on_result = function(i)
+        if i == 1 then seen_when_a_ended = #api_log(sim) end
+      end })
+    local e = results[1].err
     assert.are.equal("timeout", e.kind, tostring(e))
     assert.matches("nothing sent", e.message)
     assert.is_falsy(e.outcome_unknown)
+    assert.are.equal(1, results[1].info.attempts)
+    assert.are.equal(1, seen_when_a_ended)          -- B not sent yet: A ended at its deadline
+    assert.are.equal(204, results[2].status)
+    assert.are.equal(1, summary.ok)
     local seen = {}
     for _, x in ipairs(api_log(sim)) do seen[#seen + 1] = id_of(x.path) end
-    assert.are.same({ tostring(list[1]) }, seen)
+    assert.are.same({ tostring(list[1]), tostring(list[2]) }, seen)
   end)
 
   it("paces retries too", function()

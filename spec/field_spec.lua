@@ -190,18 +190,13 @@ describe("field cases", function()
   end)
 
   describe("values at their bounds", function()
-    it("a client whose default deadline is past a year still calls (blocking, batch, loop)", function()
+    -- (the same on an event loop: loop_spec; luv is loaded by that file only,
+    -- as busted reloads modules per file and luv cannot be opened twice)
+    it("a client whose default deadline is past a year still calls (blocking, batch)", function()
       local c <close> = client { max_retry_wait = 86400 * 365 }
       assert.are.equal(204, (c:update(SEED, "stop")))
       local results = c:update_many({ { SEED, "stop" } })
       assert.are.equal(204, results[1].status, tostring(results[1].err))
-      local lc <close> = zoomlive.new { token = sim.token, base_url = sim.base_url, loop = "luv",
-        timeout = 200 * 86400 }
-      local got
-      coroutine.wrap(function() got = table.pack(lc:update(SEED, "stop")) end)()
-      local uv = require "luv"
-      while not got do uv.run("once") end
-      assert.are.equal(204, got[1], tostring(got[2]))
     end)
 
     it("a float id from 2^53 up is refused even after the integer of that value was used", function()

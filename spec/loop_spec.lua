@@ -441,7 +441,44 @@ describe("the event-loop scheduler", function()
       assert.are.equal(0, summary.ok)
       assert.are.equal(2, summary.by_kind.cancelled)
       assert.is_true(results[1].err.outcome_unknown)
-      assert.is_nil(results[2].err.outcome_unknown)
+      assert.is_false(results[2].err.outcome_unknown)
+    end)
+
+    it("cancelling update_many marks only the items that may have left as outcome unknown", function()
+      -- the loop runs one request at a time; the batch asks for 4: three of
+      -- them wait in the driver's queue, never sent
+      sim:fault { path = "/v2/meetings/", hang = true }
+      local c <close> = client { concurrency = 1 }
+      local out
+      luv_run(function()
+        local me = coroutine.running()
+        local items = {}
+        for i = 1, 6 do items[i] = { SEED + 20 + i, "stop" } end
+        local h = c:submit("update_many", items, { concurrency = 4 }, function(...)
+          out = table.pack(...)
+          if coroutine.status(me) == "suspended" then coroutine.resume(me) end
+        end)
+        for _ = 1, 100000 do
+          local fd, w = next(c._loop.watched)
+          if fd and w == "r" then break end
+          next_turn()
+        end
+        h:cancel()
+        if not out then coroutine.yield() end
+      end)
+      local results, summary = out[1], out[2]
+      assert.are.equal(6, summary.by_kind.cancelled)
+      local unknown = 0
+      for i = 1, 6 do
+        local e = results[i].err
+        assert.is_boolean(e.outcome_unknown, "item " .. i)
+        if e.outcome_unknown then unknown = unknown + 1 end
+      end
+      assert.are.equal(1, unknown)
+      assert.is_true(results[1].err.outcome_unknown)
+      local sent = 0
+      for _, r in ipairs(sim:requests()) do if r.path:find("^/v2/meetings/") then sent = sent + 1 end end
+      assert.are.equal(1, sent)
     end)
 
     it("closing the client ends a running update_many's items as cancelled", function()
@@ -526,6 +563,12 @@ describe("the event-loop scheduler", function()
       assert.are.equal("argument", out[2].kind)
       assert.are.equal(0, out[3].attempts)
       assert.are.equal(0, count_paths(sim, "^/v2/"))
+    end)
+
+    it("calls with a default deadline past a year (a client with long waits allowed)", function()
+      local c <close> = client { timeout = 200 * 86400 }
+      local st, err = luv_run(function() return c:update(SEED, "stop") end)
+      assert.are.equal(204, st, tostring(err))
     end)
 
     it("names on_done when submit is given none", function()
@@ -665,6 +708,27 @@ describe("the event-loop scheduler", function()
       assert(res, "the controller stopped before the call returned")
       return table.unpack(res, 1, res.n)
     end
+
+    it("sends submitted calls in the order they were submitted", function()
+      -- one at a time, so that the server sees them in the order they start
+      -- (requests in flight together may arrive in any order)
+      for _, conc in ipairs({ 1 }) do
+        sim:reset()
+        local cq = cqueues.new()
+        local c <close> = client { loop = require("zoomlive.loop.cqueues").new(cq), concurrency = conc }
+        local done = 0
+        local ids = {}
+        for i = 1, 6 do ids[i] = SEED + 100 + i end
+        for i = 1, 6 do
+          c:submit(i % 2 == 1 and "stop" or "get", ids[i], function() done = done + 1 end)
+        end
+        assert(cq:loop(60))
+        assert.are.equal(6, done)
+        local seen = {}
+        for _, r in ipairs(sim:requests()) do seen[#seen + 1] = tonumber(r.path:match("/meetings/(%d+)/")) end
+        assert.are.same(ids, seen, "concurrency " .. conc)
+      end
+    end)
 
     it("yields while calls wait: a 1 ms sleeper keeps running", function()
       sim:fault { path = "/v2/meetings/", latency_ms = 300 }

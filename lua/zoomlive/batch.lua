@@ -198,6 +198,8 @@ function M.update_many(self, items, opts)
     end
   end
 
+  -- on a loop client, at most the loop's own concurrency runs at once
+  if lp and lp.concurrency and lp.concurrency < conc then conc = lp.concurrency end
   if batch_deadline == nil then
     -- every item may use its whole deadline, `concurrency` at a time, plus
     -- the pacing of every attempt it may make
@@ -254,8 +256,10 @@ function M.update_many(self, items, opts)
       for k = nhead, ntail do
         local i = notyet[k]
         notyet[k] = nil
-        finish(i, nil, errors.new(kind, { attempts = 0, message = message_of("not sent") }),
-          { attempts = 0, elapsed = 0 })
+        local e = errors.new(kind, { attempts = 0, message = message_of("not sent") })
+        -- a cancelled call always says whether a request may have left
+        if kind == "cancelled" then e.outcome_unknown = false end
+        finish(i, nil, e, { attempts = 0, elapsed = 0 })
       end
       nhead = ntail + 1
       sendq, shead, stail, ndue = {}, 1, 0, 0
@@ -312,8 +316,28 @@ function M.update_many(self, items, opts)
           end
         end
       end
+      -- waiting sends whose call deadline passed in the queue end there,
+      -- nothing sent, whatever the slots and the pace
+      if shead <= stail then
+        local tq, kept = now(), shead - 1
+        for k = shead, stail do
+          local i = sendq[k]
+          sendq[k] = nil
+          local left = deadlines[i]
+          if left and left - (tq - queued_at[i]) <= 0 then
+            specs[i], tokens[i], timeouts[i], deadlines[i], queued_at[i] = nil, nil, nil, nil, nil
+            step(i, { kind = "timeout", curl_code = 28, sent = false, queued = true,
+              message = "deadline reached waiting for a free slot or the pace: nothing sent" })
+          else
+            kept = kept + 1
+            sendq[kept] = i
+          end
+        end
+        stail = kept
+      end
       -- start what may start: a free slot, a waiting send (else a new item),
-      -- the pace allowing
+      -- the pace allowing (a new item begins only when it may send at once:
+      -- its deadline does not run while it waits for the pace)
       while inflight < conc do
         if shead <= stail then
           if interval and pace_next and now() < pace_next then break end
@@ -339,6 +363,7 @@ function M.update_many(self, items, opts)
             inflight = inflight + 1
           end
         elseif nhead <= ntail then
+          if interval and pace_next and now() < pace_next then break end
           local i = notyet[nhead]
           notyet[nhead] = nil
           nhead = nhead + 1
@@ -355,6 +380,12 @@ function M.update_many(self, items, opts)
         end
         if inflight < conc and (shead <= stail or nhead <= ntail) and pace_next and pace_next < wake then
           wake = pace_next
+        end
+        -- a waiting send's deadline
+        for k = shead, stail do
+          local i = sendq[k]
+          local left = deadlines[i]
+          if left and queued_at[i] + left < wake then wake = queued_at[i] + left end
         end
         if inflight > 0 or wake > now() then m:wait(max(0, wake - now())) end
         while true do

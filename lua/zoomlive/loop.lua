@@ -138,6 +138,7 @@ function M.new(client, adapter, concurrency)
   }
   local self = setmetatable({
     client = client, adapter = adapter, d = d, now = core.now,
+    concurrency = concurrency,   -- requests in flight at once (the driver's cap)
     owners = {},      -- driver id -> the call or batch waiting for it
     watched = {},     -- fd -> events the adapter watches it for
     calls = {},       -- live calls (set)

@@ -95,7 +95,26 @@ function M.new(cq)
   end
   function a.suspend(w) w.cond:wait() end
   function a.resume(w) w.cond:signal() end
-  function a.spawn(fn) controller():wrap(fn) end
+  -- Calls start in the order they were submitted: a controller runs the
+  -- coroutines it was given at one step last first, so each new coroutine
+  -- runs the oldest call not yet begun, whichever of them runs first.
+  local pending, head, tail = {}, 1, 0
+  function a.spawn(fn)
+    local ctl = controller()   -- raises (nothing queued) when there is none
+    tail = tail + 1
+    pending[tail] = fn
+    local ok, err = pcall(ctl.wrap, ctl, function()
+      local f = pending[head]
+      pending[head] = nil
+      head = head + 1
+      return f()
+    end)
+    if not ok then
+      pending[tail] = nil
+      tail = tail - 1
+      error(err, 0)
+    end
+  end
   return a
 end
 
