@@ -302,6 +302,38 @@ for _, kind in ipairs({ "luv", "cqueues" }) do
       c:close()
     end)
 
+    it("a call or batch cancelled while it waits for Redis ends at once; Redis is not counted down", function()
+      local events = {}
+      local c = client(plain, { key = kind .. "-cancel" })
+      c:budget():set_debug(function(e) events[#events + 1] = e end)
+      local res, m = loops[kind](function(pause)
+        assert(sys.kill(plain.pid, "STOP"))
+        local out = {}
+        local h1 = c:submit("stop", SEED, function(...) out.call = table.pack(...) end)
+        local h2 = c:submit("update_many", { { SEED, "stop" }, { SEED + 1, "stop" } },
+          function(...) out.batch = table.pack(...) end)
+        pause(0.02)                          -- both are waiting for Redis's reply now
+        out.waiting = not out.call and not out.batch
+        h1:cancel()
+        h2:cancel()
+        while not (out.call and out.batch) do pause(0.001) end
+        assert(sys.kill(plain.pid, "CONT"))
+        return out
+      end)
+      check_loop(kind, m)
+      local out = res[1]
+      assert.is_true(out.waiting)
+      assert.are.equal("cancelled", out.call[2].kind)
+      assert.is_false(out.call[2].outcome_unknown)
+      local results, sum = out.batch[1], out.batch[2]
+      assert.are.equal(2, sum.failed)
+      for _, r in ipairs(results) do assert.are.equal("cancelled", r.err.kind) end
+      assert.matches("^redis ", c:budget():describe())
+      assert.are.same({}, events)
+      assert.are.equal(0, #sim:requests())   -- nothing was sent
+      c:close()
+    end)
+
     it("round trips made outside a call wait on the loop too, or raise outside it", function()
       local c = client(plain, { key = kind .. "-direct" })
       local b = c:budget()
