@@ -6,7 +6,7 @@
  * timeout.
  *
  *   local h = require "zoomlive.hiredis"
- *   local c = assert(h.connect("127.0.0.1", 6379))   -- connect started
+ *   local c = assert(h.connect("127.0.0.1", 6379))   -- connect started, not finished
  *   c:append("SET", "k", "v")           -> true | nil, err
  *   c:flush()                           -> done (boolean) | nil, err
  *   c:read()                            -> true, reply | false (need more) | nil, err
@@ -14,16 +14,31 @@
  *   c:close()                           (also __gc, __close)
  *   h.poll(fd, "r" | "w", seconds)      -> true (ready) | false (timed out) | nil, err
  *
+ * connect never waits when host is an IP address ("10.0.0.5", "::1"): the
+ * socket is made non-blocking and connect(2) only started; the first
+ * flush answers false (not done) until the connection is up, so the
+ * caller's wait for "w" is the wait for the connect, and a refusal shows
+ * as flush's or read's error. Any other host is a name: hiredis resolves
+ * it with getaddrinfo(3), which blocks (zoomlive.budget.redis allows names
+ * only on blocking clients). A host with ':' that is not an IPv6 address
+ * is refused, never looked up.
+ *
  * Replies: bulk and status -> string, integer -> integer, nil -> false,
  * array -> table (1..n), error -> { err = "message" }.
  * A write to a peer that went away never raises SIGPIPE: the signal is
  * blocked in this thread for the write and any pending one is consumed. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -50,7 +65,29 @@ static int push_err(lua_State *L, const char *what, const char *msg) {
   return 2;
 }
 
-/* hiredis.connect(host, port) -> connection | nil, err */
+/* A non-blocking socket whose connect(2) to the address sa is started (or
+ * done); -1 with errno on failure. */
+static int start_connect(const struct sockaddr *sa, socklen_t len) {
+  int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int rc;
+  do rc = connect(fd, sa, len);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno != EINPROGRESS) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+/* hiredis.connect(host, port) -> connection | nil, err
+ * An IP address: connect started here, without a lookup and without
+ * waiting (see the top of this file). A name: hiredis's non-blocking
+ * context, whose getaddrinfo blocks. */
 static int l_connect(lua_State *L) {
   const char *host = luaL_checkstring(L, 1);
   lua_Integer port = luaL_checkinteger(L, 2);
@@ -58,7 +95,36 @@ static int l_connect(lua_State *L) {
   lconn *c = lua_newuserdatauv(L, sizeof *c, 0);
   c->ctx = NULL;
   luaL_setmetatable(L, CONN_MT);
-  redisContext *ctx = redisConnectNonBlock(host, (int)port);
+  struct sockaddr_in a4;
+  struct sockaddr_in6 a6;
+  memset(&a4, 0, sizeof a4);
+  memset(&a6, 0, sizeof a6);
+  int fd = -2; /* -2: a name, left to hiredis */
+  if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons((uint16_t)port);
+    fd = start_connect((struct sockaddr *)&a4, sizeof a4);
+  } else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons((uint16_t)port);
+    fd = start_connect((struct sockaddr *)&a6, sizeof a6);
+  } else if (strchr(host, ':')) {
+    return push_err(L, "connect", "not an IPv6 address");
+  }
+  redisContext *ctx;
+  if (fd == -2) {
+    ctx = redisConnectNonBlock(host, (int)port);
+  } else {
+    if (fd < 0) return push_err(L, "connect", strerror(errno));
+    ctx = redisConnectFd(fd);
+    if (!ctx) {
+      close(fd);
+      return push_err(L, "connect", "out of memory");
+    }
+    /* redisConnectFd marks the context blocking: its reads and writes
+     * would take EAGAIN for an error */
+    ctx->flags &= ~REDIS_BLOCK;
+  }
   if (!ctx) return push_err(L, "connect", "out of memory");
   if (ctx->err) {
     char msg[160];

@@ -105,6 +105,76 @@ function M.json_reply(status, body, extra)
     :format(status, #body, extra or "", body)
 end
 
+-- A fake Redis on loopback: a child lua5.4 (luasocket) that reads RESP
+-- commands and answers EVAL and EVALSHA with replies[k] on its k-th
+-- connection (the last one for later connections), anything else +OK.
+local RESP = [==[
+local socket = require "socket"
+local replies = dofile(arg[1])
+local srv = assert(socket.bind("127.0.0.1", 0))
+local _, port = srv:getsockname()
+io.stdout:write(port, "\n"); io.stdout:flush()
+local conns, nth = {}, {}
+local accepted = 0
+while true do
+  local ready = socket.select({ srv, table.unpack(conns) }, nil, 30)
+  if #ready == 0 then break end
+  for _, s in ipairs(ready) do
+    if s == srv then
+      local c = srv:accept()
+      if c then
+        accepted = accepted + 1
+        c:settimeout(5)
+        conns[#conns + 1] = c
+        nth[c] = accepted
+      end
+    else
+      local function drop()
+        for i, x in ipairs(conns) do if x == s then table.remove(conns, i) break end end
+        s:close()
+      end
+      local head = s:receive("*l")
+      local n = head and tonumber(head:match("^%*(%d+)"))
+      if not n then drop() else
+        local args = {}
+        for i = 1, n do
+          local len = tonumber((s:receive("*l") or ""):match("^%$(%d+)"))
+          args[i] = len and s:receive(len + 2) or ""
+        end
+        local cmd = (args[1] or ""):sub(1, -3):upper()
+        if cmd == "EVAL" or cmd == "EVALSHA" then
+          s:send(replies[math.min(nth[s], #replies)])
+        else
+          s:send("+OK\r\n")
+        end
+      end
+    end
+  end
+end
+]==]
+
+--- Starts a fake Redis (above); returns { url =, port =, stop = function() }.
+function M.resp_server(replies)
+  local lua = os.getenv("ZOOMLIVE_LUA") or "lua5.4"
+  local script, rfile = os.tmpname(), os.tmpname()
+  write_file(script, RESP)
+  local parts = {}
+  for i, r in ipairs(replies) do parts[i] = ("%q"):format(r) end
+  write_file(rfile, "return { " .. table.concat(parts, ", ") .. " }\n")
+  local p = assert(io.popen(("exec sh -c 'echo $$; exec \"$0\" \"$@\"' %s %s %s"):format(
+    M.shq(lua), M.shq(script), M.shq(rfile)), "r"))
+  local pid = p:read("l")
+  local port = p:read("l")
+  assert(pid and port and port:match("^%d+$"), "fake Redis did not start")
+  local s = { url = "redis://127.0.0.1:" .. port .. "/0", port = tonumber(port) }
+  function s.stop()
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    p:close()
+    os.remove(script); os.remove(rfile)
+  end
+  return s
+end
+
 --- A redis-server and a zoomlive-sim for the tests of one describe block:
 --   local env = support.redis_and_sim { qps = 1000 }
 --   setup(env.start); teardown(env.stop)     -- then env.r, env.sim

@@ -11,7 +11,11 @@
 -- coroutine. This module only schedules: up to `concurrency` requests in
 -- flight on curl's multi interface, attempts paced at `rate`, a retry's wait
 -- belonging to its item alone; it sleeps only in curl_multi_poll, until the
--- next due time.
+-- next due time. On a client with `loop`, the engine is the loop's driver
+-- and an item's wait for a shared budget's Redis socket (transport.wait_fd)
+-- is the batch's too: the engine watches the socket on the loop while the
+-- other items go on. On a blocking client an item's Redis round trip waits
+-- in the budget's own poll(2), bounded by its `timeout`.
 --
 -- results[i] = { status = n|nil, err = errtable|nil, info = { attempts,
 --   elapsed, tracking_id, rate_limit } }, in input order; the error tables are
@@ -125,9 +129,12 @@ local function check_opts(self, items, opts)
 end
 
 -- what an item's coroutine yields: the pipeline's transport, run by the batch
-local SEND, SLEEP = 1, 2
+local SEND, SLEEP, WAIT_FD = 1, 2, 3
 local function send(spec, token, timeout, deadline) return yield(SEND, spec, token, timeout, deadline) end
 local function sleep(s) return yield(SLEEP, s) end
+-- (a client with `loop`) true | false | nil, "cancelled", as transport.wait_fd
+local function wait_fd(fd, events, s) return yield(WAIT_FD, fd, events, s) end
+local CANCELLED = "cancelled"
 
 --- client:update_many(items, opts) -> results, summary
 function M.update_many(self, items, opts)
@@ -149,6 +156,9 @@ function M.update_many(self, items, opts)
   local tokens, timeouts, deadlines, queued_at = {}, {}, {}, {}
   local due = {}                  -- item -> time its sleep ends
   local ndue = 0
+  local fdw = {}                  -- item -> { fd, due, ready } while it waits for a Redis socket
+  local nfdw = 0
+  local m                         -- the engine, once made
   local notyet, nhead, ntail = {}, 1, 0   -- items not begun, input order
   local by_slot = {}              -- slot -> item
   local inflight = 0
@@ -180,6 +190,11 @@ function M.update_many(self, items, opts)
       stail = stail + 1
       sendq[stail] = i
       specs[i], tokens[i], timeouts[i], deadlines[i], queued_at[i] = a, b, c, dl, now()
+    elseif what == WAIT_FD then
+      local w = { fd = a, due = now() + c }
+      fdw[i] = w
+      nfdw = nfdw + 1
+      m:watch_fd(a, b, function() w.ready = true end)
     else
       due[i] = now() + a
       ndue = ndue + 1
@@ -191,7 +206,7 @@ function M.update_many(self, items, opts)
     if not okp then req, e = nil, argument("item", tostring(req)) end
     if req then
       valid = valid + 1
-      local tr = { item = i, send = send, sleep = sleep }
+      local tr = { item = i, send = send, sleep = sleep, wait_fd = lp and wait_fd or nil }
       cos[i] = create(function() return pipeline.run(self, req, tr) end)
     else
       finish(i, nil, e, { attempts = 0, elapsed = 0 })
@@ -215,17 +230,36 @@ function M.update_many(self, items, opts)
     local co = self._conn_opts
     -- core.multi, or (a client with `loop`) the same interface over the
     -- client's driver on the host's loop: m:wait yields to the loop
-    local m <close> = lp and lp:engine() or core.multi {
+    local engine <close> = lp and lp:engine() or core.multi {
       concurrency = min(conc, valid), timeout = self._timeout,
       connect_timeout = self._connect_timeout, user_agent = co.user_agent,
       cainfo = co.cainfo, capath = co.capath, insecure = self.insecure,
       fresh_handles = co.fresh_handles,
     }
+    m = engine
     conc = min(conc, valid)
+
+    -- ends item i's wait for a Redis socket: true (ready), false (its time
+    -- ran out) or nil, "cancelled"
+    local function end_fd_wait(i, ...)
+      local w = fdw[i]
+      fdw[i] = nil
+      nfdw = nfdw - 1
+      m:unwatch_fd(w.fd)
+      step(i, ...)
+    end
 
     -- ends every unfinished item through its own pipeline, with a stop value
     -- (keep_inflight: the transfers running are left to end by themselves)
     local function stop_all(kind, message_of, keep_inflight)
+      -- an item waiting for Redis abandons that round trip and goes on to
+      -- its next send or sleep (ended below), or asks Redis again
+      for _ = 1, 10 do
+        if nfdw == 0 then break end
+        local waiting = {}
+        for i in pairs(fdw) do waiting[#waiting + 1] = i end
+        for _, i in ipairs(waiting) do end_fd_wait(i, nil, CANCELLED) end
+      end
       if not keep_inflight then
         for slot, i in pairs(by_slot) do
           -- whether its bytes may have left: a transfer waiting for a
@@ -300,6 +334,14 @@ function M.update_many(self, items, opts)
           return format("batch deadline of %g s reached (%s)", batch_deadline, where)
         end)
         break
+      end
+      -- Redis sockets ready, or waited for long enough
+      if nfdw > 0 then
+        local over = {}
+        for i, w in pairs(fdw) do
+          if w.ready or w.due <= t then over[#over + 1] = i end
+        end
+        for _, i in ipairs(over) do end_fd_wait(i, fdw[i].ready == true) end
       end
       -- sleeps that are over, earliest first
       if ndue > 0 then
@@ -377,6 +419,9 @@ function M.update_many(self, items, opts)
         local wake = batch_end
         for _, d in pairs(due) do
           if d < wake then wake = d end
+        end
+        for _, w in pairs(fdw) do
+          if w.ready then wake = t elseif w.due < wake then wake = w.due end
         end
         if inflight < conc and (shead <= stail or nhead <= ntail) and pace_next and pace_next < wake then
           wake = pace_next

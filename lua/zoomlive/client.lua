@@ -186,6 +186,17 @@ function M.new(opts, getenv)
     self._budget = b
     -- a budget built here is closed with the client; one passed in is the caller's
     self._budget_owned = b ~= opts.budget
+    local lp, store = self._loop, type(b) == "table" and rawget(b, "store")
+    if lp and type(store) == "table" and store.lookup then
+      -- getaddrinfo(3) would block the loop at every connect
+      opt_error(format("budget store %s names its host: a client with loop takes an IP address "
+        .. "or localhost (a name lookup would block the loop)", tostring(store.url)))
+    end
+    if lp and self._budget_owned and b.set_wait then
+      -- round trips made outside a call (b:take() from the host's code)
+      -- wait on the loop too; calls pass their own transport.wait_fd
+      b:set_wait(function(fd, events, seconds) return lp:wait_fd(fd, events, seconds) end)
+    end
   end
   local budget = self._budget
   self._auth = auth.from(opts, getenv, {

@@ -70,6 +70,8 @@ local format = string.format
 --  * `budget`: a rate budget every attempt takes a slot from: `{rate =, burst =}`,
 --    plus `store = "redis://host:port/db"` (and `key`, `share`, `password`) to
 --    share it with every process of the account, or a budget object (docs/fleet.md);
+--    with `loop`, Redis is waited for on the loop only, and the store's host
+--    must be an IP address or `localhost` (a name raises: its look-up blocks);
 --  * `user_agent`, `cainfo`, `capath`, `insecure` (turns TLS verification off),
 --    `allow_http` (plain http to non-loopback hosts), `debug` (`function(event)`
 --    receiving a redacted trace).

@@ -9,7 +9,15 @@
 --   transport.sleep(s)    arms a loop timer, then suspends the caller
 --                         (retry waits, pacing, a shared token fetch);
 --   transport.wait_fd(fd, events, s)  watches a shared budget's Redis
---                         socket on the loop, then suspends the caller.
+--                         socket on the loop, then suspends the caller:
+--                         true (ready), false (s passed), or nil,
+--                         "cancelled" (the call was cancelled meanwhile).
+--
+-- The same wait serves the items of update_many (the batch hands their
+-- Redis sockets to its engine: Engine:watch_fd) and, through
+-- loop:wait_fd, a shared budget's round trips made outside a call (a
+-- client with `loop` sets it as the budget's own wait). No Redis round
+-- trip of a client with `loop` waits anywhere but on the loop.
 --
 -- The driver's socket-watch changes and its timer go to the host loop
 -- through the adapter (docs/loop.md):
@@ -290,6 +298,11 @@ local function stop(sent, message)
   return { kind = "cancelled", final = true, sent = sent, message = message }
 end
 
+-- what a wait for a Redis socket answers (nil, CANCELLED) when its call
+-- ends meanwhile (zoomlive.budget.redis.CANCELLED)
+local CANCELLED = "cancelled"
+M.CANCELLED = CANCELLED
+
 local function new_call(loop, w)
   local call = setmetatable({ loop = loop, w = w, state = "run" }, Call)
   call.tr = {
@@ -317,9 +330,9 @@ local function new_call(loop, w)
     end,
     -- a shared budget's Redis socket (zoomlive.budget.redis): watched on
     -- the host loop, bounded by a loop timer; true when ready, false when
-    -- the time ran out or the call was cancelled
+    -- the time ran out, nil, "cancelled" when the call was cancelled
     wait_fd = function(fd, events, seconds)
-      if call.stopped then return false end
+      if call.stopped then return nil, CANCELLED end
       local a = loop.adapter
       call.state = "wait_fd"
       call.ready = false
@@ -338,6 +351,7 @@ local function new_call(loop, w)
       timer = a.timer(seconds, function() timer = nil finish(false) end)
       local v = call:wait()
       call.state = "run"
+      if v == CANCELLED then return nil, CANCELLED end
       return v == true
     end,
   }
@@ -385,7 +399,7 @@ function Call:cancel(message)
     self:wake(v)
   elseif self.state == "wait_fd" then
     self.stopped = stop(false, message or "cancelled before it was sent")
-    if self.fd_finish then self.fd_finish(false) end
+    if self.fd_finish then self.fd_finish(CANCELLED) end
   elseif self.state == "sleep" then
     if self.timer then
       loop.adapter.cancel(self.timer)
@@ -430,6 +444,44 @@ function Loop:run(req, e, fname)
   if self.closed then error("attempt to use a closed zoomlive.client", 3) end
   local client = self.client
   return self:call(w, function(tr) return pipeline.run(client, req, tr) end)
+end
+
+--- loop:wait_fd(fd, events, seconds) -> true | false | nil, why
+-- Waits on the loop for socket fd ("r" or "w") at most `seconds`, from any
+-- coroutine the loop runs: in a call of this loop, through that call (a
+-- cancel ends the wait: nil, "cancelled"). Never blocks: from anywhere
+-- else (the main thread, a coroutine the loop does not run) it raises, as
+-- a call made there does. The wait of a shared budget's round trips made
+-- outside a call (a client with `loop` sets it on its budget).
+function Loop:wait_fd(fd, events, seconds)
+  local call = self.running[running()]
+  if call and call.tr then return call.tr.wait_fd(fd, events, seconds) end
+  local w = self:check_waiter("a Redis round trip of the shared budget", 3)
+  if self.closed then return nil, "the client was closed" end
+  local a = self.adapter
+  local st = {}
+  local timer
+  local function finish(v)
+    if st.over then return end
+    st.over, st.value = true, v
+    a.unwatch(fd)
+    if timer then
+      a.cancel(timer)
+      timer = nil
+    end
+    if st.suspended then a.resume(w) end
+  end
+  a.watch(fd, events, function() finish(true) end)
+  timer = a.timer(seconds, function()
+    timer = nil
+    finish(false)
+  end)
+  while not st.over do
+    st.suspended = true
+    a.suspend(w)
+    st.suspended = false
+  end
+  return st.value
 end
 
 --- check_credentials on the loop.
@@ -510,6 +562,27 @@ function Engine:wait(s)
   end
 end
 
+--- The batch's items wait for a shared budget's Redis socket here: fd is
+-- watched on the loop for `events` until unwatch_fd; on_ready() is then
+-- called from the loop (at most once) and the batch's wait returns.
+function Engine:watch_fd(fd, events, on_ready)
+  self.fds = self.fds or {}
+  self.fds[fd] = true
+  self.loop.adapter.watch(fd, events, function()
+    if self.fds[fd] then
+      on_ready()
+      self:wake()
+    end
+  end)
+end
+
+function Engine:unwatch_fd(fd)
+  if self.fds and self.fds[fd] then
+    self.fds[fd] = nil
+    self.loop.adapter.unwatch(fd)
+  end
+end
+
 function Engine:take()
   if self.qh > self.qt then return nil end
   local r = self.q[self.qh]
@@ -527,6 +600,7 @@ function Engine:cancel_batch()
 end
 
 function Engine:close()
+  for fd in pairs(self.fds or {}) do self:unwatch_fd(fd) end
   for id in pairs(self.mine) do
     self.mine[id] = nil
     if self.loop.d then self.loop:cancel_id(id) end

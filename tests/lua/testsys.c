@@ -1,17 +1,21 @@
 /* testsys.c - the few POSIX calls the specs need and Debian's lua-posix does
  * not offer for Lua 5.4: poll, fork, waitpid, _exit, pipe, read, write,
- * close, getpid.  Test-only: built with the tests, never installed.
+ * close, getpid, kill.  Test-only: built with the tests, never installed.
  *
  *   local sys = require "testsys"
  *   local ready = sys.poll({ [fd] = "r" | "w" | "rw", ... }, timeout_ms)
  *                 -> { [fd] = "r"|"w"|"rw"|"e"... } (empty on timeout)
  *   sys.fork() -> 0 | pid;  sys.waitpid(pid) -> exit status
  *   sys.pipe() -> rfd, wfd; sys.read(fd, n) -> s; sys.write(fd, s); sys.close(fd)
- *   sys._exit(code); sys.getpid() -> pid */
+ *   sys._exit(code); sys.getpid() -> pid
+ *   sys.kill(pid, "STOP" | "CONT" | "KILL" | "TERM") -> true | nil, err
+ *                 (one system call: a spec on an event loop signals a
+ *                 server without stalling its loop in a shell) */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -127,11 +131,26 @@ static int l_isopen(lua_State *L) {
   return 1;
 }
 
+static int l_kill(lua_State *L) {
+  static const char *const names[] = {"STOP", "CONT", "KILL", "TERM", NULL};
+  static const int sigs[] = {SIGSTOP, SIGCONT, SIGKILL, SIGTERM};
+  lua_Integer pid = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, pid > 0, 1, "a process id expected");
+  int sig = sigs[luaL_checkoption(L, 2, NULL, names)];
+  if (kill((pid_t)pid, sig) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 int luaopen_testsys(lua_State *L) {
   static const luaL_Reg f[] = {{"poll", l_poll},     {"fork", l_fork},   {"waitpid", l_waitpid},
                                {"_exit", l_exit},    {"pipe", l_pipe},   {"read", l_read},
                                {"write", l_write},   {"close", l_close}, {"getpid", l_getpid},
-                               {"isopen", l_isopen}, {NULL, NULL}};
+                               {"isopen", l_isopen}, {"kill", l_kill},   {NULL, NULL}};
   luaL_newlib(L, f);
   return 1;
 }

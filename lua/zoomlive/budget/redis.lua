@@ -13,18 +13,28 @@
 -- time line; EVAL when the server answers NOSCRIPT. A 429 for the account
 -- is written to Redis as a penalty every take() of every process waits out.
 --
--- The connection is non-blocking (zoomlive.hiredis): each round trip waits
--- for the socket through `wait(fd, "r"|"w", seconds)`; by default a poll(2)
--- bounded by `timeout` (0.25 s). An event-loop scheduler sets its own wait
--- with b:set_wait(fn), which may yield the calling coroutine; a scheduler
--- whose transport has wait_fd(fd, "r"|"w", seconds) gets its round trips
--- waited that way (the pipeline passes the transport to take and record).
+-- The connection is non-blocking (zoomlive.hiredis): the connect, AUTH,
+-- SELECT and every command wait for the socket through one function,
+-- `wait(fd, "r"|"w", seconds) -> true (ready) | false (time ran out) |
+-- nil, why`, bounded by `timeout` (0.25 s) per round trip. The wait of a
+-- round trip is, first found: the calling scheduler's transport.wait_fd
+-- (the pipeline, a batch and a token fetch pass it: on an event loop it
+-- watches the socket on the loop and yields), else the store's own, set
+-- with b:set_wait(fn) (a client with `loop` sets the loop's), else a
+-- poll(2) bounded by `timeout` (a blocking client). A wait that answers
+-- nil, "cancelled" (M.CANCELLED: its call was cancelled) abandons the
+-- round trip: that connection is closed, Redis is not counted as down.
 --
--- When Redis fails (refused, reset, timed out, an error reply), the budget
--- goes on under a local one at `share` requests per second (default rate/8),
--- says so once through `debug` ({event="budget", state="local", message=})
--- and in describe(), and tries Redis again at most every `reconnect` seconds
--- (default 2). Nothing raises.
+-- The host is an IP address, "localhost" (127.0.0.1, no lookup), or a name
+-- that is looked up at each connect with getaddrinfo(3), which blocks: a
+-- client with `loop` refuses a name (store.lookup is true for one).
+--
+-- When Redis fails (refused, reset, timed out, an error reply, a reply of
+-- the wrong shape), the budget goes on under a local one at `share`
+-- requests per second (default rate/8), says so once through `debug`
+-- ({event="budget", state="local", message=}) and in describe(), and tries
+-- Redis again at most every `reconnect` seconds (default 2). Nothing
+-- raises. Passwords never reach a message.
 local cjson = require "cjson"
 local lbudget = require "zoomlive.budget.local"
 
@@ -33,6 +43,8 @@ local M = {}
 M.DEFAULT_TIMEOUT = 0.25
 M.DEFAULT_RECONNECT = 2
 M.DEFAULT_SHARE_DIVISOR = 8
+--- What a wait answers (nil, M.CANCELLED) when its call was cancelled.
+M.CANCELLED = "cancelled"
 
 local type, tonumber, format, floor, max = type, tonumber, string.format, math.floor, math.max
 
@@ -101,6 +113,20 @@ function M.parse_url(url)
   return host, math.tointeger(port), math.tointeger(db)
 end
 
+--- Whether host is an IP address (connected to without a lookup): four
+-- dotted decimal bytes, or an IPv6 address (hex digits, ':' and '.';
+-- zoomlive.hiredis refuses a malformed one without a lookup).
+function M.is_address(host)
+  if type(host) ~= "string" then return false end
+  if host:find(":", 1, true) then return host:match("^[%x:%.]+$") ~= nil end
+  local parts = { host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$") }
+  if #parts ~= 4 then return false end
+  for _, p in ipairs(parts) do
+    if #p > 3 or tonumber(p) > 255 or (#p > 1 and p:sub(1, 1) == "0") then return false end
+  end
+  return true
+end
+
 ------------------------------------------------------------------------
 -- The connections: non-blocking hiredis contexts, each driven round trip
 -- by round trip. A round trip holds its connection alone, so callers whose
@@ -123,7 +149,12 @@ end
 --- new_store{url=, password=, username=, timeout=, reconnect=, now=, wait=}
 -- -> store | raises on a bad URL. password (and username, for Redis ACLs):
 -- sent with AUTH on each new connection; kept in a closure, never in a
--- message.
+-- message. timeout: seconds per round trip (default 0.25); reconnect:
+-- seconds between attempts while Redis is down (default 2); wait: the
+-- store's own wait (see the top of this file).
+-- Fields: url (normalized "redis://host:port/db"), host, port, db,
+-- lookup (true when host is a name: connecting looks it up, and blocks),
+-- down (why Redis is not in use, or nil).
 function M.new_store(opts)
   local host, port, db = M.parse_url(opts.url)
   if not host then error("zoomlive.budget: " .. port, 3) end
@@ -145,6 +176,8 @@ function M.new_store(opts)
     _auth = auth,
     url = format("redis://%s:%d/%d", host, port, db),
     host = host, port = port, db = db,
+    lookup = host ~= "localhost" and not M.is_address(host),
+    _connect_host = host == "localhost" and "127.0.0.1" or host,
     timeout = opts.timeout or M.DEFAULT_TIMEOUT,
     reconnect = opts.reconnect or M.DEFAULT_RECONNECT,
     _now = opts.now or require("zoomlive.core").now,
@@ -156,6 +189,9 @@ function M.new_store(opts)
   }, Store)
 end
 
+--- The store's own wait, for round trips whose caller passes none:
+-- fn(fd, "r"|"w", seconds) -> true | false | nil, why (may yield); nil
+-- restores the poll(2).
 function Store:set_wait(fn) self._wait = fn or default_wait end
 
 local function close_idle(self)
@@ -173,6 +209,16 @@ function Store:_fail(why, conn)
   self.down = why
   self._next_try = self._now() + self.reconnect
   return nil, why
+end
+
+-- a round trip that did not end: its call was cancelled (only that
+-- connection goes), or Redis failed
+function Store:_lost(why, conn)
+  if why == M.CANCELLED then
+    conn:close()
+    return nil, why
+  end
+  return self:_fail(why, conn)
 end
 
 -- waits for the socket, bounded by the deadline (on the real monotonic
@@ -214,8 +260,9 @@ function Store:_roundtrip(conn, n, wait)
 end
 
 --- An open connection for one round trip, or nil, why (no I/O while
--- waiting to reconnect).
-function Store:_acquire()
+-- waiting to reconnect). A new connection's connect, AUTH and SELECT wait
+-- through `wait` (the caller's) like the command itself.
+function Store:_acquire(wait)
   local idle = self._idle
   local n = #idle
   if n > 0 then
@@ -227,36 +274,40 @@ function Store:_acquire()
     return self:_fail("the zoomlive.hiredis module is not available: " .. tostring(hiredis))
   end
   if self._now() < self._next_try then return nil, self.down end
-  local conn, err = hiredis.connect(self.host, self.port)
+  local conn, err = hiredis.connect(self._connect_host, self.port)
   if not conn then return self:_fail(err) end
   if self._auth then
     self._auth(conn)
-    local r, why = self:_roundtrip(conn, 1)
-    if not r then return self:_fail(why, conn) end
+    local r, why = self:_roundtrip(conn, 1, wait)
+    if r == nil then return self:_lost(why, conn) end
     -- Redis's answer names no password ("WRONGPASS invalid username-password pair")
     if type(r) == "table" and r.err then return self:_fail("AUTH: " .. r.err, conn) end
+    if r ~= "OK" then return self:_fail("AUTH: unexpected reply", conn) end
   end
   if self.db ~= 0 then
     conn:append("SELECT", self.db)
-    local r, why = self:_roundtrip(conn, 1)
-    if not r then return self:_fail(why, conn) end
+    local r, why = self:_roundtrip(conn, 1, wait)
+    if r == nil then return self:_lost(why, conn) end
     if type(r) == "table" and r.err then return self:_fail("SELECT: " .. r.err, conn) end
+    if r ~= "OK" then return self:_fail("SELECT: unexpected reply", conn) end
   end
   return conn
 end
 
---- One command (one round trip): the reply (an error reply as {err=}), or
--- nil, why when Redis could not be reached or did not answer in time.
+--- One command (one round trip): the reply (zoomlive.hiredis's: an error
+-- reply as {err=}), or nil, why when Redis could not be reached or did not
+-- answer within `timeout` (Redis is then down until `reconnect` s pass),
+-- or nil, M.CANCELLED when the wait said so.
 -- wait: this round trip's way of waiting for the socket (a scheduler's
--- transport.wait_fd), else the store's
+-- transport.wait_fd), else (nil) the store's
 function Store:call(wait, ...)
-  local conn, why = self:_acquire()
+  local conn, why = self:_acquire(wait)
   if not conn then return nil, why end
   local ok, err = conn:append(...)
   if not ok then return self:_fail(err, conn) end
   local r
   r, err = self:_roundtrip(conn, 1, wait)
-  if r == nil then return self:_fail(err, conn) end
+  if r == nil then return self:_lost(err, conn) end
   if self.down and self._now() < self._next_try then
     -- another round trip failed while this one waited: this connection
     -- may be as stale; keep to the reconnect schedule
@@ -268,6 +319,8 @@ function Store:call(wait, ...)
   return r
 end
 
+--- One command waited for by the store's own wait (set_wait; on a client
+-- with `loop`, the loop's: then call it from a coroutine the loop runs).
 function Store:command(...) return self:call(nil, ...) end
 
 --- A script by its SHA1 (EVALSHA), loaded with EVAL when the server
@@ -351,6 +404,29 @@ M.Budget = Budget
 
 local function us(seconds) return format("%.0f", seconds * 1e6) end
 
+-- the GCRA script's answer, exactly: {allowed 0|1, wait (us) >= 0, penalty 0|1}
+local function gcra_reply(r)
+  if type(r) ~= "table" or r.err ~= nil or #r ~= 3 or next(r, 3) ~= nil then return false end
+  local a, w, p = r[1], r[2], r[3]
+  return math.type(a) == "integer" and (a == 0 or a == 1)
+    and math.type(w) == "integer" and w >= 0
+    and math.type(p) == "integer" and (p == 0 or p == 1)
+end
+
+-- a reply's shape for a message: integers shown, anything else by type (a
+-- string's text is never shown)
+local function shape(r)
+  if type(r) ~= "table" then return math.type(r) == "integer" and ("the integer " .. r) or ("a " .. type(r)) end
+  if r.err then return "an error reply" end
+  local parts = {}
+  for i = 1, math.min(#r, 4) do
+    local v = r[i]
+    parts[i] = math.type(v) == "integer" and tostring(v) or type(v)
+  end
+  if #r > 4 then parts[5] = "..." end
+  return format("an array of %d {%s}", #r, table.concat(parts, ", "))
+end
+
 --- new{rate=, burst=, store= URL, key=, share=, password=, username=,
 --       timeout=, reconnect=, now=, time=, wait=, debug=}
 function M.new(opts)
@@ -386,6 +462,8 @@ function M.new(opts)
   }, Budget)
 end
 
+--- The wait of round trips whose caller passes none (Store:set_wait):
+-- fn(fd, "r"|"w", seconds) -> true | false | nil, why; it may yield.
 function Budget:set_wait(fn) self.store:set_wait(fn) end
 function Budget:set_debug(fn) self._debug = fn end
 
@@ -414,33 +492,45 @@ function Budget:_up()
   end
 end
 
---- Seconds to wait before asking again; 0 = go. tr: the calling
--- scheduler's transport; its wait_fd(fd, "r"|"w", seconds) -> ready, when
--- it has one, waits for Redis's socket (and may yield).
+--- Seconds to wait before asking again; 0 = go (a slot was taken).
+-- now: the client's monotonic seconds (default its clock); tr: the calling
+-- scheduler's transport; its wait_fd(fd, "r"|"w", seconds) -> true | false
+-- | nil, why, when it has one, waits for Redis's socket (and may yield).
+-- Never raises: when Redis fails or answers anything but the script's
+-- {allowed 0|1, wait us >= 0, penalty 0|1}, the local share answers.
 function Budget:take(now, tr)
   now = now or self._now()
   -- a penalty this process saw holds even if Redis lost it or is down
   local pen = self._local:penalty(now)
   if pen > 0 then return pen end
-  local r, why = self.store:eval(M.GCRA, { self._tat_key, self._penalty_key },
+  local store = self.store
+  local r, why = store:eval(M.GCRA, { self._tat_key, self._penalty_key },
     { self._interval, self._tau }, tr and tr.wait_fd)
-  if type(r) == "table" and math.type(r[1]) == "integer" and math.type(r[2]) == "integer" then
-    self:_up()
-    if r[1] == 1 then return 0 end
-    return max(r[2], 1) / 1e6
+  if r ~= nil then
+    if gcra_reply(r) then
+      self:_up()
+      if r[1] == 1 then return 0 end
+      return max(r[2], 1) / 1e6
+    end
+    -- not the script's answer (another program under these keys, not a
+    -- Redis): Redis fails, as when it does not answer
+    why = select(2, store:_fail("unexpected reply to the budget script: " .. shape(r)))
   end
-  self:_down(why or "unexpected reply to the budget script")
+  if why ~= M.CANCELLED then self:_down(why) end
   return self._local:take(now)
 end
 
 --- Sees one response; a 429 for the account becomes a penalty here and in
--- Redis. Returns the penalty (seconds, type) or nil.
+-- Redis. Returns the penalty (seconds, type) or nil. tr: as for take.
 function Budget:record(resp, now, tr)
   local wait, typ = lbudget.penalty(resp, self._time())
   if not wait then return nil end
   self._local:penalize(wait, typ, now)
   local r, why = self.store:eval(M.PENALIZE, { self._penalty_key }, { us(wait), typ }, tr and tr.wait_fd)
-  if r == nil then self:_down(why) else self:_up() end
+  if r ~= nil and math.type(r) ~= "integer" then
+    r, why = self.store:_fail("unexpected reply to the penalty script: " .. shape(r))
+  end
+  if r ~= nil then self:_up() elseif why ~= M.CANCELLED then self:_down(why) end
   return wait, typ
 end
 
