@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curl/curl.h>
 #include "lua.h"
 #include "lauxlib.h"
@@ -48,6 +49,8 @@ typedef struct lmulti {
   int dhead, dcount;
   int running; /* slots in the CURLM */
   int closed;
+  zl_socks opened; /* sockets the CURLM's connections use (cut off in a fork child) */
+  pid_t pid;       /* the process the connections belong to */
 } lmulti;
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -72,6 +75,7 @@ static void release(lmulti *m) {
     curl_multi_cleanup(m->multi);
     m->multi = NULL;
   }
+  zl_socks_free(&m->opened);
   free(m->free_stack);
   m->free_stack = NULL;
   free(m->done);
@@ -100,6 +104,65 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
+static void push_done(lmulti *m, int i);
+
+static CURLMcode setup_multi(lmulti *m) {
+  long n = m->n;
+  CURLMcode mc = curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
+  if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, n);
+  /* HTTP/2 (https to Zoom): many streams over few connections */
+  if (mc == CURLM_OK)
+    mc = curl_multi_setopt(m->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  return mc;
+}
+
+/* the sockets of the CURLM's connections, known so that a fork child can cut
+ * them off (zl_socks); close-on-exec as every zoomlive socket */
+static curl_socket_t m_open(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  (void)purpose;
+  int fd = zl_socks_open(&((lmulti *)ud)->opened, a->family, a->socktype, a->protocol);
+  return fd < 0 ? CURL_SOCKET_BAD : (curl_socket_t)fd;
+}
+
+static int m_close(void *ud, curl_socket_t fd) {
+  zl_socks_del(&((lmulti *)ud)->opened, (int)fd);
+  return close((int)fd);
+}
+
+/* In a child after fork(): the CURLM's connections are the parent's.  They
+ * are cut off (each socket now a dead local one: nothing reaches the
+ * parent's peer), the transfers running end as cancelled (the parent carries
+ * them on; a failure would be retried and sent twice), and a new CURLM
+ * starts afresh. */
+static void after_fork(lmulti *m) {
+  zl_socks_orphan(&m->opened);
+  for (int i = 0; i < m->n; i++) {
+    slot *s = &m->slots[i];
+    if (s->state != RUNNING) continue;
+    curl_multi_remove_handle(m->multi, zl_conn_easy(s->conn));
+    m->running--;
+    int sent = zl_conn_sends(s->conn) > 0;
+    s->resp.kind = ZL_CANCELLED;
+    s->resp.curl_code = 0;
+    s->resp.status = 0;
+    s->resp.request_sent = sent;
+    snprintf(s->resp.message, sizeof s->resp.message, "%s",
+             "the process forked: a child does not carry on its parent's transfers");
+    push_done(m, i);
+  }
+  curl_multi_cleanup(m->multi); /* closes the cut-off sockets */
+  m->multi = curl_multi_init();
+  m->pid = zl_pid();
+  if (m->multi) (void)setup_multi(m);
+}
+
+static void check_fork(lua_State *L, lmulti *m) {
+  if (m->pid == zl_pid()) return;
+  after_fork(m);
+  if (!m->multi) luaL_error(L, "zoomlive: cannot create libcurl handles (out of memory?)");
+}
+
 /* core.multi{concurrency=, timeout=, connect_timeout=, user_agent=, cainfo=,
  * capath=, insecure=, max_body=} */
 static int l_multi(lua_State *L) {
@@ -125,6 +188,7 @@ static int l_multi(lua_State *L) {
   memset(m, 0, sizeof *m);
   luaL_setmetatable(L, MULTI_MT);
   /* acquire second: on any failure, release() undoes what was done */
+  m->pid = zl_pid();
   m->multi = curl_multi_init();
   m->slots = calloc((size_t)n, sizeof *m->slots);
   m->free_stack = calloc((size_t)n, sizeof *m->free_stack);
@@ -137,13 +201,7 @@ static int l_multi(lua_State *L) {
   }
   for (int i = 0; i < n; i++) m->free_stack[i] = n - 1 - i; /* slot 1 first */
   m->nfree = n;
-  CURLMcode mc = CURLM_OK;
-  mc = curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n);
-  if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
-  if (mc == CURLM_OK) mc = curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)n);
-  /* HTTP/2 (https to Zoom): many streams over few connections */
-  if (mc == CURLM_OK)
-    mc = curl_multi_setopt(m->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  CURLMcode mc = setup_multi(m);
   if (mc != CURLM_OK) {
     release(m);
     return luaL_error(L, "zoomlive: curl_multi_setopt: %s", curl_multi_strerror(mc));
@@ -176,7 +234,12 @@ static int start(lua_State *L, lmulti *m, int i, zl_request *q) {
   m->nfree--;
   zl_kind k = zl_conn_prepare(s->conn, q, &s->resp);
   if (k == ZL_OK) {
-    CURLMcode mc = curl_multi_add_handle(m->multi, zl_conn_easy(s->conn));
+    CURL *e = zl_conn_easy(s->conn);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, m_open);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, m);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, m_close);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, m);
+    CURLMcode mc = curl_multi_add_handle(m->multi, e);
     if (mc == CURLM_OK) {
       s->state = RUNNING;
       m->running++;
@@ -199,6 +262,7 @@ static int start(lua_State *L, lmulti *m, int i, zl_request *q) {
  * no Lua value while the transfer runs. */
 static int l_submit(lua_State *L) {
   lmulti *m = check_open(L);
+  check_fork(L, m);
   int i = take_free(L, m);
   zl_request q;
   char ctype[ZL_FORM_CTYPE_LEN];
@@ -247,6 +311,7 @@ static int perform(lmulti *m, const char **why) {
  * No Lua code runs inside. */
 static int l_wait(lua_State *L) {
   lmulti *m = check_open(L);
+  check_fork(L, m);
   lua_Number w = luaL_optnumber(L, 2, 0);
   luaL_argcheck(L, w == w && w >= 0, 2, "seconds must be >= 0");
   if (w > 3600) w = 3600;

@@ -297,7 +297,7 @@ describe("zoomlive command", function()
       assert.are.equal("1234", b.id)
       assert.is_false(b.ok)
       assert.are.equal(404, b.status)
-      assert.are.same({ "code", "kind", "message", "status", "tracking_id" },
+      assert.are.same({ "attempts", "code", "kind", "message", "status", "tracking_id" },
         (function() local t = {} for k in pairs(b.error) do t[#t + 1] = k end table.sort(t) return t end)())
       assert.are.equal("http", b.error.kind)
       assert.are.equal(3001, b.error.code)
@@ -347,7 +347,7 @@ describe("zoomlive command", function()
       assert.truthy(err:find("^zoomlive: stop: 3 IDs: 3 ok, 0 failed in %d+ s\n$"), err)
     end)
 
-    it("uses client:update_many for several IDs when it exists", function()
+    it("uses client:update_many for every list, one ID too (the signal grace holds there)", function()
       local Client = client.Client
       local saved = rawget(Client, "update_many")
       finally(function() Client.update_many = saved end)
@@ -373,14 +373,16 @@ describe("zoomlive command", function()
       assert.are.same({ SEED .. ": live stream started", OTHER .. ": live stream started" }, lines(out))
       assert.truthy(err:find("3/3 done", 1, true))
       assert.truthy(err:find("zoomlive: 1234: HTTP 404", 1, true))
-      -- one ID, get and configure never go through it; webinar lists do
+      -- one ID goes through it too; get and configure never do; webinar lists do
       run({ "stop", SEED })
-      run({ "get", SEED, OTHER })
-      assert.are.equal(1, #calls)
-      run({ "stop", "--webinar", WEBINAR, "82000000003" })
       assert.are.equal(2, #calls)
-      assert.is_true(calls[2].opts.webinar)
-      assert.are.same({ { WEBINAR, "stop" }, { "82000000003", "stop" } }, calls[2].items)
+      assert.are.same({ { SEED, "stop" } }, calls[2].items)
+      run({ "get", SEED, OTHER })
+      assert.are.equal(2, #calls)
+      run({ "stop", "--webinar", WEBINAR, "82000000003" })
+      assert.are.equal(3, #calls)
+      assert.is_true(calls[3].opts.webinar)
+      assert.are.same({ { WEBINAR, "stop" }, { "82000000003", "stop" } }, calls[3].items)
     end)
 
     it("falls back to one client:update after another without update_many", function()
@@ -1317,6 +1319,40 @@ describe("zoomlive command", function()
           end
         end
         assert.truthy(not_sent > 0 and not_sent < 16, not_sent)
+      end)
+
+    it("SIGTERM while rows wait to retry: a row that was answered is recorded with its error, never as not sent",
+      function()
+        slow:clear_faults()
+        slow:fault { path = "/v2/meetings/", status = 503 }
+        local ids = list_of(30)
+        local list = tmpfile_with(table.concat(ids, "\n") .. "\n")
+        local report = os.tmpname()
+        later(function() os.remove(list) os.remove(report) end)
+        local pid, wait = spawn([["$ZOOMLIVE_LUA" bin/zoomlive stop --from "$0" --concurrency 1 --report "$1"]],
+          { list, report })
+        for _ = 1, 400 do                           -- some rows have been answered
+          if #slow:requests() >= 3 then break end
+          os.execute("sleep 0.05")
+        end
+        os.execute("kill -TERM " .. pid)
+        assert.are.equal("signal 15", wait())
+        local sent = {}
+        for _, r in ipairs(slow:requests()) do sent[r.path:match("^/v2/meetings/(%d+)/")] = true end
+        local recs = records(read_file(report))
+        assert.are.equal(30, #recs)
+        local answered = 0
+        for _, r in ipairs(recs) do
+          if sent[r.id] then
+            answered = answered + 1
+            assert.is_nil(r.skipped, cjson.encode(r))
+            assert.is_false(r.ok)
+            assert.is_true(r.error.attempts >= 1, cjson.encode(r))
+          else
+            assert.are.equal("not sent", r.skipped, cjson.encode(r))
+          end
+        end
+        assert.is_true(answered >= 1, answered)
       end)
 
     it("core.signal_trap: a caught signal stops calls before they send; untrap restores the host's handler",

@@ -78,6 +78,23 @@ describe("after fork()", function()
     c:close()
   end)
 
+  it("a core.multi's child (update_many's engine) gets its own answers over its own connection", function()
+    local m = core.multi { concurrency = 1 }
+    local function key(id)
+      m:submit({ method = "GET", url = sim.base_url .. "/meetings/" .. id .. "/livestream" }, sim.token)
+      while m:wait(1) == 0 do end
+      local _, r = m:take()
+      assert(r.status == 200, tostring(r.message))
+      return (r.body:match('"stream_key":"([^"]*)"'))
+    end
+    assert.are.equal("key-" .. A, key(A))   -- the keep-alive connection exists now
+    local child = in_child(function() return key(B) end)
+    assert.are.equal("key-" .. A, key(A))
+    assert.are.equal("key-" .. B, child.result())
+    assert.are.equal("key-" .. A, key(A))   -- the parent's multi goes on working
+    m:close()
+  end)
+
   it("a child draws its own multipart boundaries and jitter", function()
     local before = draws()   -- the generator is seeded before the fork
     assert.are.equal("string", type(before))

@@ -64,7 +64,7 @@ function M.jerr(err)
     { "kind", err.kind }, { "status", err.status }, { "code", err.code },
     { "field", err.field }, { "message", err.message and printable(err.message, 500) },
     { "tracking_id", err.tracking_id }, { "retry_after", err.retry_after },
-    { "outcome_unknown", err.outcome_unknown },
+    { "outcome_unknown", err.outcome_unknown }, { "attempts", err.attempts },
   }
 end
 
