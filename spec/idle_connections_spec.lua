@@ -14,13 +14,26 @@ local LUA = os.getenv("ZOOMLIVE_LUA") or "lua5.4"
 local IDLE_MAX = core.idle_max
 local BOUND = 3 * IDLE_MAX + 8
 
--- runs `code` (with SIM_TOKEN and SIM_BASE defined) in a child lua5.4,
+-- fds(): the child's open file descriptors (/proc/<pid>/fd)
+local FDS = [[
+local function fds()
+  local st = assert(io.open("/proc/self/stat"))
+  local pid = st:read("n")
+  st:close()
+  local p = assert(io.popen("ls /proc/" .. pid .. "/fd | wc -l"))
+  local n = tonumber(p:read("a"))
+  p:close()
+  return n
+end
+]]
+
+-- runs `code` (with SIM_TOKEN, SIM_BASE and fds() defined) in a child lua5.4,
 -- under `ulimit -n` when given; returns its output
 local function child(sim, code, nofile)
   local script = os.tmpname()
   local f = assert(io.open(script, "w"))
   f:write(('package.path = "lua/?.lua;lua/?/init.lua;" .. package.path\n'
-    .. 'local SIM_TOKEN, SIM_BASE = %q, %q\n'):format(sim.token, sim.base_url), code)
+    .. 'local SIM_TOKEN, SIM_BASE = %q, %q\n'):format(sim.token, sim.base_url), FDS, code)
   f:close()
   local cmd = (nofile and ("ulimit -n " .. nofile .. " && ") or "") .. "exec " .. support.shq(LUA)
     .. " " .. support.shq(script)
@@ -41,15 +54,6 @@ describe("idle connections", function()
   it("3,000 clients dropped without close() hold at most the pool's cap of sockets", function()
     local out = child(sim, [[
       local zoomlive = require "zoomlive"
-      local st = assert(io.open("/proc/self/stat"))
-      local pid = st:read("n")
-      st:close()
-      local function fds()
-        local p = assert(io.popen("ls /proc/" .. pid .. "/fd | wc -l"))
-        local n = tonumber(p:read("a"))
-        p:close()
-        return n
-      end
       local before = fds()
       collectgarbage("stop")
       local peak, failed = 0, 0
@@ -76,15 +80,6 @@ describe("idle connections", function()
     -- pool, so the pool still closes the idle connections past its cap
     local out = child(sim, [[
       local core = require "zoomlive.core"
-      local st = assert(io.open("/proc/self/stat"))
-      local pid = st:read("n")
-      st:close()
-      local function fds()
-        local p = assert(io.popen("ls /proc/" .. pid .. "/fd | wc -l"))
-        local n = tonumber(p:read("a"))
-        p:close()
-        return n
-      end
       local before = fds()
       local keep, refused = {}, 0
       local req = { method = "PATCH", url = SIM_BASE .. "/meetings/68423085/livestream/status",

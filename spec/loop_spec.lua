@@ -417,17 +417,16 @@ describe("the event-loop scheduler", function()
       assert.is_true(tick.n >= 10, "ticks: " .. tick.n)
     end)
 
-    it("submits update_many, and cancels it in flight", function()
-      sim:fault { path = "/v2/meetings/", hang = true }
-      local c <close> = client()
+    -- submits update_many, cancels its handle once a request is in flight
+    -- (its socket watched for the answer); returns on_done's values
+    local function cancel_in_flight(c, items, opts)
       local out
       luv_run(function()
         local me = coroutine.running()
-        local h = c:submit("update_many", { { SEED, "stop" }, { SEED + 1, "stop" } }, { concurrency = 1 },
-          function(...)
-            out = table.pack(...)
-            if coroutine.status(me) == "suspended" then coroutine.resume(me) end
-          end)
+        local h = c:submit("update_many", items, opts, function(...)
+          out = table.pack(...)
+          if coroutine.status(me) == "suspended" then coroutine.resume(me) end
+        end)
         for _ = 1, 100000 do
           local fd, w = next(c._loop.watched)
           if fd and w == "r" then break end
@@ -436,6 +435,13 @@ describe("the event-loop scheduler", function()
         h:cancel()
         if not out then coroutine.yield() end
       end)
+      return out
+    end
+
+    it("submits update_many, and cancels it in flight", function()
+      sim:fault { path = "/v2/meetings/", hang = true }
+      local c <close> = client()
+      local out = cancel_in_flight(c, { { SEED, "stop" }, { SEED + 1, "stop" } }, { concurrency = 1 })
       local results, summary = out[1], out[2]
       assert.are.equal(2, summary.total)
       assert.are.equal(0, summary.ok)
@@ -449,23 +455,9 @@ describe("the event-loop scheduler", function()
       -- them wait in the driver's queue, never sent
       sim:fault { path = "/v2/meetings/", hang = true }
       local c <close> = client { concurrency = 1 }
-      local out
-      luv_run(function()
-        local me = coroutine.running()
-        local items = {}
-        for i = 1, 6 do items[i] = { SEED + 20 + i, "stop" } end
-        local h = c:submit("update_many", items, { concurrency = 4 }, function(...)
-          out = table.pack(...)
-          if coroutine.status(me) == "suspended" then coroutine.resume(me) end
-        end)
-        for _ = 1, 100000 do
-          local fd, w = next(c._loop.watched)
-          if fd and w == "r" then break end
-          next_turn()
-        end
-        h:cancel()
-        if not out then coroutine.yield() end
-      end)
+      local items = {}
+      for i = 1, 6 do items[i] = { SEED + 20 + i, "stop" } end
+      local out = cancel_in_flight(c, items, { concurrency = 4 })
       local results, summary = out[1], out[2]
       assert.are.equal(6, summary.by_kind.cancelled)
       local unknown = 0
