@@ -29,8 +29,13 @@ local uv = require "luv"
 local cqueues = require "cqueues"
 
 local SEED = 68423085
-local MAX_GAP = 0.005       -- seconds: the host's 1 ms timer never waits longer
-local TIMEOUT = 0.2         -- the budget's round-trip timeout in these specs
+-- Under a sanitizer or valgrind (ZOOMLIVE_SLOWDOWN, set by
+-- scripts/ci-sanitizers.sh) every Lua step is that many times slower: the
+-- bounds scale with it. A blocking wait still shows: it holds the loop for
+-- the whole TIMEOUT, far past MAX_GAP at any scale.
+local SLOW = tonumber(os.getenv("ZOOMLIVE_SLOWDOWN") or "") or 1
+local MAX_GAP = 0.005 * SLOW   -- seconds: the host's 1 ms timer never waits longer
+local TIMEOUT = 0.2 * SLOW     -- the budget's round-trip timeout in these specs
 local RECONNECT = 1
 
 -- hiredis.poll with a time: the budget's blocking wait. None may happen
