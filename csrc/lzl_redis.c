@@ -189,6 +189,29 @@ static int l_flush(lua_State *L) {
   return 1;
 }
 
+/* zoomlive's replies are small (three numbers, a token entry of a few KiB,
+ * OK): a reply past these bounds is not one of them, and is refused before
+ * Lua sees it (copying megabytes into Lua would hold a host's loop) */
+#define MAX_REPLY_BYTES (64 * 1024)
+#define MAX_REPLY_ELEMENTS 64
+#define MAX_ERROR_TEXT 200 /* an error reply's text is cut here */
+
+static int too_large(const redisReply *r, int depth, size_t *bytes, size_t *elems) {
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS: *bytes += r->len; break;
+    case REDIS_REPLY_ERROR: *bytes += r->len < MAX_ERROR_TEXT ? r->len : MAX_ERROR_TEXT; break;
+    case REDIS_REPLY_ARRAY:
+      *elems += r->elements;
+      if (*elems > MAX_REPLY_ELEMENTS) return 1;
+      for (size_t i = 0; i < r->elements && depth < MAX_DEPTH; i++)
+        if (too_large(r->element[i], depth + 1, bytes, elems)) return 1;
+      break;
+    default: break;
+  }
+  return *bytes > MAX_REPLY_BYTES;
+}
+
 static void push_reply(lua_State *L, const redisReply *r, int depth) {
   luaL_checkstack(L, 4, "reply too deep");
   switch (r->type) {
@@ -208,12 +231,14 @@ static void push_reply(lua_State *L, const redisReply *r, int depth) {
       break;
     case REDIS_REPLY_ERROR:
       lua_createtable(L, 0, 1);
-      lua_pushlstring(L, r->str, r->len);
+      lua_pushlstring(L, r->str, r->len < MAX_ERROR_TEXT ? r->len : MAX_ERROR_TEXT);
       lua_setfield(L, -2, "err");
       break;
     default: /* REDIS_REPLY_NIL and anything newer */ lua_pushboolean(L, 0); break;
   }
 }
+
+#define TOO_LARGE "a reply too large to be one of zoomlive's (over 64 KiB or 64 elements)"
 
 static int push_reply_p(lua_State *L) {
   push_reply(L, lua_touserdata(L, 1), 0);
@@ -226,6 +251,11 @@ static int take_reply(lua_State *L, lconn *c) {
   void *reply = NULL;
   if (redisGetReplyFromReader(c->ctx, &reply) != REDIS_OK) return -1;
   if (!reply) return 0;
+  size_t bytes = 0, elems = 0;
+  if (too_large(reply, 0, &bytes, &elems)) {
+    freeReplyObject(reply);
+    return -2;
+  }
   lua_pushboolean(L, 1);
   lua_pushcfunction(L, push_reply_p);
   lua_pushlightuserdata(L, reply);
@@ -240,10 +270,12 @@ static int l_read(lua_State *L) {
   lconn *c = check_conn(L);
   int n = take_reply(L, c);
   if (n > 0) return n;
+  if (n == -2) return push_err(L, "protocol", TOO_LARGE);
   if (n < 0) return push_err(L, "protocol", c->ctx->errstr);
   if (redisBufferRead(c->ctx) != REDIS_OK) return push_err(L, "read", c->ctx->errstr);
   n = take_reply(L, c);
   if (n > 0) return n;
+  if (n == -2) return push_err(L, "protocol", TOO_LARGE);
   if (n < 0) return push_err(L, "protocol", c->ctx->errstr);
   lua_pushboolean(L, 0);
   return 1;

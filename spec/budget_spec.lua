@@ -200,6 +200,12 @@ describe("zoomlive.budget.new (the client option)", function()
     assert.are.same({ "127.0.0.1", 6379, 0 }, { rb.parse_url("redis://") })
     assert.are.same({ "10.0.0.5", 6380, 3 }, { rb.parse_url("redis://10.0.0.5:6380/3") })
     assert.are.same({ "::1", 6379, 0 }, { rb.parse_url("redis://[::1]/") })
+    assert.are.same({ "127.0.0.1", 6379, 2147483647 }, { rb.parse_url("redis://127.0.0.1/2147483647") })
+    for _, db in ipairs({ "2147483648", "9223372036854775808", "99999999999999999999" }) do
+      local h, why = rb.parse_url("redis://127.0.0.1/" .. db)
+      assert.is_nil(h)
+      assert.are.equal("store URL database number out of range", why)
+    end
   end)
 end)
 

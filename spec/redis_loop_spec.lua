@@ -466,6 +466,30 @@ describe("a reply of the wrong shape to the budget script", function()
     s.stop()
   end)
 
+  it("a reply too large to be zoomlive's is refused before Lua sees it; an error's text is cut", function()
+    local big_array = "*100000\r\n" .. string.rep(":1\r\n", 100000)
+    local big_string = "$" .. (1024 * 1024) .. "\r\n" .. string.rep("x", 1024 * 1024) .. "\r\n"
+    local long_error = "-ERR " .. string.rep("e", 100000) .. "\r\n"
+    local s = support.resp_server({ big_array, big_string, long_error })
+    local msgs = {}
+    local function budget()
+      return rb.new { rate = 10, burst = 2, store = s.url, key = "large",
+        debug = function(e) msgs[#msgs + 1] = e end }
+    end
+    for _ = 1, 2 do                                  -- the array, then the string
+      local bud = budget()
+      assert.are.equal(0, bud:take())
+      assert.matches("too large to be one of zoomlive's", bud:describe(), 1, true)
+      bud:close()
+    end
+    local bud = budget()                             -- the error reply
+    assert.are.equal(0, bud:take())
+    assert.is_true(#bud:describe() < 400, #bud:describe())
+    for _, m in ipairs(msgs) do assert.is_true(#m.message < 500, #m.message) end
+    bud:close()
+    s.stop()
+  end)
+
   it("on a loop client too: the call goes on under the local share, info.budget says why", function()
     local sim = testing.start { qps = 1000 }
     local s = support.resp_server({ BAD[1][1] })

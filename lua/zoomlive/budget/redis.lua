@@ -108,7 +108,10 @@ function M.parse_url(url)
   if path ~= "" and path ~= "/" then
     local d = path:match("^/(%d+)$")
     if not d then return nil, "store URL path must be /N, a database number" end
-    db = tonumber(d)
+    -- Redis numbers its databases from 0 (16 by default; a server may have
+    -- more, up to what a C int holds)
+    db = #d <= 10 and math.tointeger(tonumber(d)) or nil
+    if not db or db > 2147483647 then return nil, "store URL database number out of range" end
   end
   return host, math.tointeger(port), math.tointeger(db)
 end
