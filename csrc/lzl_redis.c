@@ -51,7 +51,52 @@
 
 typedef struct {
   redisContext *ctx;
+  int too_large; /* the reader refused a reply too large to be zoomlive's */
 } lconn;
+
+/* zoomlive's replies are small (three numbers, a token entry of a few KiB,
+ * OK): a reply past these bounds is not one of them, and is refused before
+ * Lua sees it (copying megabytes into Lua would hold a host's loop) */
+#define MAX_REPLY_BYTES (64 * 1024)
+#define MAX_REPLY_ELEMENTS 64
+#define MAX_ERROR_TEXT 200 /* an error reply's text is cut here */
+
+/* hiredis's own reply builders, with the bounds applied as the reply is
+ * read: an array or string past them is never built (a million elements
+ * would take hiredis itself tens of milliseconds to make and free) */
+static redisReplyObjectFunctions base_fns, capped_fns;
+static pthread_once_t fns_once = PTHREAD_ONCE_INIT;
+static redisReplyObjectFunctions *default_fns;
+
+static void *refuse(const redisReadTask *t) {
+  ((lconn *)t->privdata)->too_large = 1;
+  return NULL; /* the reader stops with an error */
+}
+
+static void *capped_string(const redisReadTask *t, char *s, size_t len) {
+  if (len > MAX_REPLY_BYTES) return refuse(t);
+  return base_fns.createString(t, s, len);
+}
+
+static void *capped_array(const redisReadTask *t, int n) {
+  if (n > MAX_REPLY_ELEMENTS) return refuse(t);
+  return base_fns.createArray(t, n);
+}
+
+static void init_fns(void) {
+  base_fns = *default_fns;
+  capped_fns = base_fns;
+  capped_fns.createString = capped_string;
+  capped_fns.createArray = capped_array;
+}
+
+/* the context reads its replies through the capped builders, telling c */
+static void cap_replies(redisContext *ctx, lconn *c) {
+  default_fns = ctx->reader->fn;
+  pthread_once(&fns_once, init_fns);
+  ctx->reader->fn = &capped_fns;
+  ctx->reader->privdata = c;
+}
 
 static lconn *check_conn(lua_State *L) {
   lconn *c = luaL_checkudata(L, 1, CONN_MT);
@@ -133,6 +178,8 @@ static int l_connect(lua_State *L) {
     return push_err(L, "connect", msg);
   }
   c->ctx = ctx;
+  c->too_large = 0;
+  cap_replies(ctx, c);
   return 1;
 }
 
@@ -189,13 +236,6 @@ static int l_flush(lua_State *L) {
   return 1;
 }
 
-/* zoomlive's replies are small (three numbers, a token entry of a few KiB,
- * OK): a reply past these bounds is not one of them, and is refused before
- * Lua sees it (copying megabytes into Lua would hold a host's loop) */
-#define MAX_REPLY_BYTES (64 * 1024)
-#define MAX_REPLY_ELEMENTS 64
-#define MAX_ERROR_TEXT 200 /* an error reply's text is cut here */
-
 static int too_large(const redisReply *r, int depth, size_t *bytes, size_t *elems) {
   switch (r->type) {
     case REDIS_REPLY_STRING:
@@ -249,7 +289,7 @@ static int push_reply_p(lua_State *L) {
  * yet -> 0, error -> -1. The reply is freed even when pushing it fails. */
 static int take_reply(lua_State *L, lconn *c) {
   void *reply = NULL;
-  if (redisGetReplyFromReader(c->ctx, &reply) != REDIS_OK) return -1;
+  if (redisGetReplyFromReader(c->ctx, &reply) != REDIS_OK) return c->too_large ? -2 : -1;
   if (!reply) return 0;
   size_t bytes = 0, elems = 0;
   if (too_large(reply, 0, &bytes, &elems)) {
