@@ -66,8 +66,6 @@ typedef struct {
  * would take hiredis itself tens of milliseconds to make and free) */
 static redisReplyObjectFunctions base_fns, capped_fns;
 static pthread_once_t fns_once = PTHREAD_ONCE_INIT;
-static redisReplyObjectFunctions *default_fns;
-
 static void *refuse(const redisReadTask *t) {
   ((lconn *)t->privdata)->too_large = 1;
   return NULL; /* the reader stops with an error */
@@ -83,8 +81,14 @@ static void *capped_array(const redisReadTask *t, int n) {
   return base_fns.createArray(t, n);
 }
 
+/* hiredis's default builders, as a fresh reader holds them (read once, by
+ * whichever thread connects first) */
 static void init_fns(void) {
-  base_fns = *default_fns;
+  redisReader *r = redisReaderCreate();
+  if (r) {
+    base_fns = *r->fn;
+    redisReaderFree(r);
+  }
   capped_fns = base_fns;
   capped_fns.createString = capped_string;
   capped_fns.createArray = capped_array;
@@ -92,8 +96,8 @@ static void init_fns(void) {
 
 /* the context reads its replies through the capped builders, telling c */
 static void cap_replies(redisContext *ctx, lconn *c) {
-  default_fns = ctx->reader->fn;
   pthread_once(&fns_once, init_fns);
+  if (!base_fns.createString) return; /* no memory for the probe: hiredis's own */
   ctx->reader->fn = &capped_fns;
   ctx->reader->privdata = c;
 }
